@@ -1,0 +1,614 @@
+/*
+ * NAME
+ *	config - load and validate the configuration file
+ * SUMMARY
+ *	cfg_load(), cfg_ref(), cfg_unref(), cfg_key_name(), cfg_set_socket()
+ * DESCRIPTION
+ *	One table, cfg_keys[], names every key with its type, default,
+ *	range and checks; it drives parsing, validation, defaults and the
+ *	documentation check. Every problem is reported as "FILE:LINE:
+ *	message" with the line libconfig recorded for the offending setting.
+ *	Unknown keys and wrong types are errors, not warnings: a typo in a
+ *	security setting must not pass silently.
+ *
+ *	The bind password file is read here, at load, so that a reload can
+ *	fail cleanly and privileges can be dropped afterwards. The password
+ *	is wiped when the last reference goes.
+ *
+ *	A loaded struct cfg is never modified (cfg_set_socket() is for the
+ *	command line, before sharing); the reference count is atomic.
+ */
+#include "autoconf.h"
+
+#include <libconfig.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "config_check.h"
+
+enum cfg_type { T_STRING, T_INT, T_BOOL, T_LIST, T_ENUM, T_RESERVED };
+
+typedef int cfg_check_fn(const char *value, const char **error_r);
+
+struct cfg_key {
+    const char *name;
+    enum cfg_type type;
+    size_t offset;
+    const char *def;             /* T_STRING, T_ENUM: default (NULL: unset) */
+    const char *const *def_list; /* T_LIST: NULL-terminated default */
+    long def_int, min, max;      /* T_INT, T_BOOL */
+    const char *const *choices;  /* T_ENUM: names, index = value */
+    cfg_check_fn *check;         /* T_STRING, T_LIST: each value */
+    bool empty_ok;               /* T_STRING "" / T_LIST [] allowed */
+};
+
+static const char *const levels[] = {"error", "warning", "info", "debug", NULL};
+static const char *const scopes[] = {"base", "one", "sub", NULL};
+static const char *const modes[] = {"enforce", "report", NULL};
+static const char *const unauth[] = {"accept", "reject", NULL};
+static const char *const onerr[] = {"tempfail", "accept", "reject", NULL};
+static const char *const def_uri[] = {"ldapi:///", NULL};
+static const char *const def_attrs[] = {"mail", "mailLocalAddress", NULL};
+static const char *const def_fields[] = {"From", "Sender", NULL};
+
+#define OFF(field) offsetof(struct cfg, field)
+#define STR(n, f, d, chk, e)                                                             \
+    {                                                                                    \
+        n, T_STRING, OFF(f), d, NULL, 0, 0, 0, NULL, chk, e                              \
+    }
+#define INT(n, f, d, lo, hi)                                                             \
+    {                                                                                    \
+        n, T_INT, OFF(f), NULL, NULL, d, lo, hi, NULL, NULL, false                       \
+    }
+#define BOOL(n, f, d)                                                                    \
+    {                                                                                    \
+        n, T_BOOL, OFF(f), NULL, NULL, d, 0, 1, NULL, NULL, false                        \
+    }
+#define LIST(n, f, d, chk, e)                                                            \
+    {                                                                                    \
+        n, T_LIST, OFF(f), NULL, d, 0, 0, 0, NULL, chk, e                                \
+    }
+#define ENUM(n, f, d, c)                                                                 \
+    {                                                                                    \
+        n, T_ENUM, OFF(f), d, NULL, 0, 0, 0, c, NULL, false                              \
+    }
+#define RESERVED(n)                                                                      \
+    {                                                                                    \
+        n, T_RESERVED, 0, NULL, NULL, 0, 0, 0, NULL, NULL, false                         \
+    }
+
+static const struct cfg_key cfg_keys[] = {
+    STR("socket", socket, "unix:/run/homed-milter/homed-milter.sock", cfg_check_socket,
+        false),
+    STR("pid_file", pid_file, NULL, cfg_check_path, false),
+    STR("user", user, NULL, cfg_check_word, false),
+    ENUM("log_level", log_level, "info", levels),
+    LIST("local_hosts", local_hosts, NULL, cfg_check_host, false),
+    LIST("ldap.uri", ldap.uri, def_uri, cfg_check_uri, false),
+    STR("ldap.bind_dn", ldap.bind_dn, NULL, NULL, false),
+    STR("ldap.bind_password_file", ldap.bind_password_file, NULL, cfg_check_path, false),
+    BOOL("ldap.starttls", ldap.starttls, 0),
+    STR("ldap.ca_file", ldap.ca_file, NULL, cfg_check_path, false),
+    STR("ldap.base", ldap.base, NULL, NULL, false),
+    ENUM("ldap.scope", ldap.scope, "sub", scopes),
+    STR("ldap.login_filter", ldap.login_filter, "(uid=%u)", cfg_check_filter, false),
+    LIST("ldap.address_attributes", ldap.address_attributes, def_attrs,
+         cfg_check_attribute, false),
+    STR("ldap.home_attribute", ldap.home_attribute, "mailHost", cfg_check_attribute,
+        true),
+    INT("ldap.timeout", ldap.timeout, 5, 1, 300),
+    RESERVED("ldap.delegation_filter"),
+    ENUM("policy.mode", policy.mode, "enforce", modes),
+    BOOL("policy.check_envelope", policy.check_envelope, 1),
+    LIST("policy.header_fields", policy.header_fields, def_fields, cfg_check_field, true),
+    ENUM("policy.unauthenticated", policy.unauthenticated, "accept", unauth),
+    ENUM("policy.on_directory_error", policy.on_directory_error, "tempfail", onerr),
+    STR("policy.reject_text", policy.reject_text, "Mailbox is not local: %s",
+        cfg_check_reply, false),
+    STR("policy.extension_delimiter", policy.extension_delimiter, "", cfg_check_delimiter,
+        true),
+    STR("policy.report_header", policy.report_header, "X-Homed-Milter", cfg_check_field,
+        false),
+    RESERVED("policy.trusted_logins"),
+    INT("cache.ttl", cache.ttl, 300, 0, 86400),
+    INT("cache.negative_ttl", cache.negative_ttl, 60, 0, 86400),
+    INT("cache.size", cache.size, 100000, 0, 10000000),
+    RESERVED("eight_bit.undeclared"),
+    RESERVED("eight_bit.seven_bit_only"),
+};
+
+#define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+
+/* Groups that may hold keys. */
+static const char *const cfg_groups[] = {"ldap", "policy", "cache", "eight_bit", NULL};
+
+const char *cfg_key_name(size_t i)
+{
+    return i < CFG_NKEYS ? cfg_keys[i].name : NULL;
+}
+
+/* The state of one load: where errors go. */
+struct cfg_loader {
+    const char *path;
+    char *error;
+};
+
+static int cfg_fail(struct cfg_loader *ld, const char *file, int line, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
+
+static int cfg_fail(struct cfg_loader *ld, const char *file, int line, const char *fmt,
+                    ...)
+{
+    va_list ap;
+    char *msg = NULL;
+
+    if (ld->error != NULL)
+        return -1;
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    if (asprintf(&ld->error, "%s:%d: %s", file ? file : ld->path, line,
+                 msg ? msg : "out of memory") < 0)
+        ld->error = NULL;
+    free(msg);
+    return -1;
+}
+
+static int cfg_fail_at(struct cfg_loader *ld, const config_setting_t *s, const char *fmt,
+                       ...) __attribute__((format(printf, 3, 4)));
+
+static int cfg_fail_at(struct cfg_loader *ld, const config_setting_t *s, const char *fmt,
+                       ...)
+{
+    va_list ap;
+    char *msg = NULL;
+    int rc;
+
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    rc = cfg_fail(ld, config_setting_source_file(s), (int)config_setting_source_line(s),
+                  "%s", msg ? msg : "out of memory");
+    free(msg);
+    return rc;
+}
+
+static const struct cfg_key *cfg_find_key(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < CFG_NKEYS; i++)
+        if (strcmp(cfg_keys[i].name, name) == 0)
+            return &cfg_keys[i];
+    return NULL;
+}
+
+static bool cfg_is_group(const char *name)
+{
+    size_t i;
+
+    for (i = 0; cfg_groups[i] != NULL; i++)
+        if (strcmp(cfg_groups[i], name) == 0)
+            return true;
+    return false;
+}
+
+static void cfg_list_clear(struct cfg_list *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static int cfg_list_push(struct cfg_list *l, const char *value)
+{
+    char **grown = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+
+    if (grown == NULL)
+        return -1;
+    l->v = grown;
+    l->v[l->n] = strdup(value);
+    if (l->v[l->n] == NULL)
+        return -1;
+    l->n++;
+    return 0;
+}
+
+static int cfg_set_defaults(struct cfg *cfg)
+{
+    const struct cfg_key *k;
+    char *field;
+    size_t i;
+
+    for (k = cfg_keys; k < cfg_keys + CFG_NKEYS; k++) {
+        field = (char *)cfg + k->offset;
+        switch (k->type) {
+        case T_STRING:
+            if (k->def != NULL && (*(char **)field = strdup(k->def)) == NULL)
+                return -1;
+            break;
+        case T_INT:
+            *(int *)field = (int)k->def_int;
+            break;
+        case T_BOOL:
+            *(bool *)field = k->def_int != 0;
+            break;
+        case T_ENUM:
+            for (i = 0; k->choices[i] != NULL; i++)
+                if (strcmp(k->choices[i], k->def) == 0)
+                    *(int *)field = (int)i;
+            break;
+        case T_LIST:
+            for (i = 0; k->def_list != NULL && k->def_list[i] != NULL; i++)
+                if (cfg_list_push((struct cfg_list *)field, k->def_list[i]) < 0)
+                    return -1;
+            break;
+        case T_RESERVED:
+            break;
+        }
+    }
+    return 0;
+}
+
+static const char *cfg_type_name(int type)
+{
+    switch (type) {
+    case CONFIG_TYPE_GROUP:
+        return "a group";
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64:
+        return "an integer";
+    case CONFIG_TYPE_FLOAT:
+        return "a number with a fraction";
+    case CONFIG_TYPE_STRING:
+        return "a string";
+    case CONFIG_TYPE_BOOL:
+        return "a boolean";
+    case CONFIG_TYPE_ARRAY:
+    case CONFIG_TYPE_LIST:
+        return "a list";
+    default:
+        return "something else";
+    }
+}
+
+static int cfg_wrong_type(struct cfg_loader *ld, const config_setting_t *s,
+                          const struct cfg_key *k, const char *want)
+{
+    return cfg_fail_at(ld, s, "%s: expected %s, got %s", k->name, want,
+                       cfg_type_name(config_setting_type(s)));
+}
+
+static int cfg_check_value(struct cfg_loader *ld, const config_setting_t *s,
+                           const struct cfg_key *k, const char *value)
+{
+    const char *why = NULL;
+
+    if (*value == '\0' && !k->empty_ok)
+        return cfg_fail_at(ld, s, "%s: must not be empty", k->name);
+    if (*value != '\0' && k->check != NULL && k->check(value, &why) < 0)
+        return cfg_fail_at(ld, s, "%s: %s", k->name, why);
+    return 0;
+}
+
+static int cfg_read_string(struct cfg_loader *ld, const config_setting_t *s,
+                           const struct cfg_key *k, char **field)
+{
+    const char *value = config_setting_get_string(s);
+
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return cfg_wrong_type(ld, s, k, "a string");
+    if (cfg_check_value(ld, s, k, value) < 0)
+        return -1;
+    free(*field);
+    if ((*field = strdup(value)) == NULL)
+        return cfg_fail_at(ld, s, "out of memory");
+    return 0;
+}
+
+static int cfg_read_int(struct cfg_loader *ld, const config_setting_t *s,
+                        const struct cfg_key *k, int *field)
+{
+    long long value;
+
+    if (config_setting_type(s) != CONFIG_TYPE_INT &&
+        config_setting_type(s) != CONFIG_TYPE_INT64)
+        return cfg_wrong_type(ld, s, k, "an integer");
+    value = config_setting_get_int64(s);
+    if (value < k->min || value > k->max)
+        return cfg_fail_at(ld, s, "%s: %lld is out of range (%ld to %ld)", k->name, value,
+                           k->min, k->max);
+    *field = (int)value;
+    return 0;
+}
+
+static int cfg_read_enum(struct cfg_loader *ld, const config_setting_t *s,
+                         const struct cfg_key *k, int *field)
+{
+    const char *value = config_setting_get_string(s);
+    size_t i;
+    char *all = NULL, *more;
+
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return cfg_wrong_type(ld, s, k, "a string");
+    for (i = 0; k->choices[i] != NULL; i++) {
+        if (strcmp(value, k->choices[i]) == 0) {
+            *field = (int)i;
+            return 0;
+        }
+    }
+    for (i = 0; k->choices[i] != NULL; i++) {
+        if (asprintf(&more, "%s%s\"%s\"", all ? all : "", all ? ", " : "",
+                     k->choices[i]) < 0)
+            more = NULL;
+        free(all);
+        if ((all = more) == NULL)
+            break;
+    }
+    cfg_fail_at(ld, s, "%s: \"%s\" is not one of %s", k->name, value,
+                all ? all : "the allowed values");
+    free(all);
+    return -1;
+}
+
+static int cfg_read_list(struct cfg_loader *ld, const config_setting_t *s,
+                         const struct cfg_key *k, struct cfg_list *field)
+{
+    const config_setting_t *elem;
+    int i, count;
+
+    if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+        cfg_list_clear(field);
+        if (cfg_check_value(ld, s, k, config_setting_get_string(s)) < 0)
+            return -1;
+        return cfg_list_push(field, config_setting_get_string(s)) < 0
+                   ? cfg_fail_at(ld, s, "out of memory")
+                   : 0;
+    }
+    if (!config_setting_is_aggregate(s) || config_setting_type(s) == CONFIG_TYPE_GROUP)
+        return cfg_wrong_type(ld, s, k, "a list of strings");
+    cfg_list_clear(field);
+    count = config_setting_length(s);
+    if (count == 0 && !k->empty_ok)
+        return cfg_fail_at(ld, s, "%s: must not be empty", k->name);
+    for (i = 0; i < count; i++) {
+        elem = config_setting_get_elem(s, (unsigned)i);
+        if (config_setting_type(elem) != CONFIG_TYPE_STRING)
+            return cfg_fail_at(ld, elem, "%s: expected a list of strings, got %s",
+                               k->name, cfg_type_name(config_setting_type(elem)));
+        if (*config_setting_get_string(elem) == '\0')
+            return cfg_fail_at(ld, elem, "%s: must not hold an empty string", k->name);
+        if (cfg_check_value(ld, elem, k, config_setting_get_string(elem)) < 0)
+            return -1;
+        if (cfg_list_push(field, config_setting_get_string(elem)) < 0)
+            return cfg_fail_at(ld, elem, "out of memory");
+    }
+    return 0;
+}
+
+static int cfg_read_key(struct cfg_loader *ld, struct cfg *cfg, const config_setting_t *s,
+                        const struct cfg_key *k)
+{
+    char *field = (char *)cfg + k->offset;
+
+    switch (k->type) {
+    case T_STRING:
+        return cfg_read_string(ld, s, k, (char **)field);
+    case T_INT:
+        return cfg_read_int(ld, s, k, (int *)field);
+    case T_BOOL:
+        if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+            return cfg_wrong_type(ld, s, k, "a boolean (true or false)");
+        *(bool *)field = config_setting_get_bool(s) != 0;
+        return 0;
+    case T_ENUM:
+        return cfg_read_enum(ld, s, k, (int *)field);
+    case T_LIST:
+        return cfg_read_list(ld, s, k, (struct cfg_list *)field);
+    case T_RESERVED:
+        return cfg_fail_at(ld, s, "%s: not supported by this version of homed-milter",
+                           k->name);
+    }
+    return -1;
+}
+
+/* Walk the settings of GROUP (the root when PREFIX is NULL). */
+static int cfg_read_group(struct cfg_loader *ld, struct cfg *cfg,
+                          const config_setting_t *group, const char *prefix)
+{
+    const config_setting_t *s;
+    const struct cfg_key *k;
+    char *name;
+    int i, rc;
+
+    for (i = 0; (s = config_setting_get_elem(group, (unsigned)i)) != NULL; i++) {
+        if (prefix == NULL && cfg_is_group(config_setting_name(s))) {
+            if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+                return cfg_fail_at(ld, s, "%s: expected a group { ... }, got %s",
+                                   config_setting_name(s),
+                                   cfg_type_name(config_setting_type(s)));
+            if (cfg_read_group(ld, cfg, s, config_setting_name(s)) < 0)
+                return -1;
+            continue;
+        }
+        if (asprintf(&name, "%s%s%s", prefix ? prefix : "", prefix ? "." : "",
+                     config_setting_name(s)) < 0)
+            return cfg_fail_at(ld, s, "out of memory");
+        k = cfg_find_key(name);
+        rc = k ? cfg_read_key(ld, cfg, s, k) : cfg_fail_at(ld, s, "unknown key %s", name);
+        free(name);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The line to blame for a missing or inconsistent KEY: its own, its group's, or 1. */
+static int cfg_line_of(const config_t *c, const char *key, const char **file_r)
+{
+    const config_setting_t *s = config_lookup(c, key);
+    char *group = strdup(key), *dot;
+
+    *file_r = NULL;
+    if (s == NULL && group != NULL && (dot = strchr(group, '.')) != NULL) {
+        *dot = '\0';
+        s = config_lookup(c, group);
+    }
+    free(group);
+    if (s == NULL)
+        return 1;
+    *file_r = config_setting_source_file(s);
+    return (int)config_setting_source_line(s);
+}
+
+static int cfg_read_password(struct cfg_loader *ld, const config_t *c, struct cfg *cfg)
+{
+    const char *file, *why = NULL;
+    int line = cfg_line_of(c, "ldap.bind_password_file", &file);
+
+    if (cfg_read_secret(cfg->ldap.bind_password_file, &cfg->ldap.bind_password, &why) < 0)
+        return cfg_fail(ld, file, line, "ldap.bind_password_file: %s: %s",
+                        cfg->ldap.bind_password_file, why);
+    return 0;
+}
+
+static int cfg_check_all(struct cfg_loader *ld, const config_t *c, struct cfg *cfg)
+{
+    const char *file;
+    int line;
+
+    if (cfg->ldap.base == NULL) {
+        line = cfg_line_of(c, "ldap.base", &file);
+        return cfg_fail(ld, file, line, "ldap.base is required");
+    }
+    if ((cfg->ldap.bind_dn == NULL) != (cfg->ldap.bind_password_file == NULL)) {
+        line = cfg_line_of(
+            c, cfg->ldap.bind_dn ? "ldap.bind_dn" : "ldap.bind_password_file", &file);
+        return cfg_fail(ld, file, line,
+                        "ldap.bind_dn and ldap.bind_password_file go together");
+    }
+    if (cfg->ldap.bind_password_file != NULL && cfg_read_password(ld, c, cfg) < 0)
+        return -1;
+    if (cfg->local_hosts.n == 0) {
+        char *fqdn = cfg_default_fqdn();
+
+        if (fqdn == NULL || cfg_list_push(&cfg->local_hosts, fqdn) < 0) {
+            free(fqdn);
+            return cfg_fail(ld, NULL, 1,
+                            "local_hosts: not set, and this host's name is unknown");
+        }
+        free(fqdn);
+    }
+    return 0;
+}
+
+int cfg_load(const char *path, struct cfg **cfg_r, char **error_r)
+{
+    struct cfg_loader ld = {path, NULL};
+    struct cfg *cfg;
+    config_t c;
+
+    *cfg_r = NULL;
+    *error_r = NULL;
+    if ((cfg = calloc(1, sizeof(*cfg))) == NULL || (cfg->file = strdup(path)) == NULL) {
+        free(cfg);
+        cfg_fail(&ld, NULL, 0, "out of memory");
+        *error_r = ld.error;
+        return -1;
+    }
+    cfg->refs = 1;
+    config_init(&c);
+    if (config_read_file(&c, path) != CONFIG_TRUE) {
+        if (config_error_type(&c) == CONFIG_ERR_FILE_IO)
+            cfg_fail(&ld, NULL, 0, "cannot read the file: %m");
+        else
+            cfg_fail(&ld, config_error_file(&c), config_error_line(&c), "%s",
+                     config_error_text(&c));
+    } else if (cfg_set_defaults(cfg) < 0) {
+        cfg_fail(&ld, NULL, 0, "out of memory");
+    } else if (cfg_read_group(&ld, cfg, config_root_setting(&c), NULL) == 0) {
+        cfg_check_all(&ld, &c, cfg);
+    }
+    config_destroy(&c);
+    if (ld.error != NULL) {
+        cfg_unref(cfg);
+        *error_r = ld.error;
+        return -1;
+    }
+    *cfg_r = cfg;
+    return 0;
+}
+
+int cfg_set_socket(struct cfg *cfg, const char *socket, const char **error_r)
+{
+    char *copy;
+
+    if (cfg_check_socket(socket, error_r) < 0)
+        return -1;
+    if ((copy = strdup(socket)) == NULL) {
+        *error_r = "out of memory";
+        return -1;
+    }
+    free(cfg->socket);
+    cfg->socket = copy;
+    return 0;
+}
+
+struct cfg *cfg_ref(struct cfg *cfg)
+{
+    __atomic_add_fetch(&cfg->refs, 1, __ATOMIC_RELAXED);
+    return cfg;
+}
+
+void cfg_unref(struct cfg *cfg)
+{
+    const struct cfg_key *k;
+    char *field;
+
+    if (cfg == NULL || __atomic_sub_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    for (k = cfg_keys; k < cfg_keys + CFG_NKEYS; k++) {
+        field = (char *)cfg + k->offset;
+        if (k->type == T_STRING)
+            free(*(char **)field);
+        else if (k->type == T_LIST)
+            cfg_list_clear((struct cfg_list *)field);
+    }
+    if (cfg->ldap.bind_password != NULL) {
+        explicit_bzero(cfg->ldap.bind_password, strlen(cfg->ldap.bind_password));
+        free(cfg->ldap.bind_password);
+    }
+    free(cfg->file);
+    free(cfg);
+}
+
+char *cfg_default_fqdn(void)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    char host[256];
+    char *name;
+
+    if (gethostname(host, sizeof(host)) != 0)
+        return NULL;
+    host[sizeof(host) - 1] = '\0';
+    if (strchr(host, '.') != NULL)
+        return strdup(host);
+    hints.ai_flags = AI_CANONNAME;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL)
+        return strdup(host);
+    name = strdup(res->ai_canonname ? res->ai_canonname : host);
+    freeaddrinfo(res);
+    return name;
+}

@@ -1,0 +1,261 @@
+/*
+ * NAME
+ *	config_check - checks of single configuration values
+ * SUMMARY
+ *	cfg_check_*(), cfg_read_secret()
+ * DESCRIPTION
+ *	The value checks named in the configuration table. Each looks at
+ *	one string and says what is wrong with it in a static message, so
+ *	that the loader can prefix "FILE:LINE: key:". They catch at load
+ *	what would otherwise fail at the first message: a filter template
+ *	with an unknown %-sequence, a reply text the MTA would refuse, a
+ *	header name with a colon.
+ *
+ *	All checks are pure. cfg_read_secret() reads one small file.
+ */
+#include "autoconf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config_check.h"
+
+#define CFG_SECRET_MAX 4096
+
+static int cfg_bad(const char **error_r, const char *why)
+{
+    *error_r = why;
+    return -1;
+}
+
+static bool cfg_is_graph(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s <= ' ' || (unsigned char)*s == 0x7f)
+            return false;
+    return true;
+}
+
+static int cfg_check_port(const char *s, const char **error_r)
+{
+    long port = 0;
+    const char *p;
+
+    for (p = s; *p != '\0' && *p != '@'; p++) {
+        if (!isdigit((unsigned char)*p) || port > 65535)
+            return cfg_bad(error_r, "the port must be a number from 1 to 65535");
+        port = port * 10 + (*p - '0');
+    }
+    if (p == s || port < 1 || port > 65535)
+        return cfg_bad(error_r, "the port must be a number from 1 to 65535");
+    if (*p == '@' && p[1] == '\0')
+        return cfg_bad(error_r, "the host after @ is empty");
+    return 0;
+}
+
+int cfg_check_socket(const char *value, const char **error_r)
+{
+    const char *path = NULL;
+
+    if (!cfg_is_graph(value))
+        return cfg_bad(error_r, "must not hold blanks or control characters");
+    if (strncmp(value, "unix:", 5) == 0)
+        path = value + 5;
+    else if (strncmp(value, "local:", 6) == 0)
+        path = value + 6;
+    else if (strncmp(value, "inet:", 5) == 0)
+        return cfg_check_port(value + 5, error_r);
+    else if (strncmp(value, "inet6:", 6) == 0)
+        return cfg_check_port(value + 6, error_r);
+    else
+        return cfg_bad(error_r, "expected unix:/PATH, inet:PORT@HOST or inet6:PORT@HOST");
+    if (*path != '/')
+        return cfg_bad(error_r, "a unix socket needs an absolute path");
+    if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return cfg_bad(error_r, "the unix socket path is too long");
+    return 0;
+}
+
+int cfg_check_path(const char *value, const char **error_r)
+{
+    if (*value != '/')
+        return cfg_bad(error_r, "must be an absolute path");
+    if (strchr(value, '\n') != NULL)
+        return cfg_bad(error_r, "must not hold a newline");
+    return 0;
+}
+
+int cfg_check_word(const char *value, const char **error_r)
+{
+    if (!cfg_is_graph(value))
+        return cfg_bad(error_r, "must not hold blanks or control characters");
+    return 0;
+}
+
+int cfg_check_host(const char *value, const char **error_r)
+{
+    if (!cfg_is_graph(value))
+        return cfg_bad(error_r, "a host name must not hold blanks or control characters");
+    return 0;
+}
+
+int cfg_check_uri(const char *value, const char **error_r)
+{
+    if (!cfg_is_graph(value))
+        return cfg_bad(error_r, "must not hold blanks or control characters");
+    if (strncasecmp(value, "ldap://", 7) != 0 && strncasecmp(value, "ldaps://", 8) != 0 &&
+        strncasecmp(value, "ldapi://", 8) != 0)
+        return cfg_bad(error_r, "expected an ldap://, ldaps:// or ldapi:// URI");
+    return 0;
+}
+
+int cfg_check_filter(const char *value, const char **error_r)
+{
+    const char *p;
+    long depth = 0;
+
+    if (value[0] != '(' || value[strlen(value) - 1] != ')')
+        return cfg_bad(error_r, "a filter must be enclosed in parentheses");
+    for (p = value; *p != '\0'; p++) {
+        if (*p == '%') {
+            p++;
+            if (*p != 'u' && *p != 'l' && *p != 'd' && *p != '%')
+                return cfg_bad(error_r, "only %u, %l, %d and %% may be used");
+        } else if (*p == '(') {
+            depth++;
+        } else if (*p == ')' && --depth < 0) {
+            return cfg_bad(error_r, "unbalanced parentheses");
+        } else if ((unsigned char)*p < ' ' || (unsigned char)*p == 0x7f) {
+            return cfg_bad(error_r, "must not hold control characters");
+        }
+    }
+    if (depth != 0)
+        return cfg_bad(error_r, "unbalanced parentheses");
+    return 0;
+}
+
+int cfg_check_attribute(const char *value, const char **error_r)
+{
+    const char *p;
+
+    if (!isalnum((unsigned char)value[0]))
+        return cfg_bad(error_r, "an attribute name starts with a letter or digit");
+    for (p = value; *p != '\0'; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != ';')
+            return cfg_bad(error_r, "an attribute name holds only letters, digits, "
+                                    "'-', '.' and ';'");
+    return 0;
+}
+
+int cfg_check_field(const char *value, const char **error_r)
+{
+    const char *p;
+
+    for (p = value; *p != '\0'; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || *p == ':')
+            return cfg_bad(error_r, "a header field name holds printable ASCII "
+                                    "but no blank and no ':'");
+    return 0;
+}
+
+int cfg_check_reply(const char *value, const char **error_r)
+{
+    const char *p;
+    int args = 0;
+
+    if (strlen(value) > 400)
+        return cfg_bad(error_r, "longer than 400 characters");
+    for (p = value; *p != '\0'; p++) {
+        if ((unsigned char)*p < ' ' || (unsigned char)*p >= 0x7f)
+            return cfg_bad(error_r, "an SMTP reply holds printable ASCII only");
+        if (*p != '%')
+            continue;
+        p++;
+        if (*p == 's')
+            args++;
+        else if (*p != '%')
+            return cfg_bad(error_r, "only %s and %% may be used");
+    }
+    if (args > 1)
+        return cfg_bad(error_r, "%s may be used once at most");
+    return 0;
+}
+
+int cfg_check_delimiter(const char *value, const char **error_r)
+{
+    const char *p;
+
+    for (p = value; *p != '\0'; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
+            strchr("@\"\\()<>,;:[]", *p) != NULL)
+            return cfg_bad(error_r, "delimiters are printable ASCII characters that may "
+                                    "stand in a local part");
+    return 0;
+}
+
+static int cfg_read_fd(int fd, char **secret_r, const char **error_r)
+{
+    char *buf = malloc(CFG_SECRET_MAX + 1);
+    size_t len = 0;
+    ssize_t got;
+
+    if (buf == NULL)
+        return cfg_bad(error_r, "out of memory");
+    while (len <= CFG_SECRET_MAX &&
+           (got = read(fd, buf + len, CFG_SECRET_MAX + 1 - len)) != 0) {
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            *error_r = strerrordesc_np(errno);
+            free(buf);
+            return -1;
+        }
+        len += (size_t)got;
+    }
+    *error_r = NULL;
+    if (len > CFG_SECRET_MAX) {
+        *error_r = "longer than 4096 bytes";
+    } else {
+        if (len > 0 && buf[len - 1] == '\n' && --len > 0 && buf[len - 1] == '\r')
+            len--;
+        if (len == 0)
+            *error_r = "is empty";
+        else if (memchr(buf, '\0', len) != NULL)
+            *error_r = "holds a NUL byte";
+        else if (memchr(buf, '\n', len) != NULL || memchr(buf, '\r', len) != NULL)
+            *error_r = "holds more than one line";
+    }
+    if (*error_r == NULL) {
+        buf[len] = '\0';
+        *secret_r = buf;
+        return 0;
+    }
+    explicit_bzero(buf, CFG_SECRET_MAX + 1);
+    free(buf);
+    return -1;
+}
+
+int cfg_read_secret(const char *path, char **secret_r, const char **error_r)
+{
+    struct stat st;
+    int fd, rc;
+
+    *secret_r = NULL;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+        return cfg_bad(error_r, strerrordesc_np(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return cfg_bad(error_r, "not a regular file");
+    }
+    rc = cfg_read_fd(fd, secret_r, error_r);
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,70 @@
+/*
+ * NAME
+ *	log - one place for every log line
+ * SUMMARY
+ *	log_open(), log_set_level(), log_msg()
+ * DESCRIPTION
+ *	Lines go to syslog with facility mail and, when asked, to stderr
+ *	prefixed with the program name. The current level is an atomic int,
+ *	so log_msg() may be called from any thread; log_open() is called
+ *	once, before threads start. Messages are formatted into a heap
+ *	buffer sized by vsnprintf, never a fixed one. Nothing here knows
+ *	what a secret is: callers never pass one.
+ */
+#include "autoconf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <syslog.h>
+
+#include "log.h"
+
+static const char *log_ident = "homed-milter";
+static bool log_to_stderr = true;
+static bool log_to_syslog = false;
+static int log_max = HM_LOG_INFO;
+
+static const int log_priority[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+static const char *const log_names[] = {"error", "warning", "info", "debug"};
+
+void log_open(const char *ident, bool to_stderr, bool to_syslog)
+{
+    log_ident = ident;
+    log_to_stderr = to_stderr;
+    log_to_syslog = to_syslog;
+    if (to_syslog)
+        openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void log_set_level(enum log_level level)
+{
+    __atomic_store_n(&log_max, (int)level, __ATOMIC_RELAXED);
+}
+
+const char *log_level_name(enum log_level level)
+{
+    if ((unsigned)level > HM_LOG_DEBUG)
+        return "unknown";
+    return log_names[level];
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    char *line = NULL;
+
+    if ((int)level > __atomic_load_n(&log_max, __ATOMIC_RELAXED))
+        return;
+    va_start(ap, fmt);
+    if (vasprintf(&line, fmt, ap) < 0)
+        line = NULL;
+    va_end(ap);
+    if (line == NULL)
+        return;
+    if (log_to_syslog)
+        syslog(log_priority[level], "%s", line);
+    if (log_to_stderr)
+        fprintf(stderr, "%s: %s: %s\n", log_ident, log_names[level], line);
+    free(line);
+}

@@ -1,0 +1,144 @@
+/*
+ * NAME
+ *	main - the homed-milter command
+ * SUMMARY
+ *	homed-milter [-c FILE] [-f] [-n] [-p SOCKET] [-q LOGIN ADDRESS] [-V] [-h]
+ * DESCRIPTION
+ *	Parses the command line, loads the configuration, and runs one of
+ *	the modes: -n checks the configuration and exits; -q asks the
+ *	directory what would happen if LOGIN submitted as ADDRESS and prints
+ *	the verdict and the evidence. Exit codes follow sysexits(3), except
+ *	-n (0 valid, 1 not) and -q (0 accept, 1 reject, 2 tempfail).
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "query.h"
+
+#ifndef HM_SYSCONFDIR
+#define HM_SYSCONFDIR "/etc"
+#endif
+
+struct options {
+    const char *config;
+    const char *socket;
+    const char *login;
+    const char *address;
+    bool foreground;
+    bool check_only;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: homed-milter [-c FILE] [-f] [-n] [-p SOCKET] [-q LOGIN ADDRESS] "
+            "[-V] [-h]\n"
+            "  -c FILE    configuration file (default %s/homed-milter.conf)\n"
+            "  -f         stay in the foreground, log to stderr too\n"
+            "  -n         check the configuration and exit\n"
+            "  -p SOCKET  listen on SOCKET instead of the configured socket\n"
+            "  -q LOGIN ADDRESS\n"
+            "             ask the directory what would happen if LOGIN submitted\n"
+            "             as ADDRESS (exit 0 accept, 1 reject, 2 tempfail)\n"
+            "  -V         print the version and exit\n"
+            "  -h         print this help and exit\n",
+            HM_SYSCONFDIR);
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    int c;
+
+    while ((c = getopt(argc, argv, "c:fnp:q:Vh")) != -1) {
+        switch (c) {
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'f':
+            o->foreground = true;
+            break;
+        case 'n':
+            o->check_only = true;
+            break;
+        case 'p':
+            o->socket = optarg;
+            break;
+        case 'q':
+            o->login = optarg;
+            if (optind >= argc) {
+                fprintf(stderr, "homed-milter: -q needs LOGIN and ADDRESS\n");
+                return EX_USAGE;
+            }
+            o->address = argv[optind++];
+            break;
+        case 'V':
+            printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+            return EX_OK;
+        case 'h':
+            usage(stdout);
+            return EX_OK;
+        default:
+            usage(stderr);
+            return EX_USAGE;
+        }
+    }
+    if (optind != argc || (o->check_only && o->login != NULL)) {
+        usage(stderr);
+        return EX_USAGE;
+    }
+    return -1;
+}
+
+/* Load the configuration; on error print FILE:LINE: message. */
+static struct cfg *load(const struct options *o)
+{
+    struct cfg *cfg = NULL;
+    const char *why;
+    char *error = NULL;
+
+    if (cfg_load(o->config, &cfg, &error) < 0) {
+        fprintf(stderr, "%s\n", error ? error : "out of memory");
+        free(error);
+        return NULL;
+    }
+    if (o->socket != NULL && cfg_set_socket(cfg, o->socket, &why) < 0) {
+        fprintf(stderr, "-p %s: %s\n", o->socket, why);
+        cfg_unref(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {
+        HM_SYSCONFDIR "/homed-milter.conf", NULL, NULL, NULL, false, false};
+    struct cfg *cfg;
+    int rc;
+
+    if ((rc = parse_options(argc, argv, &o)) >= 0)
+        return rc;
+    log_open("homed-milter", true, false);
+    if ((cfg = load(&o)) == NULL)
+        return o.check_only ? 1 : EX_CONFIG;
+    log_set_level(cfg->log_level);
+    if (o.check_only) {
+        printf("%s: valid\n", cfg->file);
+        rc = EX_OK;
+    } else if (o.login != NULL) {
+        rc = query_run(cfg, o.login, o.address, stdout);
+    } else {
+        fprintf(stderr, "homed-milter: this build has no milter daemon yet; "
+                        "use -n or -q\n");
+        rc = EX_UNAVAILABLE;
+    }
+    cfg_unref(cfg);
+    return rc;
+}

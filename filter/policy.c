@@ -1,0 +1,237 @@
+/*
+ * NAME
+ *	policy - may this login submit as this address?
+ * SUMMARY
+ *	policy_decide(), policy_verdict_clear(), policy_is_local(),
+ *	policy_owns(), policy_action_name()
+ * DESCRIPTION
+ *	The whole rule of homed-milter in one pure function. The checks run
+ *	in a fixed order, the first that decides wins:
+ *
+ *	1. not authenticated: policy.unauthenticated;
+ *	2. the directory gave no answer: policy.on_directory_error;
+ *	3. the login has no entry: reject (no-entry);
+ *	4. the entry is not homed here: reject (not-homed);
+ *	5. MAIL FROM with check_envelope off: accept (not-checked);
+ *	6. the address did not parse: reject (malformed);
+ *	7. the null sender at MAIL FROM: accept (null-sender);
+ *	8. the address is the entry's: accept (owned), else reject (not-owned).
+ *
+ *	In report mode a reject of steps 1 and 3-8 becomes an accept that
+ *	still carries the reply it would have sent; directory errors keep
+ *	following on_directory_error. Reply texts name the address as the
+ *	client wrote it, made printable and cut to a sane length.
+ *
+ *	No I/O, no clock, no globals: safe from any thread.
+ */
+#include "autoconf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+/* How much of a client's address goes into a reply line. */
+#define POLICY_SHOWN_MAX 256
+
+static const char *const policy_names[] = {"accept", "reject", "tempfail"};
+
+const char *policy_action_name(enum policy_action action)
+{
+    return (unsigned)action <= HM_TEMPFAIL ? policy_names[action] : "unknown";
+}
+
+/* Compare host names ignoring ASCII case and one trailing dot. */
+static bool policy_same_host(const char *a, const char *b)
+{
+    size_t alen = strlen(a), blen = strlen(b);
+
+    if (alen > 1 && a[alen - 1] == '.')
+        alen--;
+    if (blen > 1 && b[blen - 1] == '.')
+        blen--;
+    return addr_same_text(a, alen, b, blen);
+}
+
+bool policy_is_local(const struct cfg *cfg, const struct entry *entry)
+{
+    size_t i, j;
+
+    if (cfg->ldap.home_attribute[0] == '\0')
+        return true;
+    for (i = 0; i < entry->nhomes; i++)
+        for (j = 0; j < cfg->local_hosts.n; j++)
+            if (policy_same_host(entry->homes[i], cfg->local_hosts.v[j]))
+                return true;
+    return false;
+}
+
+/* Whether ADDRESS is the one directory value OWNED ("local@domain"). */
+static bool policy_owns_one(const struct cfg *cfg, const char *owned,
+                            const struct addr *address)
+{
+    const char *at = strrchr(owned, '@');
+    size_t llen, base;
+
+    if (at == NULL || at == owned)
+        return false;
+    if (!addr_same_text(at + 1, strlen(at + 1), address->domain, strlen(address->domain)))
+        return false;
+    llen = (size_t)(at - owned);
+    if (addr_same_text(owned, llen, address->local, strlen(address->local)))
+        return true;
+    base = addr_base_length(address->local, cfg->policy.extension_delimiter);
+    return base < strlen(address->local) &&
+           addr_same_text(owned, llen, address->local, base);
+}
+
+bool policy_owns(const struct cfg *cfg, const struct entry *entry,
+                 const struct addr *address)
+{
+    size_t i;
+
+    if (address == NULL || address->is_null)
+        return false;
+    for (i = 0; i < entry->naddresses; i++)
+        if (policy_owns_one(cfg, entry->addresses[i], address))
+            return true;
+    return false;
+}
+
+/* The client's address for a reply: no brackets, printable, bounded. */
+static char *policy_shown(const char *written)
+{
+    size_t len = written ? strlen(written) : 0, i, cut;
+    const char *from = written ? written : "";
+    char *out;
+
+    if (len >= 2 && from[0] == '<' && from[len - 1] == '>') {
+        from++;
+        len -= 2;
+    }
+    cut = len > POLICY_SHOWN_MAX ? POLICY_SHOWN_MAX : len;
+    if ((out = malloc(cut + 4)) == NULL)
+        return NULL;
+    for (i = 0; i < cut; i++) {
+        unsigned char c = (unsigned char)from[i];
+        out[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+    }
+    strcpy(out + cut, cut < len ? "..." : "");
+    return out;
+}
+
+/* TEMPLATE (checked at load: only %s and %%) with %s replaced by SHOWN. */
+static char *policy_expand(const char *template, const char *shown)
+{
+    size_t len = strlen(template) + 1, n = 0;
+    const char *p;
+    char *out;
+
+    for (p = strstr(template, "%s"); p != NULL; p = strstr(p + 2, "%s"))
+        len += strlen(shown);
+    if ((out = malloc(len)) == NULL)
+        return NULL;
+    for (p = template; *p != '\0'; p++) {
+        if (p[0] == '%' && p[1] == 's') {
+            memcpy(out + n, shown, strlen(shown));
+            n += strlen(shown);
+            p++;
+        } else {
+            out[n++] = *p;
+            if (p[0] == '%' && p[1] == '%')
+                p++;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+static int policy_set(struct policy_verdict *v, enum policy_action decision,
+                      const char *reason)
+{
+    v->action = v->decision = decision;
+    v->reason = reason;
+    return 0;
+}
+
+static int policy_reply(struct policy_verdict *v, enum policy_action decision,
+                        const char *reason, const char *template, const char *written)
+{
+    char *shown = policy_shown(written);
+
+    policy_set(v, decision, reason);
+    v->code = decision == HM_TEMPFAIL ? "451" : "554";
+    v->xcode = decision == HM_TEMPFAIL ? "4.3.0" : "5.7.1";
+    v->text = shown ? policy_expand(template, shown) : NULL;
+    free(shown);
+    if (v->text == NULL) {
+        v->action = v->decision = HM_TEMPFAIL;
+        v->code = "451";
+        v->xcode = "4.3.0";
+        return -1;
+    }
+    return 0;
+}
+
+static int policy_directory_error(const struct cfg *cfg, const struct policy_request *req,
+                                  struct policy_verdict *v)
+{
+    switch (cfg->policy.on_directory_error) {
+    case HM_ONERR_ACCEPT:
+        return policy_set(v, HM_ACCEPT, "directory-error");
+    case HM_ONERR_REJECT:
+        return policy_reply(v, HM_REJECT, "directory-error", cfg->policy.reject_text,
+                            req->written);
+    default:
+        return policy_reply(v, HM_TEMPFAIL, "directory-error",
+                            "Directory unavailable, try again later", req->written);
+    }
+}
+
+/* Steps 3 to 8 of the DESCRIPTION, for an authenticated login. */
+static int policy_check_entry(const struct cfg *cfg, const struct policy_request *req,
+                              struct policy_verdict *v)
+{
+    const char *text = cfg->policy.reject_text;
+
+    if (req->lookup == HM_LOOKUP_NOT_FOUND || req->entry == NULL)
+        return policy_reply(v, HM_REJECT, "no-entry", text, req->written);
+    if (!policy_is_local(cfg, req->entry))
+        return policy_reply(v, HM_REJECT, "not-homed", text, req->written);
+    if (req->stage == HM_STAGE_MAIL && !cfg->policy.check_envelope)
+        return policy_set(v, HM_ACCEPT, "not-checked");
+    if (req->address == NULL)
+        return policy_reply(v, HM_REJECT, "malformed", text, req->written);
+    if (req->address->is_null && req->stage == HM_STAGE_MAIL)
+        return policy_set(v, HM_ACCEPT, "null-sender");
+    if (policy_owns(cfg, req->entry, req->address))
+        return policy_set(v, HM_ACCEPT, "owned");
+    return policy_reply(v, HM_REJECT, "not-owned", text, req->written);
+}
+
+int policy_decide(const struct cfg *cfg, const struct policy_request *req,
+                  struct policy_verdict *v)
+{
+    int rc;
+
+    memset(v, 0, sizeof(*v));
+    if (req->login == NULL) {
+        if (cfg->policy.unauthenticated == HM_UNAUTH_ACCEPT)
+            return policy_set(v, HM_ACCEPT, "unauthenticated");
+        rc = policy_reply(v, HM_REJECT, "unauthenticated",
+                          "Authentication required to submit mail", req->written);
+    } else if (req->lookup == HM_LOOKUP_ERROR) {
+        return policy_directory_error(cfg, req, v);
+    } else {
+        rc = policy_check_entry(cfg, req, v);
+    }
+    if (rc == 0 && v->decision == HM_REJECT && cfg->policy.mode == HM_MODE_REPORT)
+        v->action = HM_ACCEPT;
+    return rc;
+}
+
+void policy_verdict_clear(struct policy_verdict *v)
+{
+    free(v->text);
+    memset(v, 0, sizeof(*v));
+}

@@ -1,0 +1,94 @@
+/*
+ * config.h - the configuration file, loaded once and then read-only
+ *
+ * A struct cfg is immutable after cfg_load() returns it. It is reference
+ * counted: a reload builds a new one while requests in flight keep the one
+ * they started with (cfg_ref/cfg_unref are thread-safe).
+ */
+#ifndef HM_CONFIG_H
+#define HM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum cfg_mode { HM_MODE_ENFORCE, HM_MODE_REPORT };
+enum cfg_unauth { HM_UNAUTH_ACCEPT, HM_UNAUTH_REJECT };
+enum cfg_on_error { HM_ONERR_TEMPFAIL, HM_ONERR_ACCEPT, HM_ONERR_REJECT };
+enum cfg_scope { HM_SCOPE_BASE, HM_SCOPE_ONE, HM_SCOPE_SUB };
+
+struct cfg_list {
+    char **v;
+    size_t n;
+};
+
+struct cfg {
+    char *file; /* the path it was loaded from */
+    char *socket;
+    char *pid_file; /* NULL: none */
+    char *user;     /* NULL: keep the starting user */
+    int log_level;  /* enum log_level */
+    struct cfg_list local_hosts;
+    struct {
+        struct cfg_list uri;
+        char *bind_dn;            /* NULL: anonymous */
+        char *bind_password_file; /* NULL: anonymous */
+        char *bind_password;      /* read at load; never log it */
+        bool starttls;
+        char *ca_file;
+        char *base;
+        int scope; /* enum cfg_scope */
+        char *login_filter;
+        struct cfg_list address_attributes;
+        char *home_attribute; /* "": no homed check */
+        int timeout;          /* seconds, per LDAP operation */
+    } ldap;
+    struct {
+        int mode; /* enum cfg_mode */
+        bool check_envelope;
+        struct cfg_list header_fields;
+        int unauthenticated;    /* enum cfg_unauth */
+        int on_directory_error; /* enum cfg_on_error */
+        char *reject_text;
+        char *extension_delimiter;
+        char *report_header;
+    } policy;
+    struct {
+        int ttl;
+        int negative_ttl;
+        int size;
+    } cache;
+    unsigned refs; /* private */
+};
+
+/*
+ * cfg_load - read and validate PATH. Returns 0 and a config with one
+ * reference in *cfg_r, or -1 and a malloc'd "FILE:LINE: message" in
+ * *error_r (caller frees). Reads ldap.bind_password_file; contacts nothing.
+ */
+int cfg_load(const char *path, struct cfg **cfg_r, char **error_r);
+
+/* cfg_ref - take one more reference; returns CFG. */
+struct cfg *cfg_ref(struct cfg *cfg);
+
+/* cfg_unref - drop one reference; the last one wipes the password. NULL-safe. */
+void cfg_unref(struct cfg *cfg);
+
+/*
+ * cfg_key_name - the dotted name of the I-th key of the configuration
+ * table ("ldap.uri"), or NULL past the last one. For documentation checks.
+ */
+const char *cfg_key_name(size_t i);
+
+/*
+ * cfg_set_socket - replace CFG's socket with SOCKET (the -p flag), before
+ * CFG is shared. Returns 0, or -1 with a static message in *error_r.
+ */
+int cfg_set_socket(struct cfg *cfg, const char *socket, const char **error_r);
+
+/*
+ * cfg_default_fqdn - this host's fully qualified name, the default of
+ * local_hosts. Returns a malloc'd string, or NULL when it cannot be found.
+ */
+char *cfg_default_fqdn(void);
+
+#endif

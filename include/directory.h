@@ -1,0 +1,52 @@
+/*
+ * directory.h - find a login's mailbox entry in LDAP
+ *
+ * The only module that speaks LDAP. Every lookup has three outcomes
+ * (enum hm_lookup), never a NULL that could mean both "absent" and
+ * "failed". A struct dir is safe to use from several threads: no LDAP
+ * handle is ever used by two of them at once.
+ */
+#ifndef HM_DIRECTORY_H
+#define HM_DIRECTORY_H
+
+#include "config.h"
+#include "entry.h"
+
+struct dir;
+
+/*
+ * dir_new - a directory client for CFG (which it references until
+ * dir_free). Connects lazily, at the first lookup. Returns NULL when out
+ * of memory.
+ */
+struct dir *dir_new(struct cfg *cfg);
+
+/* dir_free - close every connection and release DIR. NULL-safe. */
+void dir_free(struct dir *dir);
+
+/*
+ * dir_lookup - find LOGIN's entry. HM_LOOKUP_FOUND: *entry_r holds one
+ * reference (caller unrefs). HM_LOOKUP_NOT_FOUND and HM_LOOKUP_ERROR: a
+ * malloc'd explanation in *detail_r (caller frees; may be NULL when out of
+ * memory). More than one matching entry is HM_LOOKUP_ERROR.
+ */
+enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **entry_r,
+                          char **detail_r);
+
+/*
+ * dir_filter_expand - TEMPLATE with %u (LOGIN), %l (before its last '@'),
+ * %d (after it; empty when none) and %% put in, every value escaped per
+ * RFC 4515. Returns 0 and a malloc'd filter in *filter_r, or -1 with a
+ * static message in *error_r.
+ */
+int dir_filter_expand(const char *template, const char *login, char **filter_r,
+                      const char **error_r);
+
+/*
+ * dir_filter_escape - VALUE (LEN bytes, NUL allowed) escaped per RFC 4515:
+ * '*', '(', ')', backslash, NUL and every byte >= 0x80 become \XX. Returns 0
+ * and a malloc'd string in *escaped_r, or -1 when out of memory.
+ */
+int dir_filter_escape(const char *value, size_t len, char **escaped_r);
+
+#endif

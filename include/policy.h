@@ -1,0 +1,60 @@
+/*
+ * policy.h - the decision: may this login submit as this address?
+ *
+ * A pure function of its inputs: no I/O, no clock, no logging, no LDAP,
+ * no milter. Safe from any thread.
+ */
+#ifndef HM_POLICY_H
+#define HM_POLICY_H
+
+#include <stdbool.h>
+
+#include "address.h"
+#include "config.h"
+#include "entry.h"
+
+enum policy_stage { HM_STAGE_MAIL, HM_STAGE_HEADER };
+enum policy_action { HM_ACCEPT, HM_REJECT, HM_TEMPFAIL };
+
+struct policy_request {
+    const char *login;          /* NULL: the client did not authenticate */
+    enum policy_stage stage;    /* MAIL FROM or a header field */
+    const char *written;        /* the address as the client wrote it */
+    const struct addr *address; /* parsed; NULL when WRITTEN did not parse */
+    enum hm_lookup lookup;      /* what the directory said about LOGIN */
+    const struct entry *entry;  /* with HM_LOOKUP_FOUND */
+};
+
+struct policy_verdict {
+    enum policy_action action;   /* what the client is told */
+    enum policy_action decision; /* what the rules say; differs in report mode */
+    const char *code;            /* "554", "451"; NULL with HM_ACCEPT */
+    const char *xcode;           /* "5.7.1", "4.3.0"; NULL with HM_ACCEPT */
+    char *text;                  /* reply text, printable ASCII; NULL with accept */
+    const char *reason;          /* one keyword, see policy_decide() */
+};
+
+/*
+ * policy_decide - the verdict for REQ under CFG, in *v (clear it with
+ * policy_verdict_clear). The reason is one of: unauthenticated,
+ * directory-error, no-entry, not-homed, null-sender, not-checked, owned,
+ * not-owned, malformed. Returns 0, or -1 when out of memory (then *v is a
+ * tempfail without text).
+ */
+int policy_decide(const struct cfg *cfg, const struct policy_request *req,
+                  struct policy_verdict *v);
+
+/* policy_verdict_clear - free what *v owns. */
+void policy_verdict_clear(struct policy_verdict *v);
+
+/* policy_is_local - whether ENTRY's home is one of CFG's local_hosts. */
+bool policy_is_local(const struct cfg *cfg, const struct entry *entry);
+
+/* policy_owns - whether ADDRESS is one of ENTRY's addresses under CFG. */
+bool policy_owns(const struct cfg *cfg, const struct entry *entry,
+                 const struct addr *address);
+
+/* policy_action_name - "accept", "reject" or "tempfail". */
+const char *policy_action_name(enum policy_action action);
+
+#endif

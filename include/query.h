@@ -1,0 +1,22 @@
+/*
+ * query.h - answer "what would happen if LOGIN submitted as ADDRESS?"
+ *
+ * The -q mode: one directory lookup and one policy decision, printed for a
+ * person. Used from the command line only (one thread).
+ */
+#ifndef HM_QUERY_H
+#define HM_QUERY_H
+
+#include <stdio.h>
+
+#include "config.h"
+
+/*
+ * query_run - look LOGIN up under CFG, decide on ADDRESS as an envelope
+ * sender, and print to OUT the verdict line ("accept", "reject 554 5.7.1
+ * ...", "tempfail 451 4.3.0 ...") and the evidence. Returns 0 for accept,
+ * 1 for reject, 2 for tempfail.
+ */
+int query_run(struct cfg *cfg, const char *login, const char *address, FILE *out);
+
+#endif

@@ -1,0 +1,134 @@
+#!/bin/sh
+# check-all.sh - set up this machine and run every test layer of homed-milter
+#
+#   sh test/check-all.sh          (as root on Debian 12; installs packages)
+#   HM_NO_INSTALL=1 sh test/check-all.sh   (packages already there)
+#
+# Layers: unit + directory (make check), the unit tests again under
+# ASan+UBSan and under valgrind, make distcheck, and the formatting check.
+# Ends with one line "N passed, M failed" over all of them; exits non-zero
+# when anything failed. With CI=true a skipped test counts as failed.
+set -u
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${HM_BUILD_ROOT:-$SRC/_build}
+PASSED=0
+FAILED=0
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+PACKAGES="build-essential autoconf automake pkg-config m4 libldap-dev libconfig-dev
+ libcmocka-dev slapd ldap-utils valgrind clang-format"
+
+say() { printf '\n=== %s\n' "$*"; }
+
+install_packages() {
+    [ "${HM_NO_INSTALL:-}" = 1 ] && return 0
+    if [ "$(id -u)" != 0 ]; then
+        echo "not root: not installing packages (set HM_NO_INSTALL=1 to silence this)"
+        return 0
+    fi
+    say "installing packages"
+    export DEBIAN_FRONTEND=noninteractive
+    # Keep the packaged slapd from starting: the tests run their own.
+    _prc=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod +x /usr/sbin/policy-rc.d
+        _prc=/usr/sbin/policy-rc.d
+    fi
+    apt-get update -q >/dev/null &&
+        apt-get install -y -q --no-install-recommends $PACKAGES >/dev/null
+    _rc=$?
+    [ -n "$_prc" ] && rm -f "$_prc"
+    [ $_rc -eq 0 ] || { echo "apt-get install failed"; return 1; }
+}
+
+# count_log BUILDDIR: add the totals of BUILDDIR/test-suite.log
+count_log() {
+    _log=$1/test-suite.log
+    if [ ! -f "$_log" ]; then
+        echo "no $_log: the layer did not run"
+        FAILED=$((FAILED + 1))
+        return
+    fi
+    _get() { sed -n "s/^# $1: *\([0-9]*\)\$/\1/p" "$_log" | head -1; }
+    _pass=$(_get PASS)
+    _bad=$(( $(_get FAIL) + $(_get ERROR) + $(_get XPASS) ))
+    _skip=$(_get SKIP)
+    if [ "${CI:-}" = true ]; then
+        _bad=$((_bad + _skip))
+    elif [ "$_skip" -gt 0 ]; then
+        echo "($_skip skipped)"
+    fi
+    PASSED=$((PASSED + _pass))
+    FAILED=$((FAILED + _bad))
+    grep -E '^(FAIL|ERROR|XPASS|SKIP):' "$_log" | sed 's/^/    /'
+    echo "layer $1: $_pass passed, $_bad failed"
+}
+
+# step NAME CMD...: one pass/fail for a whole command
+step() {
+    _name=$1
+    shift
+    if "$@" > "$OUT/$_name.out" 2>&1; then
+        PASSED=$((PASSED + 1))
+        echo "ok: $_name"
+    else
+        FAILED=$((FAILED + 1))
+        tail -40 "$OUT/$_name.out"
+        echo "FAILED: $_name (log: $OUT/$_name.out)"
+    fi
+}
+
+configure_in() { # DIR [configure args]
+    _dir=$1
+    shift
+    rm -rf "$_dir" && mkdir -p "$_dir" && cd "$_dir" && "$SRC/configure" -q "$@"
+    _rc=$?
+    cd "$SRC" || exit 1
+    return $_rc
+}
+
+install_packages || exit 1
+mkdir -p "$OUT"
+say "bootstrap"
+(cd "$SRC" && autoreconf -fi) > "$OUT/autoreconf.out" 2>&1 || {
+    cat "$OUT/autoreconf.out"
+    echo "0 passed, 1 failed"
+    exit 1
+}
+
+say "build and make check (unit + directory layers)"
+if configure_in "$OUT/normal" && make -C "$OUT/normal" -j"$JOBS" >"$OUT/make.out" 2>&1; then
+    make -C "$OUT/normal" -j"$JOBS" check >"$OUT/check.out" 2>&1
+    count_log "$OUT/normal"
+else
+    cat "$OUT/make.out" 2>/dev/null | tail -40
+    echo "FAILED: build"
+    FAILED=$((FAILED + 1))
+fi
+
+say "unit tests under valgrind"
+make -C "$OUT/normal" check-unit \
+    LOG_COMPILER="valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite" \
+    >"$OUT/valgrind.out" 2>&1
+count_log "$OUT/normal"
+
+say "unit tests under ASan+UBSan"
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+if configure_in "$OUT/asan" CFLAGS="-g -O1 $SAN" LDFLAGS="$SAN"; then
+    ASAN_OPTIONS=detect_leaks=1 make -C "$OUT/asan" -j"$JOBS" check-unit >"$OUT/asan.out" 2>&1
+    count_log "$OUT/asan"
+else
+    echo "FAILED: sanitizer configure"
+    FAILED=$((FAILED + 1))
+fi
+
+say "distribution"
+step distcheck make -C "$OUT/normal" distcheck
+
+say "formatting"
+step clang-format sh -c "cd '$SRC' && clang-format --dry-run --Werror filter/*.c filter/*.h include/*.h test/unit/*.c"
+
+echo
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

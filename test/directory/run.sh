@@ -1,0 +1,174 @@
+#!/bin/sh
+# The directory layer: the real homed-milter -q against a private slapd
+# loaded with etc/example.ldif. TAP output; started and stopped here.
+set -u
+SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${HM_BUILDDIR:-$SRC}
+HM=$BUILD/homed-milter
+. "$SRC/test/lib/tap.sh"
+. "$SRC/test/lib/slapd.sh"
+
+[ -x "$HM" ] || skip_all "homed-milter is not built"
+[ -x "$SLAPD" ] || skip_all "slapd is not installed"
+
+SLAPD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hm-dir.XXXXXX")
+cleanup() { slapd_stop; rm -rf "$SLAPD_DIR"; }
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+slapd_init "$SRC/etc/example.ldif" "$SRC/test/directory/extra.ldif" >/dev/null ||
+    skip_all "slapadd failed"
+slapd_start || skip_all "slapd did not start"
+printf 'miltersecret\n' > "$SLAPD_DIR/secret"
+printf 'wrong\n' > "$SLAPD_DIR/wrong"
+
+# conf NAME [URIS] [EXTRA LDAP KEYS] [EXTRA POLICY KEYS]: write $SLAPD_DIR/NAME.conf
+conf() {
+    cat > "$SLAPD_DIR/$1.conf" <<CONF
+local_hosts = [ "mail.example.com" ];
+ldap = {
+  uri = [ ${2:-"\"$SLAPD_LDAPI_URL\""} ];
+  bind_dn = "cn=milter,dc=example,dc=com";
+  bind_password_file = "$SLAPD_DIR/secret";
+  base = "ou=people,dc=example,dc=com";
+  timeout = 2;
+  ${3:-}
+};
+policy = { ${4:-} };
+CONF
+}
+
+# q CONF LOGIN ADDRESS: run -q; sets OUT (stdout), RC, LINE1, LINE2, LINE3
+q() {
+    OUT=$("$HM" -c "$SLAPD_DIR/$1.conf" -q "$2" "$3" 2>"$SLAPD_DIR/stderr")
+    RC=$?
+    LINE1=$(printf '%s\n' "$OUT" | sed -n 1p)
+    LINE2=$(printf '%s\n' "$OUT" | sed -n 2p)
+    LINE3=$(printf '%s\n' "$OUT" | sed -n 3p)
+}
+
+conf main
+JANE="entry uid=janed,ou=people,dc=example,dc=com home=mail.example.com addresses=janed@example.com,jane.doe@example.com"
+
+# --- a local owner --------------------------------------------------------
+q main janed janed@example.com
+is "$LINE1" "accept" "local owner: accept"
+is "$LINE2" "$JANE" "local owner: the entry is shown"
+is "$LINE3" "reason owned: janed@example.com is an address of this entry" "local owner: reason"
+is "$RC" 0 "local owner: exit 0"
+q main janed '<jane.doe@example.com>'
+is "$LINE1$RC" "accept0" "an alias (mailLocalAddress) in angle brackets: accept"
+q main janed JANED@Example.COM
+is "$LINE1$RC" "accept0" "addresses compare case-insensitively"
+q main alice alice@example.org
+is "$LINE1$RC" "accept0" "home value in upper case is still local"
+q main janed '<>'
+is "$LINE1$RC" "accept0" "null sender: accepted at MAIL FROM"
+like "$LINE3" "^reason null-sender" "null sender: reason"
+
+# --- someone else's address ------------------------------------------------
+q main janed johnd@company1.com
+is "$LINE1" "reject 554 5.7.1 Mailbox is not local: johnd@company1.com" "other's address: 554 naming it"
+is "$LINE2" "$JANE" "other's address: the entry is shown"
+like "$LINE3" "^reason not-owned: " "other's address: reason not-owned"
+is "$RC" 1 "other's address: exit 1"
+q main janed 'janed+lists@example.com'
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: janed+lists@example.com1" "extension without a delimiter configured: reject"
+conf plus "" "" 'extension_delimiter = "+";'
+q plus janed 'janed+lists@example.com'
+is "$LINE1$RC" "accept0" "extension with delimiter + : accept"
+q plus janed 'johnd+x@company1.com'
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: johnd+x@company1.com1" "extension of someone else's address: reject"
+
+# --- not homed here ----------------------------------------------------------
+q main johnd JohnD@COMPANY1.com
+is "$LINE1" "reject 554 5.7.1 Mailbox is not local: JohnD@COMPANY1.com" "homed elsewhere: the Exchange reply, address as written"
+like "$LINE2" "^entry uid=johnd,ou=people,dc=example,dc=com home=mail.company1.com " "homed elsewhere: the home is shown"
+like "$LINE3" "^reason not-homed" "homed elsewhere: reason not-homed"
+is "$RC" 1 "homed elsewhere: exit 1"
+q main johnd '<>'
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: 1" "homed elsewhere: even the null sender is refused"
+q main nohome nohome@example.com
+like "$LINE2" "home=\(none\)" "no home attribute: shown as none"
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: nohome@example.com1" "no home attribute: reject"
+conf nohomed "" 'home_attribute = "";'
+q nohomed johnd JohnD@company1.com
+is "$LINE1$RC" "accept0" "home_attribute \"\" turns the homed check off"
+
+# --- unknown and ambiguous logins --------------------------------------------
+q main nobody nobody@example.com
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: nobody@example.com1" "unknown login: reject"
+like "$LINE2" "^entry none: no entry matches \(uid=nobody\) under ou=people,dc=example,dc=com$" "unknown login: the search is shown"
+q main twin twin@example.com
+is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "login matching two entries: 451"
+like "$LINE2" "^error .*more than one entry matches \(uid=twin\)" "login matching two entries: explained"
+
+# --- hostile logins: never someone else's entry ------------------------------
+for login in '*' 'janed)(uid=*' 'janed*' '*)(|(uid=*' '(uid=janed)' 'janed)' \
+             'j*d' 'janed\00' 'janed%00' '%u' 'JANED)(|(mail=*' 'janed\2a' \
+             'janed\29(uid=*' 'jan\65d' 'janed@example.com'; do
+    q main "$login" janed@example.com
+    is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: janed@example.com1" "hostile login '$login': reject, no entry"
+    like "$LINE2" "^entry none: " "hostile login '$login': no entry found"
+done
+q main '\2a' backslash@example.com
+is "$LINE1$RC" "accept0" "login '\\2a' finds only its own entry"
+like "$LINE2" '^entry uid=\\5C2a,ou=people' "login '\\2a': the right DN"
+q main '\2a' janed@example.com
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: janed@example.com1" "login '\\2a' does not own janed's address"
+conf bydomain "" 'login_filter = "(&(uid=%l)(mail=%l@%d))";'
+q bydomain 'janed@example.com' janed@example.com
+is "$LINE1$RC" "accept0" "login_filter with %l and %d"
+q bydomain 'janed@example.com)(uid=*' janed@example.com
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: janed@example.com1" "login_filter with %l and %d: hostile domain part"
+
+# --- report mode ---------------------------------------------------------------
+conf report "" "" 'mode = "report";'
+q report janed johnd@company1.com
+is "$LINE1$RC" "accept0" "report mode: accept"
+like "$LINE3" "report mode: would reject 554 5.7.1 Mailbox is not local: johnd@company1.com" "report mode: says what it would have done"
+
+# --- failover --------------------------------------------------------------------
+conf failover "\"ldap://127.0.0.1:1\", \"$SLAPD_LDAP_URL\""
+q failover janed janed@example.com
+is "$LINE1$RC" "accept0" "first URI dead, second alive: accept"
+
+# --- wrong bind password ------------------------------------------------------------
+sed "s|$SLAPD_DIR/secret|$SLAPD_DIR/wrong|" "$SLAPD_DIR/main.conf" > "$SLAPD_DIR/wrongpw.conf"
+q wrongpw janed janed@example.com
+is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "wrong bind password: 451"
+like "$LINE2" "Invalid credentials" "wrong bind password: said clearly"
+if grep -q wrong "$SLAPD_DIR/stderr" || printf '%s' "$OUT" | grep -q 'wrong$'; then
+    tap_result 1 "wrong bind password: the password is never printed"
+else
+    tap_result 0 "wrong bind password: the password is never printed"
+fi
+
+# --- slapd hung ------------------------------------------------------------------------
+conf hang "\"$SLAPD_LDAP_URL\""
+slapd_hang
+t0=$(date +%s%N)
+q hang janed janed@example.com
+t1=$(date +%s%N)
+slapd_resume
+is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "slapd hung: 451"
+like "$LINE2" "no answer within 2 s" "slapd hung: the timeout is named"
+ms=$(( (t1 - t0) / 1000000 ))
+ok_if "slapd hung: answered within timeout + 1 s (took ${ms} ms)" [ "$ms" -lt 3000 ]
+
+# --- slapd stopped ------------------------------------------------------------------------
+slapd_stop
+q main janed janed@example.com
+is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "slapd stopped: 451, exit 2"
+like "$LINE2" "^error .*Can't contact LDAP server" "slapd stopped: the error is shown"
+conf accepting "" "" 'on_directory_error = "accept";'
+q accepting janed johnd@company1.com
+is "$LINE1$RC" "accept0" "slapd stopped, on_directory_error accept: accept"
+conf rejecting "" "" 'on_directory_error = "reject";'
+q rejecting janed janed@example.com
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: janed@example.com1" "slapd stopped, on_directory_error reject: 554"
+slapd_start
+q main janed janed@example.com
+is "$LINE1$RC" "accept0" "slapd back: accept again"
+
+done_testing

@@ -1,0 +1,91 @@
+# slapd.sh - a private slapd for tests (sourced)
+#
+# Needs SLAPD_DIR (an empty directory owned by the test). Binds only to a
+# unix socket under SLAPD_DIR and to 127.0.0.1 on a free port.
+#
+# slapd_init LDIF...  write slapd.conf, load the LDIF files with slapadd
+# slapd_start         start it and wait until it answers
+# slapd_stop          stop it (also when hung), wait until it is gone
+# slapd_hang / slapd_resume   SIGSTOP / SIGCONT
+# After slapd_init: SLAPD_LDAPI_URL, SLAPD_LDAP_URL.
+: "${SLAPD:=$(command -v slapd || echo /usr/sbin/slapd)}"
+: "${SLAPADD:=$(command -v slapadd || echo /usr/sbin/slapadd)}"
+: "${SLAPPASSWD:=$(command -v slappasswd || echo /usr/sbin/slappasswd)}"
+SLAPD_SUFFIX=dc=example,dc=com
+
+# alive PID: true while PID exists and is not a zombie
+alive() { [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" != Z ]; }
+
+# A TCP port nothing listens on now (the kernel's pick is not reachable
+# from a shell, so try random high ports against /proc/net/tcp).
+free_port() {
+    while :; do
+        _p=$(( $(od -An -N2 -tu2 /dev/urandom) % 20000 + 30000 ))
+        _hex=$(printf '%04X' "$_p")
+        grep -q ":$_hex " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$_p"; return; }
+    done
+}
+
+urlencode_path() { printf '%s' "$1" | od -An -tx1 -v | tr -d ' \n' | sed 's/\(..\)/%\1/g'; }
+
+slapd_init() {
+    mkdir -p "$SLAPD_DIR/db"
+    SLAPD_PORT=$(free_port)
+    SLAPD_LDAPI_URL="ldapi://$(urlencode_path "$SLAPD_DIR/ldapi")"
+    SLAPD_LDAP_URL="ldap://127.0.0.1:$SLAPD_PORT"
+    cat > "$SLAPD_DIR/slapd.conf" <<CONF
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
+include /etc/ldap/schema/misc.schema
+pidfile  $SLAPD_DIR/slapd.pid
+argsfile $SLAPD_DIR/slapd.args
+modulepath /usr/lib/ldap
+moduleload back_mdb
+database mdb
+maxsize 16777216
+suffix "$SLAPD_SUFFIX"
+rootdn "cn=admin,$SLAPD_SUFFIX"
+rootpw $("$SLAPPASSWD" -s rootsecret)
+directory $SLAPD_DIR/db
+index objectClass,uid,mail,mailLocalAddress eq
+access to attrs=userPassword
+  by anonymous auth
+  by * none
+access to *
+  by dn.exact="cn=milter,$SLAPD_SUFFIX" read
+  by * none
+CONF
+    for _ldif in "$@"; do
+        "$SLAPADD" -q -f "$SLAPD_DIR/slapd.conf" -l "$_ldif" || return 1
+    done
+}
+
+slapd_start() {
+    rm -f "$SLAPD_DIR/slapd.pid"
+    "$SLAPD" -f "$SLAPD_DIR/slapd.conf" -h "$SLAPD_LDAPI_URL $SLAPD_LDAP_URL/" || return 1
+    _i=0
+    until [ -s "$SLAPD_DIR/slapd.pid" ] && [ -S "$SLAPD_DIR/ldapi" ]; do
+        _i=$((_i + 1))
+        [ $_i -gt 100 ] && { echo "# slapd did not come up" >&2; return 1; }
+        sleep 0.1
+    done
+}
+
+slapd_stop() {
+    [ -f "$SLAPD_DIR/slapd.pid" ] || return 0
+    _pid=$(cat "$SLAPD_DIR/slapd.pid")
+    kill -CONT "$_pid" 2>/dev/null
+    kill -TERM "$_pid" 2>/dev/null
+    _i=0
+    while alive "$_pid"; do
+        _i=$((_i + 1))
+        [ $_i -gt 50 ] && kill -KILL "$_pid" 2>/dev/null
+        sleep 0.1
+    done
+    rm -f "$SLAPD_DIR/slapd.pid"
+}
+
+slapd_hang() { kill -STOP "$(cat "$SLAPD_DIR/slapd.pid")"; }
+slapd_resume() { kill -CONT "$(cat "$SLAPD_DIR/slapd.pid")"; }

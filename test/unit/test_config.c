@@ -1,0 +1,488 @@
+/*
+ * test_config - configuration fixtures: good files, and for every way a
+ * file can be wrong the exact "FILE:LINE: message".
+ */
+#include "autoconf.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static char dir[] = "/tmp/hm-config-XXXXXX";
+
+/* Write TEXT to NAME in the test directory; returns the malloc'd path. */
+static char *write_file(const char *name, const char *text)
+{
+    char *path = NULL;
+    FILE *f;
+
+    assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* Load TEXT; return the error with the path replaced by FILE, or "ok". */
+static char *load_error(const char *text)
+{
+    char *path = write_file("t.conf", text), *error = NULL, *out;
+    struct cfg *cfg = NULL;
+    size_t plen = strlen(path);
+
+    if (cfg_load(path, &cfg, &error) == 0) {
+        assert_non_null(cfg);
+        cfg_unref(cfg);
+        free(path);
+        return strdup("ok");
+    }
+    assert_null(cfg);
+    assert_non_null(error);
+    if (strncmp(error, path, plen) == 0 && asprintf(&out, "FILE%s", error + plen) > 0) {
+        free(error);
+        error = out;
+    }
+    free(path);
+    return error;
+}
+
+struct fixture {
+    const char *text;
+    const char *error; /* "ok" when the file is valid */
+};
+
+#define BASE       "ldap = { base = \"dc=x\"; };\n"
+#define LDAP(keys) "ldap = { base = \"dc=x\";\n" keys " };\n"
+
+static const struct fixture fixtures[] = {
+    /* valid */
+    {BASE, "ok"},
+    {BASE "policy = { };\ncache = { };\n", "ok"},
+    {LDAP("uri = \"ldap://a\";"), "ok"},
+    {LDAP("uri = ( \"ldap://a\", \"ldaps://b\" );"), "ok"},
+    {LDAP("home_attribute = \"\";") "policy = { header_fields = [ ]; };\n", "ok"},
+    {"socket = \"inet:8891@127.0.0.1\";\n" BASE, "ok"},
+    {"socket = \"inet6:8891@[::1]\";\n" BASE, "ok"},
+    {"socket = \"local:/run/x.sock\";\n" BASE, "ok"},
+    {"socket = \"inet:8891\";\n" BASE, "ok"},
+    {LDAP("login_filter = \"(&(uid=%l)(|(mail=%u)(x=%d))(y=100%%))\";"), "ok"},
+    {BASE
+     "policy = { reject_text = \"No: %s (100%%)\"; extension_delimiter = \"+-\"; };\n",
+     "ok"},
+    {BASE "cache = { ttl = 0; negative_ttl = 86400; size = 0; };\n", "ok"},
+    {LDAP("timeout = 300;"), "ok"},
+    {LDAP("timeout = 1;"), "ok"},
+    /* unreadable */
+    {"ldap = { base = \"dc=x\" \n", "FILE:2: syntax error"},
+    {"ldap = { base = \"dc=x\"; };\nldap = { };\n", "FILE:2: duplicate setting name"},
+    /* unknown keys, at every level */
+    {"foo = 1;\n" BASE, "FILE:1: unknown key foo"},
+    {BASE "frob = { a = 1; };\n", "FILE:2: unknown key frob"},
+    {LDAP("bogus = 1;"), "FILE:2: unknown key ldap.bogus"},
+    {LDAP("sub = { };"), "FILE:2: unknown key ldap.sub"},
+    {BASE "policy = {\n enforce = true; };\n", "FILE:3: unknown key policy.enforce"},
+    {BASE "cache = { max = 5; };\n", "FILE:2: unknown key cache.max"},
+    {BASE "uri = \"ldap://x\";\n", "FILE:2: unknown key uri"},
+    {BASE "policy = { ldap = { }; };\n", "FILE:2: unknown key policy.ldap"},
+    /* groups of the wrong type */
+    {"ldap = \"x\";\n", "FILE:1: ldap: expected a group { ... }, got a string"},
+    {BASE "policy = [ ];\n", "FILE:2: policy: expected a group { ... }, got a list"},
+    /* reserved for a later version */
+    {LDAP("delegation_filter = \"(x=%s)\";"),
+     "FILE:2: ldap.delegation_filter: not supported by this version of homed-milter"},
+    {BASE "policy = { trusted_logins = [ \"list\" ]; };\n",
+     "FILE:2: policy.trusted_logins: not supported by this version of homed-milter"},
+    {BASE "eight_bit = { undeclared = \"reject\"; };\n",
+     "FILE:2: eight_bit.undeclared: not supported by this version of homed-milter"},
+    /* out of range */
+    {LDAP("timeout = 0;"), "FILE:2: ldap.timeout: 0 is out of range (1 to 300)"},
+    {LDAP("timeout = 301;"), "FILE:2: ldap.timeout: 301 is out of range (1 to 300)"},
+    {LDAP("timeout = 9999999999L;"),
+     "FILE:2: ldap.timeout: 9999999999 is out of range (1 to 300)"},
+    {BASE "cache = { ttl = -1; };\n",
+     "FILE:2: cache.ttl: -1 is out of range (0 to 86400)"},
+    {BASE "cache = { ttl = 86401; };\n",
+     "FILE:2: cache.ttl: 86401 is out of range (0 to 86400)"},
+    {BASE "cache = { negative_ttl = -5; };\n",
+     "FILE:2: cache.negative_ttl: -5 is out of range (0 to 86400)"},
+    {BASE "cache = { size = 10000001; };\n",
+     "FILE:2: cache.size: 10000001 is out of range (0 to 10000000)"},
+    {BASE "cache = { size = -1; };\n",
+     "FILE:2: cache.size: -1 is out of range (0 to 10000000)"},
+    /* enumerations */
+    {"log_level = \"loud\";\n" BASE, "FILE:1: log_level: \"loud\" is not one of "
+                                     "\"error\", \"warning\", \"info\", \"debug\""},
+    {LDAP("scope = \"tree\";"),
+     "FILE:2: ldap.scope: \"tree\" is not one of \"base\", \"one\", \"sub\""},
+    {BASE "policy = { mode = \"audit\"; };\n",
+     "FILE:2: policy.mode: \"audit\" is not one of \"enforce\", \"report\""},
+    {BASE "policy = { unauthenticated = \"tempfail\"; };\n",
+     "FILE:2: policy.unauthenticated: \"tempfail\" is not one of \"accept\", \"reject\""},
+    {BASE "policy = { on_directory_error = \"ignore\"; };\n",
+     "FILE:2: policy.on_directory_error: \"ignore\" is not one of \"tempfail\", "
+     "\"accept\", "
+     "\"reject\""},
+    /* values */
+    {"socket = \"tcp:25\";\n" BASE,
+     "FILE:1: socket: expected unix:/PATH, inet:PORT@HOST or inet6:PORT@HOST"},
+    {"socket = \"unix:run/x\";\n" BASE,
+     "FILE:1: socket: a unix socket needs an absolute path"},
+    {"socket = \"inet:0@localhost\";\n" BASE,
+     "FILE:1: socket: the port must be a number from 1 to 65535"},
+    {"socket = \"inet:65536@localhost\";\n" BASE,
+     "FILE:1: socket: the port must be a number from 1 to 65535"},
+    {"socket = \"inet:25@\";\n" BASE, "FILE:1: socket: the host after @ is empty"},
+    {"socket = \"\";\n" BASE, "FILE:1: socket: must not be empty"},
+    {"pid_file = \"run/x.pid\";\n" BASE, "FILE:1: pid_file: must be an absolute path"},
+    {"user = \"a b\";\n" BASE,
+     "FILE:1: user: must not hold blanks or control characters"},
+    {"local_hosts = [ \"mail example\" ];\n" BASE,
+     "FILE:1: local_hosts: a host name must not hold blanks or control characters"},
+    {"local_hosts = [ ];\n" BASE, "FILE:1: local_hosts: must not be empty"},
+    {"local_hosts = [ \"\" ];\n" BASE,
+     "FILE:1: local_hosts: must not hold an empty string"},
+    {LDAP("uri = [ \"http://ldap\" ];"),
+     "FILE:2: ldap.uri: expected an ldap://, ldaps:// or ldapi:// URI"},
+    {LDAP("uri = [ ];"), "FILE:2: ldap.uri: must not be empty"},
+    {LDAP("uri = ( \"ldap://a\",\n 5 );"),
+     "FILE:3: ldap.uri: expected a list of strings, got an integer"},
+    {LDAP("login_filter = \"uid=%u\";"),
+     "FILE:2: ldap.login_filter: a filter must be enclosed in parentheses"},
+    {LDAP("login_filter = \"(uid=%s)\";"),
+     "FILE:2: ldap.login_filter: only %u, %l, %d and %% may be used"},
+    {LDAP("login_filter = \"((uid=%u)\";"),
+     "FILE:2: ldap.login_filter: unbalanced parentheses"},
+    {LDAP("login_filter = \"(uid=%u))(x)\";"),
+     "FILE:2: ldap.login_filter: unbalanced parentheses"},
+    {LDAP("address_attributes = [ ];"),
+     "FILE:2: ldap.address_attributes: must not be empty"},
+    {LDAP("address_attributes = [ \"mail)(x\" ];"),
+     "FILE:2: ldap.address_attributes: an attribute name holds only letters, digits, "
+     "'-', "
+     "'.' and ';'"},
+    {LDAP("home_attribute = \"-x\";"),
+     "FILE:2: ldap.home_attribute: an attribute name starts with a letter or digit"},
+    {"ldap = {\n base = \"\"; };\n", "FILE:2: ldap.base: must not be empty"},
+    {BASE "policy = { header_fields = [ \"From:\" ]; };\n",
+     "FILE:2: policy.header_fields: a header field name holds printable ASCII but no "
+     "blank "
+     "and no ':'"},
+    {BASE "policy = { report_header = \"X Homed\"; };\n",
+     "FILE:2: policy.report_header: a header field name holds printable ASCII but no "
+     "blank "
+     "and no ':'"},
+    {BASE "policy = { report_header = \"\"; };\n",
+     "FILE:2: policy.report_header: must not be empty"},
+    {BASE "policy = { reject_text = \"%d\"; };\n",
+     "FILE:2: policy.reject_text: only %s and %% may be used"},
+    {BASE "policy = { reject_text = \"%s %s\"; };\n",
+     "FILE:2: policy.reject_text: %s may be used once at most"},
+    {BASE "policy = { reject_text = \"a\\nb\"; };\n",
+     "FILE:2: policy.reject_text: an SMTP reply holds printable ASCII only"},
+    {BASE "policy = { extension_delimiter = \"@\"; };\n",
+     "FILE:2: policy.extension_delimiter: delimiters are printable ASCII characters that "
+     "may "
+     "stand in a local part"},
+    /* required and related keys */
+    {"log_level = \"info\";\n", "FILE:1: ldap.base is required"},
+    {"\nldap = {\n uri = \"ldapi:///\"; };\n", "FILE:2: ldap.base is required"},
+    {LDAP("bind_dn = \"cn=m\";"),
+     "FILE:2: ldap.bind_dn and ldap.bind_password_file go together"},
+    {LDAP("bind_password_file = \"/x\";"),
+     "FILE:2: ldap.bind_dn and ldap.bind_password_file go together"},
+    {LDAP("bind_dn = \"cn=m\";\n bind_password_file = \"/nonexistent/secret\";"),
+     "FILE:3: ldap.bind_password_file: /nonexistent/secret: No such file or directory"},
+    {LDAP("bind_dn = \"cn=m\";\n bind_password_file = \"/\";"),
+     "FILE:3: ldap.bind_password_file: /: not a regular file"},
+    {LDAP("bind_password_file = \"secret\";"),
+     "FILE:2: ldap.bind_password_file: must be an absolute path"},
+};
+
+/* One wrong-type value for every key of the table. */
+static const struct {
+    const char *key, *value, *got, *want;
+} wrong_types[] = {
+    {"socket", "1", "an integer", "a string"},
+    {"pid_file", "true", "a boolean", "a string"},
+    {"user", "[ \"a\" ]", "a list", "a string"},
+    {"log_level", "3", "an integer", "a string"},
+    {"local_hosts", "7", "an integer", "a list of strings"},
+    {"ldap.uri", "{ }", "a group", "a list of strings"},
+    {"ldap.bind_dn", "1.5", "a number with a fraction", "a string"},
+    {"ldap.bind_password_file", "0", "an integer", "a string"},
+    {"ldap.starttls", "\"yes\"", "a string", "a boolean (true or false)"},
+    {"ldap.ca_file", "false", "a boolean", "a string"},
+    {"ldap.base", "5", "an integer", "a string"},
+    {"ldap.scope", "2", "an integer", "a string"},
+    {"ldap.login_filter", "[ ]", "a list", "a string"},
+    {"ldap.address_attributes", "true", "a boolean", "a list of strings"},
+    {"ldap.home_attribute", "[ \"mailHost\" ]", "a list", "a string"},
+    {"ldap.timeout", "\"5\"", "a string", "an integer"},
+    {"ldap.delegation_filter", "1", NULL, NULL},
+    {"policy.mode", "true", "a boolean", "a string"},
+    {"policy.check_envelope", "1", "an integer", "a boolean (true or false)"},
+    {"policy.header_fields", "\"From\"", NULL, NULL}, /* a lone string is a list of one */
+    {"policy.unauthenticated", "0", "an integer", "a string"},
+    {"policy.on_directory_error", "[ ]", "a list", "a string"},
+    {"policy.reject_text", "554", "an integer", "a string"},
+    {"policy.extension_delimiter", "43", "an integer", "a string"},
+    {"policy.report_header", "{ }", "a group", "a string"},
+    {"policy.trusted_logins", "1", NULL, NULL},
+    {"cache.ttl", "1.5", "a number with a fraction", "an integer"},
+    {"cache.negative_ttl", "true", "a boolean", "an integer"},
+    {"cache.size", "\"big\"", "a string", "an integer"},
+    {"eight_bit.undeclared", "1", NULL, NULL},
+    {"eight_bit.seven_bit_only", "1", NULL, NULL},
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static void test_fixture(void **state)
+{
+    const struct fixture *f = *state;
+    char *error = load_error(f->text);
+
+    if (strcmp(error, f->error) != 0)
+        fail_msg("for:\n%s\ngot:  %s\nwant: %s", f->text, error, f->error);
+    free(error);
+}
+
+/* "ldap.timeout" = "V" as the text of a config file that has ldap.base. */
+static char *config_with(const char *key, const char *value)
+{
+    const char *dot = strchr(key, '.');
+    char *text = NULL;
+    int n;
+
+    if (dot == NULL)
+        n = asprintf(&text, BASE "%s = %s;\n", key, value);
+    else if (strcmp(key, "ldap.base") == 0)
+        n = asprintf(&text, "ldap = {\n base = %s; };\n", value);
+    else if (strncmp(key, "ldap.", 5) == 0)
+        n = asprintf(&text, "ldap = { base = \"dc=x\";\n %s = %s; };\n", dot + 1, value);
+    else
+        n = asprintf(&text, BASE "%.*s = { %s = %s; };\n", (int)(dot - key), key, dot + 1,
+                     value);
+    assert_true(n > 0);
+    return text;
+}
+
+static void test_every_key_wrong_type(void **state)
+{
+    char *text, *error, *want;
+    size_t i;
+
+    (void)state;
+    for (i = 0; cfg_key_name(i) != NULL; i++) {
+        assert_true(i < N(wrong_types));
+        assert_string_equal(cfg_key_name(i), wrong_types[i].key);
+        if (wrong_types[i].got == NULL)
+            continue;
+        text = config_with(wrong_types[i].key, wrong_types[i].value);
+        error = load_error(text);
+        assert_true(asprintf(&want, "FILE:2: %s: expected %s, got %s", wrong_types[i].key,
+                             wrong_types[i].want, wrong_types[i].got) > 0);
+        if (strcmp(error, want) != 0)
+            fail_msg("got:  %s\nwant: %s", error, want);
+        free(want);
+        free(error);
+        free(text);
+    }
+    assert_int_equal(i, N(wrong_types));
+}
+
+static void test_missing_file(void **state)
+{
+    struct cfg *cfg = NULL;
+    char *path, *want, *error = NULL;
+
+    (void)state;
+    assert_true(asprintf(&path, "%s/none.conf", dir) > 0);
+    assert_true(asprintf(&want, "%s:0: cannot read the file: No such file or directory",
+                         path) > 0);
+    assert_int_equal(cfg_load(path, &cfg, &error), -1);
+    assert_string_equal(error, want);
+    assert_null(cfg);
+    free(error);
+    free(want);
+    free(path);
+}
+
+static void test_defaults(void **state)
+{
+    char *path = write_file("d.conf", BASE);
+    struct cfg *cfg = NULL;
+    char *error = NULL;
+
+    (void)state;
+    assert_int_equal(cfg_load(path, &cfg, &error), 0);
+    assert_string_equal(cfg->socket, "unix:/run/homed-milter/homed-milter.sock");
+    assert_null(cfg->pid_file);
+    assert_null(cfg->user);
+    assert_int_equal(cfg->log_level, 2);
+    assert_int_equal(cfg->local_hosts.n, 1); /* this host's name */
+    assert_int_equal(cfg->ldap.uri.n, 1);
+    assert_string_equal(cfg->ldap.uri.v[0], "ldapi:///");
+    assert_null(cfg->ldap.bind_dn);
+    assert_false(cfg->ldap.starttls);
+    assert_int_equal(cfg->ldap.scope, HM_SCOPE_SUB);
+    assert_string_equal(cfg->ldap.login_filter, "(uid=%u)");
+    assert_int_equal(cfg->ldap.address_attributes.n, 2);
+    assert_string_equal(cfg->ldap.address_attributes.v[1], "mailLocalAddress");
+    assert_string_equal(cfg->ldap.home_attribute, "mailHost");
+    assert_int_equal(cfg->ldap.timeout, 5);
+    assert_int_equal(cfg->policy.mode, HM_MODE_ENFORCE);
+    assert_true(cfg->policy.check_envelope);
+    assert_int_equal(cfg->policy.header_fields.n, 2);
+    assert_string_equal(cfg->policy.header_fields.v[0], "From");
+    assert_int_equal(cfg->policy.unauthenticated, HM_UNAUTH_ACCEPT);
+    assert_int_equal(cfg->policy.on_directory_error, HM_ONERR_TEMPFAIL);
+    assert_string_equal(cfg->policy.reject_text, "Mailbox is not local: %s");
+    assert_string_equal(cfg->policy.extension_delimiter, "");
+    assert_string_equal(cfg->policy.report_header, "X-Homed-Milter");
+    assert_int_equal(cfg->cache.ttl, 300);
+    assert_int_equal(cfg->cache.negative_ttl, 60);
+    assert_int_equal(cfg->cache.size, 100000);
+    assert_ptr_equal(cfg_ref(cfg), cfg);
+    cfg_unref(cfg);
+    cfg_unref(cfg);
+    cfg_unref(NULL);
+    free(path);
+}
+
+static void test_sample_config(void **state)
+{
+    const char *src = getenv("HM_SRCDIR");
+    struct cfg *cfg = NULL;
+    char *path = NULL, *error = NULL;
+
+    (void)state;
+    assert_true(asprintf(&path, "%s/etc/homed-milter.conf", src ? src : ".") > 0);
+    if (cfg_load(path, &cfg, &error) < 0)
+        fail_msg("%s", error);
+    assert_string_equal(cfg->local_hosts.v[0], "mail.example.com");
+    assert_string_equal(cfg->ldap.base, "ou=people,dc=example,dc=com");
+    cfg_unref(cfg);
+    free(path);
+}
+
+/* Secrets: read whole, newline stripped; bad files refused by name. */
+static void test_password_file(void **state)
+{
+    static const struct {
+        const char *content, *password, *error;
+    } cases[] = {
+        {"s3cret\n", "s3cret", NULL},
+        {"s3cret", "s3cret", NULL},
+        {"s3 cret\r\n", "s3 cret", NULL},
+        {"", NULL, "is empty"},
+        {"\n", NULL, "is empty"},
+        {"one\ntwo\n", NULL, "holds more than one line"},
+    };
+    struct cfg *cfg;
+    char *secret, *conf, *text, *error, *want;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < N(cases); i++) {
+        secret = write_file("secret", cases[i].content);
+        assert_true(asprintf(&text,
+                             LDAP("bind_dn = \"cn=m\"; bind_password_file = \"%s\";"),
+                             secret) > 0);
+        conf = write_file("p.conf", text);
+        cfg = NULL;
+        error = NULL;
+        if (cases[i].error == NULL) {
+            assert_int_equal(cfg_load(conf, &cfg, &error), 0);
+            assert_string_equal(cfg->ldap.bind_password, cases[i].password);
+            cfg_unref(cfg);
+        } else {
+            assert_int_equal(cfg_load(conf, &cfg, &error), -1);
+            assert_true(asprintf(&want, "%s:2: ldap.bind_password_file: %s: %s", conf,
+                                 secret, cases[i].error) > 0);
+            assert_string_equal(error, want);
+            assert_null(strstr(error, "s3cret"));
+            free(want);
+        }
+        free(error);
+        free(text);
+        free(conf);
+        free(secret);
+    }
+}
+
+static void test_set_socket(void **state)
+{
+    char *path = write_file("s.conf", BASE);
+    struct cfg *cfg = NULL;
+    char *error = NULL;
+    const char *why = NULL;
+
+    (void)state;
+    assert_int_equal(cfg_load(path, &cfg, &error), 0);
+    assert_int_equal(cfg_set_socket(cfg, "inet:9999@127.0.0.1", &why), 0);
+    assert_string_equal(cfg->socket, "inet:9999@127.0.0.1");
+    assert_int_equal(cfg_set_socket(cfg, "9999", &why), -1);
+    assert_string_equal(why, "expected unix:/PATH, inet:PORT@HOST or inet6:PORT@HOST");
+    assert_string_equal(cfg->socket, "inet:9999@127.0.0.1");
+    cfg_unref(cfg);
+    free(path);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return mkdtemp(dir) == NULL ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    char *cmd = NULL;
+    int rc;
+
+    (void)state;
+    if (asprintf(&cmd, "rm -rf '%s'", dir) < 0)
+        return -1;
+    rc = system(cmd);
+    free(cmd);
+    return rc == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    static const struct CMUnitTest fixed[] = {
+        cmocka_unit_test(test_every_key_wrong_type),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_sample_config),
+        cmocka_unit_test(test_password_file),
+        cmocka_unit_test(test_set_socket),
+    };
+    struct CMUnitTest tests[N(fixtures) + N(fixed)];
+    char names[N(fixtures)][48];
+    size_t i;
+
+    /* One test per fixture, named by its first line. */
+    for (i = 0; i < N(fixtures); i++) {
+        snprintf(names[i], sizeof(names[i]), "fixture %zu: %.30s", i + 1,
+                 fixtures[i].text);
+        names[i][strcspn(names[i], "\n")] = '\0';
+        tests[i] =
+            (struct CMUnitTest){names[i], test_fixture, NULL, NULL, (void *)&fixtures[i]};
+    }
+    for (i = 0; i < N(fixed); i++)
+        tests[N(fixtures) + i] = fixed[i];
+    return _cmocka_run_group_tests("config", tests, N(fixtures) + N(fixed), setup,
+                                   teardown);
+}

@@ -1,0 +1,186 @@
+/*
+ * test_directory - what the directory module does without a server:
+ * RFC 4515 escaping and login_filter expansion, hostile logins included.
+ * (The directory test layer runs the real lookups against slapd.)
+ */
+#include "autoconf.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "directory.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct {
+    const char *value;
+    size_t len;
+    const char *escaped;
+} escapes[] = {
+    {"janed", 5, "janed"},
+    {"*", 1, "\\2A"},
+    {"(", 1, "\\28"},
+    {")", 1, "\\29"},
+    {"\\", 1, "\\5C"},
+    {"a\0b", 3, "a\\00b"},
+    {"\0", 1, "\\00"},
+    {"j\xc3\xa9r\xc3\xb4me", 8, "j\\C3\\A9r\\C3\\B4me"},
+    {"\xff\xfe", 2, "\\FF\\FE"},
+    {"janed)(uid=*", 12, "janed\\29\\28uid=\\2A"},
+    {"*)(|(objectClass=*", 18, "\\2A\\29\\28|\\28objectClass=\\2A"},
+    {"\\2a", 3, "\\5C2a"},
+    {"%u%l%d", 6, "%u%l%d"},
+    {"a=b,c", 5, "a=b,c"},
+    {"", 0, ""},
+    {"~=>=<=", 6, "~=>=<="},
+};
+
+static void test_escape(void **state)
+{
+    char *out;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < N(escapes); i++) {
+        assert_int_equal(dir_filter_escape(escapes[i].value, escapes[i].len, &out), 0);
+        if (strcmp(out, escapes[i].escaped) != 0)
+            fail_msg("case %zu: got %s, want %s", i, out, escapes[i].escaped);
+        free(out);
+    }
+}
+
+static const struct {
+    const char *template, *login, *filter;
+} expansions[] = {
+    {"(uid=%u)", "janed", "(uid=janed)"},
+    {"(uid=%u)", "*", "(uid=\\2A)"},
+    {"(uid=%u)", "janed)(uid=*", "(uid=janed\\29\\28uid=\\2A)"},
+    {"(uid=%u)", "\\2a", "(uid=\\5C2a)"},
+    {"(uid=%u)", "%u", "(uid=%u)"},
+    {"(uid=%u)", "%l@%d", "(uid=%l@%d)"},
+    {"(uid=%l)", "janed@example.com", "(uid=janed)"},
+    {"(uid=%l)", "janed", "(uid=janed)"},
+    {"(uid=%l)", "a@b@example.com", "(uid=a@b)"},
+    {"(&(uid=%l)(dc=%d))", "janed@example.com", "(&(uid=janed)(dc=example.com))"},
+    {"(&(uid=%l)(dc=%d))", "janed", "(&(uid=janed)(dc=))"},
+    {"(&(uid=%l)(dc=%d))", "j*@(x)", "(&(uid=j\\2A)(dc=\\28x\\29))"},
+    {"(&(uid=%l)(dc=%d))", "@", "(&(uid=)(dc=))"},
+    {"(mail=%u)",
+     "j\xc3\xa9@b\xc3\xbc"
+     "cher.example",
+     "(mail=j\\C3\\A9@b\\C3\\BCcher.example)"},
+    {"(x=100%%)", "a", "(x=100%)"},
+    {"(|(uid=%u)(mail=%u))", "a*", "(|(uid=a\\2A)(mail=a\\2A))"},
+};
+
+static void test_expand(void **state)
+{
+    const char *why = NULL;
+    char *out;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < N(expansions); i++) {
+        if (dir_filter_expand(expansions[i].template, expansions[i].login, &out, &why) <
+            0)
+            fail_msg("case %zu: %s", i, why);
+        if (strcmp(out, expansions[i].filter) != 0)
+            fail_msg("case %zu: got %s, want %s", i, out, expansions[i].filter);
+        free(out);
+    }
+}
+
+static void test_expand_bad_template(void **state)
+{
+    const char *why = NULL;
+    char *out = NULL;
+
+    (void)state;
+    assert_int_equal(dir_filter_expand("(uid=%s)", "x", &out, &why), -1);
+    assert_string_equal(why, "only %u, %l, %d and %% may be used in a filter");
+    assert_int_equal(dir_filter_expand("(uid=%", "x", &out, &why), -1);
+    assert_null(out);
+}
+
+/* A long hostile login is escaped whole, never cut. */
+static void test_expand_long_login(void **state)
+{
+    size_t len = 1 << 20, i;
+    char *login = malloc(len + 1), *out;
+    const char *why;
+
+    (void)state;
+    assert_non_null(login);
+    for (i = 0; i < len; i++)
+        login[i] = "*()\\"[i % 4];
+    login[len] = '\0';
+    assert_int_equal(dir_filter_expand("(uid=%u)", login, &out, &why), 0);
+    assert_int_equal(strlen(out), 3 * len + 6);
+    assert_null(strchr(out + 5, '*'));
+    assert_null(strchr(out + 5, '(')); /* only the template's own */
+    assert_int_equal(out[strlen(out) - 1], ')');
+    assert_ptr_equal(strchr(out, ')'), out + strlen(out) - 1);
+    free(out);
+    free(login);
+}
+
+static struct cfg *load(const char *text)
+{
+    char path[] = "/tmp/hm-dir-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    struct cfg *cfg = NULL;
+    char *error = NULL;
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    if (cfg_load(path, &cfg, &error) < 0)
+        fail_msg("%s", error);
+    unlink(path);
+    return cfg;
+}
+
+/* Answers that need no server. */
+static void test_lookup_without_server(void **state)
+{
+    struct cfg *cfg = load("ldap = { uri = \"ldap://[\"; base = \"dc=x\"; };\n");
+    struct dir *dir = dir_new(cfg);
+    struct entry *e = (struct entry *)1;
+    char *detail = NULL;
+
+    (void)state;
+    assert_non_null(dir);
+    assert_int_equal(dir_lookup(dir, "", &e, &detail), HM_LOOKUP_NOT_FOUND);
+    assert_null(e);
+    assert_string_equal(detail, "the login is empty");
+    free(detail);
+    assert_int_equal(dir_lookup(dir, "janed", &e, &detail), HM_LOOKUP_ERROR);
+    assert_null(e);
+    assert_non_null(strstr(detail, "ldap://["));
+    free(detail);
+    dir_free(dir);
+    dir_free(NULL);
+    cfg_unref(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_expand),
+        cmocka_unit_test(test_expand_bad_template),
+        cmocka_unit_test(test_expand_long_login),
+        cmocka_unit_test(test_lookup_without_server),
+    };
+
+    return cmocka_run_group_tests_name("directory", tests, NULL, NULL);
+}

@@ -1,0 +1,358 @@
+/*
+ * test_policy - the decision table of SPEC.md, row by row, in enforce
+ * and in report mode, with fake directory answers.
+ */
+#include "autoconf.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "address.h"
+#include "config.h"
+#include "entry.h"
+#include "policy.h"
+
+enum fake { NONE, JANE, JOHN, NOHOME, UPPER };
+
+struct row {
+    const char *name;
+    const char *policy; /* extra keys in policy = { } */
+    const char *ldap;   /* extra keys in ldap = { } */
+    const char *login;  /* NULL: not authenticated */
+    enum policy_stage stage;
+    const char *written; /* as the client wrote it; parsed as envelope or header */
+    enum hm_lookup lookup;
+    enum fake entry;
+    enum policy_action action;        /* enforce mode */
+    enum policy_action report_action; /* report mode */
+    const char *code, *xcode, *text, *reason;
+};
+
+#define A        HM_ACCEPT
+#define R        HM_REJECT
+#define T        HM_TEMPFAIL
+#define MAIL     HM_STAGE_MAIL
+#define HDR      HM_STAGE_HEADER
+#define FOUND    HM_LOOKUP_FOUND
+#define NOTF     HM_LOOKUP_NOT_FOUND
+#define ERR      HM_LOOKUP_ERROR
+#define NOTLOCAL "Mailbox is not local: "
+
+static const struct row rows[] = {
+    /* not authenticated */
+    {"unauth, default accept", "", "", NULL, MAIL, "x@y.org", NOTF, NONE, A, A, NULL,
+     NULL, NULL, "unauthenticated"},
+    {"unauth, reject", "unauthenticated = \"reject\";", "", NULL, MAIL, "x@y.org", NOTF,
+     NONE, R, A, "554", "5.7.1", "Authentication required to submit mail",
+     "unauthenticated"},
+    /* no entry, not local */
+    {"no entry", "", "", "ghost", MAIL, "ghost@example.com", NOTF, NONE, R, A, "554",
+     "5.7.1", NOTLOCAL "ghost@example.com", "no-entry"},
+    {"no entry, null sender", "", "", "ghost", MAIL, "<>", NOTF, NONE, R, A, "554",
+     "5.7.1", NOTLOCAL "", "no-entry"},
+    {"not homed", "", "", "johnd", MAIL, "<JohnD@COMPANY1.com>", FOUND, JOHN, R, A, "554",
+     "5.7.1", NOTLOCAL "JohnD@COMPANY1.com", "not-homed"},
+    {"no home value", "", "", "nohome", MAIL, "nohome@example.com", FOUND, NOHOME, R, A,
+     "554", "5.7.1", NOTLOCAL "nohome@example.com", "not-homed"},
+    {"home check off", "", "home_attribute = \"\";", "johnd", MAIL, "JohnD@COMPANY1.com",
+     FOUND, JOHN, A, A, NULL, NULL, NULL, "owned"},
+    {"home upper case, trailing dot", "", "", "jane", MAIL, "jane@example.com", FOUND,
+     UPPER, A, A, NULL, NULL, NULL, "owned"},
+    {"not homed at header", "", "", "johnd", HDR, "JohnD@COMPANY1.com", FOUND, JOHN, R, A,
+     "554", "5.7.1", NOTLOCAL "JohnD@COMPANY1.com", "not-homed"},
+    /* envelope sender */
+    {"owned", "", "", "janed", MAIL, "<janed@example.com>", FOUND, JANE, A, A, NULL, NULL,
+     NULL, "owned"},
+    {"owned alias, other case", "", "", "janed", MAIL, "<Jane.Doe@EXAMPLE.com>", FOUND,
+     JANE, A, A, NULL, NULL, NULL, "owned"},
+    {"owned, quoted local part", "", "", "janed", MAIL, "<\"janed\"@example.com>", FOUND,
+     JANE, A, A, NULL, NULL, NULL, "owned"},
+    {"not owned", "", "", "janed", MAIL, "<JohnD@COMPANY1.com>", FOUND, JANE, R, A, "554",
+     "5.7.1", NOTLOCAL "JohnD@COMPANY1.com", "not-owned"},
+    {"not owned: same local, other domain", "", "", "janed", MAIL, "janed@example.org",
+     FOUND, JANE, R, A, "554", "5.7.1", NOTLOCAL "janed@example.org", "not-owned"},
+    {"not owned: quoted @ trick", "", "", "janed", MAIL,
+     "<\"janed@example.com\"@evil.test>", FOUND, JANE, R, A, "554", "5.7.1",
+     NOTLOCAL "\"janed@example.com\"@evil.test", "not-owned"},
+    {"null sender", "", "", "janed", MAIL, "<>", FOUND, JANE, A, A, NULL, NULL, NULL,
+     "null-sender"},
+    {"check_envelope off", "check_envelope = false;", "", "janed", MAIL, "<x@evil.test>",
+     FOUND, JANE, A, A, NULL, NULL, NULL, "not-checked"},
+    {"check_envelope off, not homed", "check_envelope = false;", "", "johnd", MAIL,
+     "<x@evil.test>", FOUND, JOHN, R, A, "554", "5.7.1", NOTLOCAL "x@evil.test",
+     "not-homed"},
+    {"malformed envelope", "", "", "janed", MAIL, "<janed@example.com", FOUND, JANE, R, A,
+     "554", "5.7.1", NOTLOCAL "<janed@example.com", "malformed"},
+    /* extensions */
+    {"extension, no delimiter", "", "", "janed", MAIL, "janed+x@example.com", FOUND, JANE,
+     R, A, "554", "5.7.1", NOTLOCAL "janed+x@example.com", "not-owned"},
+    {"extension owned", "extension_delimiter = \"+\";", "", "janed", MAIL,
+     "janed+lists@example.com", FOUND, JANE, A, A, NULL, NULL, NULL, "owned"},
+    {"extension, two delimiters", "extension_delimiter = \"+-\";", "", "janed", MAIL,
+     "janed-lists@example.com", FOUND, JANE, A, A, NULL, NULL, NULL, "owned"},
+    {"extension of another", "extension_delimiter = \"+\";", "", "janed", MAIL,
+     "johnd+x@company1.com", FOUND, JANE, R, A, "554", "5.7.1",
+     NOTLOCAL "johnd+x@company1.com", "not-owned"},
+    {"delimiter first is no extension", "extension_delimiter = \"+\";", "", "janed", MAIL,
+     "+janed@example.com", FOUND, JANE, R, A, "554", "5.7.1",
+     NOTLOCAL "+janed@example.com", "not-owned"},
+    /* header addresses */
+    {"header owned", "", "", "janed", HDR, "Jane Doe <janed@example.com>", FOUND, JANE, A,
+     A, NULL, NULL, NULL, "owned"},
+    {"header not owned", "", "", "janed", HDR, "\"John\" <JohnD@COMPANY1.com>", FOUND,
+     JANE, R, A, "554", "5.7.1", NOTLOCAL "JohnD@COMPANY1.com", "not-owned"},
+    {"header malformed", "", "", "janed", HDR, "Jane <janed@example.com", FOUND, JANE, R,
+     A, "554", "5.7.1", NOTLOCAL "Jane <janed@example.com", "malformed"},
+    {"header check ignores check_envelope", "check_envelope = false;", "", "janed", HDR,
+     "x@evil.test", FOUND, JANE, R, A, "554", "5.7.1", NOTLOCAL "x@evil.test",
+     "not-owned"},
+    /* directory errors */
+    {"dir error, tempfail", "", "", "janed", MAIL, "janed@example.com", ERR, NONE, T, T,
+     "451", "4.3.0", "Directory unavailable, try again later", "directory-error"},
+    {"dir error at header", "", "", "janed", HDR, "janed@example.com", ERR, NONE, T, T,
+     "451", "4.3.0", "Directory unavailable, try again later", "directory-error"},
+    {"dir error, accept", "on_directory_error = \"accept\";", "", "janed", MAIL,
+     "x@evil.test", ERR, NONE, A, A, NULL, NULL, NULL, "directory-error"},
+    {"dir error, reject", "on_directory_error = \"reject\";", "", "janed", MAIL,
+     "janed@example.com", ERR, NONE, R, R, "554", "5.7.1", NOTLOCAL "janed@example.com",
+     "directory-error"},
+    {"dir error, unauthenticated first", "", "", NULL, MAIL, "x@y.org", ERR, NONE, A, A,
+     NULL, NULL, NULL, "unauthenticated"},
+    /* reply text */
+    {"own reject_text", "reject_text = \"Sender %s denied (100%%)\";", "", "janed", MAIL,
+     "x@evil.test", FOUND, JANE, R, A, "554", "5.7.1", "Sender x@evil.test denied (100%)",
+     "not-owned"},
+    {"reject_text without %s", "reject_text = \"Not yours\";", "", "janed", MAIL,
+     "x@evil.test", FOUND, JANE, R, A, "554", "5.7.1", "Not yours", "not-owned"},
+    {"control bytes made printable", "", "", "janed", HDR, "\"a\tb\"@evil.test", FOUND,
+     JANE, R, A, "554", "5.7.1", NOTLOCAL "\"a?b\"@evil.test", "not-owned"},
+    {"UTF-8 made printable", "", "", "janed", HDR, "j\xc3\xa9@evil.test", FOUND, JANE, R,
+     A, "554", "5.7.1", NOTLOCAL "j??@evil.test", "not-owned"},
+};
+
+static const char *const base_config =
+    "local_hosts = [ \"mail.example.com\", \"mx2.example.com\" ];\n"
+    "ldap = { base = \"ou=people,dc=example,dc=com\"; %s };\n"
+    "policy = { mode = \"%s\"; %s };\n";
+
+static struct cfg *load(const char *mode, const char *policy, const char *ldap)
+{
+    char path[] = "/tmp/hm-policy-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    struct cfg *cfg = NULL;
+    char *error = NULL;
+
+    assert_non_null(f);
+    fprintf(f, base_config, ldap, mode, policy);
+    fclose(f);
+    if (cfg_load(path, &cfg, &error) < 0)
+        fail_msg("config: %s", error);
+    unlink(path);
+    return cfg;
+}
+
+static struct entry *fake(enum fake which)
+{
+    struct entry *e = NULL;
+
+#define ADD(f, v) assert_int_equal(f(e, v, strlen(v)), 0)
+    switch (which) {
+    case NONE:
+        return NULL;
+    case JANE:
+    case UPPER:
+        e = entry_new("uid=janed,ou=people,dc=example,dc=com");
+        ADD(entry_add_address, "janed@example.com");
+        ADD(entry_add_address, "jane.doe@example.com");
+        ADD(entry_add_address, "no-at-sign");
+        ADD(entry_add_address, "@example.net");
+        ADD(entry_add_home, which == UPPER ? "MX2.Example.COM." : "mail.example.com");
+        if (which == UPPER)
+            ADD(entry_add_address, "jane@example.com");
+        break;
+    case JOHN:
+        e = entry_new("uid=johnd,ou=people,dc=example,dc=com");
+        ADD(entry_add_address, "JohnD@COMPANY1.com");
+        ADD(entry_add_home, "mail.company1.com");
+        ADD(entry_add_home, "mail.example.com.evil.test");
+        break;
+    case NOHOME:
+        e = entry_new("uid=nohome,ou=people,dc=example,dc=com");
+        ADD(entry_add_address, "nohome@example.com");
+        break;
+    }
+#undef ADD
+    assert_non_null(e);
+    return e;
+}
+
+static void check_row(const struct row *r, bool report)
+{
+    struct cfg *cfg = load(report ? "report" : "enforce", r->policy, r->ldap);
+    struct entry *e = fake(r->entry);
+    struct addr parsed = {0};
+    struct addr_list list = {0};
+    struct policy_request req = {r->login, r->stage, r->written, NULL, r->lookup, e};
+    struct policy_verdict v;
+    const char *why;
+
+    if (r->stage == HDR) {
+        if (addr_parse_list(r->written, strlen(r->written), &list, &why) == 0) {
+            assert_int_equal(list.n, 1);
+            req.address = &list.v[0];
+            req.written = list.v[0].written;
+        }
+    } else if (addr_parse_envelope(r->written, strlen(r->written), &parsed, &why) == 0) {
+        req.address = &parsed;
+    }
+    assert_int_equal(policy_decide(cfg, &req, &v), 0);
+    if (v.action != (report ? r->report_action : r->action) ||
+        strcmp(v.reason, r->reason))
+        fail_msg("%s (%s): got %s/%s", r->name, report ? "report" : "enforce",
+                 policy_action_name(v.action), v.reason);
+    assert_int_equal(v.decision, r->action);
+    if (r->code == NULL) {
+        assert_null(v.code);
+        assert_null(v.text);
+    } else {
+        assert_string_equal(v.code, r->code);
+        assert_string_equal(v.xcode, r->xcode);
+        assert_string_equal(v.text, r->text);
+    }
+    policy_verdict_clear(&v);
+    addr_free(&parsed);
+    addr_list_free(&list);
+    entry_unref(e);
+    cfg_unref(cfg);
+}
+
+static void test_row_enforce(void **state)
+{
+    check_row(*state, false);
+}
+
+static void test_row_report(void **state)
+{
+    check_row(*state, true);
+}
+
+/* A long hostile address is cut in the reply, which stays one sane line. */
+static void test_long_address_cut(void **state)
+{
+    struct cfg *cfg = load("enforce", "", "");
+    struct entry *e = fake(JANE);
+    size_t len = 100000;
+    char *big = malloc(len + 32);
+    struct addr parsed = {0};
+    struct policy_request req = {"janed", MAIL, NULL, NULL, FOUND, e};
+    struct policy_verdict v;
+    const char *why;
+
+    (void)state;
+    assert_non_null(big);
+    memset(big, 'a', len);
+    strcpy(big + len, "@evil.test");
+    assert_int_equal(addr_parse_envelope(big, strlen(big), &parsed, &why), 0);
+    req.address = &parsed;
+    req.written = parsed.written;
+    assert_int_equal(policy_decide(cfg, &req, &v), 0);
+    assert_int_equal(v.action, HM_REJECT);
+    assert_true(strlen(v.text) < 300);
+    assert_non_null(strstr(v.text, "..."));
+    assert_null(strchr(v.text, '\n'));
+    policy_verdict_clear(&v);
+    addr_free(&parsed);
+    free(big);
+    entry_unref(e);
+    cfg_unref(cfg);
+}
+
+/* The entry helpers the policy relies on. */
+static void test_is_local_and_owns(void **state)
+{
+    struct cfg *cfg = load("enforce", "", "");
+    struct entry *jane = fake(JANE), *john = fake(JOHN);
+    struct addr a = {0};
+    const char *why;
+
+    (void)state;
+    assert_true(policy_is_local(cfg, jane));
+    assert_false(policy_is_local(cfg, john));
+    assert_int_equal(addr_parse_envelope("<jane.doe@example.com>", 22, &a, &why), 0);
+    assert_true(policy_owns(cfg, jane, &a));
+    assert_false(policy_owns(cfg, john, &a));
+    addr_free(&a);
+    assert_int_equal(addr_parse_envelope("<x@example.net>", 15, &a, &why), 0);
+    assert_false(policy_owns(cfg, jane, &a)); /* "@domain" owns nothing yet */
+    addr_free(&a);
+    assert_int_equal(addr_parse_envelope("<>", 2, &a, &why), 0);
+    assert_false(policy_owns(cfg, jane, &a));
+    addr_free(&a);
+    assert_false(policy_owns(cfg, jane, NULL));
+    entry_unref(jane);
+    entry_unref(john);
+    cfg_unref(cfg);
+}
+
+static void test_entry_refs(void **state)
+{
+    struct entry *e = entry_new("cn=x");
+
+    (void)state;
+    assert_non_null(e);
+    assert_int_equal(entry_add_address(e, "a\0b@x", 5), 0); /* skipped: NUL */
+    assert_int_equal(entry_add_address(e, "", 0), 0);       /* skipped: empty */
+    assert_int_equal(entry_add_address(e, "a@x", 3), 0);
+    assert_int_equal(e->naddresses, 1);
+    assert_ptr_equal(entry_ref(e), e);
+    entry_unref(e);
+    assert_string_equal(e->addresses[0], "a@x");
+    entry_unref(e);
+    entry_unref(NULL);
+}
+
+static void test_action_names(void **state)
+{
+    (void)state;
+    assert_string_equal(policy_action_name(HM_ACCEPT), "accept");
+    assert_string_equal(policy_action_name(HM_REJECT), "reject");
+    assert_string_equal(policy_action_name(HM_TEMPFAIL), "tempfail");
+    assert_string_equal(policy_action_name((enum policy_action)7), "unknown");
+}
+
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+
+int main(void)
+{
+    static const struct CMUnitTest fixed[] = {
+        cmocka_unit_test(test_long_address_cut),
+        cmocka_unit_test(test_is_local_and_owns),
+        cmocka_unit_test(test_entry_refs),
+        cmocka_unit_test(test_action_names),
+    };
+    const size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
+    struct CMUnitTest tests[2 * NROWS + sizeof(fixed) / sizeof(fixed[0])];
+    char names[2 * NROWS][96];
+    size_t i;
+
+    /* One test per row and mode, so that each is counted and named. */
+    for (i = 0; i < 2 * NROWS; i++) {
+        snprintf(names[i], sizeof(names[i]), "%s: %s", i % 2 ? "report" : "enforce",
+                 rows[i / 2].name);
+        tests[i] =
+            (struct CMUnitTest){names[i], i % 2 ? test_row_report : test_row_enforce,
+                                NULL, NULL, (void *)&rows[i / 2]};
+    }
+    for (i = 0; i < nfixed; i++)
+        tests[2 * NROWS + i] = fixed[i];
+    return _cmocka_run_group_tests("policy", tests, 2 * NROWS + nfixed, NULL, NULL);
+}
