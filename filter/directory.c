@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "directory.h"
 
@@ -108,13 +109,26 @@ static char *dir_diagnostic(LDAP *ld)
     return msg;
 }
 
-static void dir_say_ldap(char **detail, LDAP *ld, const char *uri, const char *what,
-                         int rc)
+static void dir_say_ldap(const struct dir *dir, char **detail, LDAP *ld, const char *uri,
+                         const char *what, int rc)
 {
-    char *diag = dir_diagnostic(ld);
+    char *diag;
+    bool useful, tls;
 
-    dir_say(detail, "%s: %s: %s%s%s", uri, what, ldap_err2string(rc),
-            diag && *diag ? ": " : "", diag && *diag ? diag : "");
+    if (rc == LDAP_TIMEOUT) {
+        dir_say(detail, "%s: %s: no answer within %d s", uri, what,
+                dir->cfg->ldap.timeout);
+        return;
+    }
+    diag = dir_diagnostic(ld);
+    useful = diag && *diag && strcmp(diag, "(unknown error code)") != 0;
+    tls = strncasecmp(uri, "ldaps:", 6) == 0 || strcmp(what, "StartTLS") == 0;
+
+    dir_say(detail, "%s: %s: %s%s%s%s", uri, what, ldap_err2string(rc),
+            useful ? ": " : "", useful ? diag : "",
+            tls && (rc == LDAP_CONNECT_ERROR || rc == LDAP_SERVER_DOWN)
+                ? " (TLS: is ldap.ca_file the CA of the server's certificate?)"
+                : "");
     ldap_memfree(diag);
 }
 
@@ -127,7 +141,8 @@ static int dir_set_options(struct dir *dir, LDAP *ld)
     if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version) != LDAP_OPT_SUCCESS ||
         ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
         ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
-        ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS)
+        ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+        ldap_set_option(ld, LDAP_OPT_CONNECT_ASYNC, LDAP_OPT_ON) != LDAP_OPT_SUCCESS)
         return -1;
     if (cfg->ldap.ca_file == NULL)
         return 0;
@@ -139,6 +154,22 @@ static int dir_set_options(struct dir *dir, LDAP *ld)
     return 0;
 }
 
+static void dir_clock(struct timespec *now)
+{
+    clock_gettime(CLOCK_MONOTONIC, now);
+}
+
+/* Whether ldap.timeout has passed since START (to name a hang as one). */
+static bool dir_timed_out(const struct dir *dir, const struct timespec *start)
+{
+    struct timespec now;
+    long long ms;
+
+    dir_clock(&now);
+    ms = (now.tv_sec - start->tv_sec) * 1000LL + (now.tv_nsec - start->tv_nsec) / 1000000;
+    return ms >= dir->cfg->ldap.timeout * 1000LL - 50;
+}
+
 /*
  * Wait at most ldap.timeout for the whole answer to MSGID and check its
  * result code. Returns 0 with the answer in *res_r (caller frees), or -1
@@ -148,13 +179,18 @@ static int dir_wait(struct dir *dir, LDAP *ld, const char *uri, int msgid,
                     const char *what, LDAPMessage **res_r, char **detail, bool *timed_out)
 {
     struct timeval tv = {dir->cfg->ldap.timeout, 0};
+    struct timespec start;
     LDAPMessage *res = NULL;
     char *msg = NULL;
     int rc, err = LDAP_OTHER;
 
     *res_r = NULL;
     *timed_out = false;
+    dir_clock(&start);
     rc = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res);
+    /* A TLS handshake that never ends comes back as an error, not a 0. */
+    if (rc < 0 && dir_timed_out(dir, &start))
+        rc = 0;
     if (rc == 0) {
         *timed_out = true;
         dir_say(detail, "%s: %s: no answer within %d s", uri, what,
@@ -163,7 +199,7 @@ static int dir_wait(struct dir *dir, LDAP *ld, const char *uri, int msgid,
     }
     if (rc < 0) {
         ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &err);
-        dir_say_ldap(detail, ld, uri, what, err);
+        dir_say_ldap(dir, detail, ld, uri, what, err);
         return -1;
     }
     rc = ldap_parse_result(ld, res, &err, NULL, &msg, NULL, NULL, 0);
@@ -184,6 +220,7 @@ static int dir_bind(struct dir *dir, LDAP *ld, const char *uri, char **detail)
 {
     const struct cfg *cfg = dir->cfg;
     struct berval cred = {0, NULL};
+    struct timespec start;
     LDAPMessage *res;
     bool timed_out;
     int msgid, rc;
@@ -192,10 +229,15 @@ static int dir_bind(struct dir *dir, LDAP *ld, const char *uri, char **detail)
         cred.bv_val = cfg->ldap.bind_password;
         cred.bv_len = strlen(cfg->ldap.bind_password);
     }
+    dir_clock(&start);
     rc = ldap_sasl_bind(ld, cfg->ldap.bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL,
                         &msgid);
+    if (rc != LDAP_SUCCESS && dir_timed_out(dir, &start)) {
+        dir_say(detail, "%s: connect: no answer within %d s", uri, cfg->ldap.timeout);
+        return -1;
+    }
     if (rc != LDAP_SUCCESS) {
-        dir_say_ldap(detail, ld, uri, "bind", rc);
+        dir_say_ldap(dir, detail, ld, uri, "bind", rc);
         return -1;
     }
     rc = dir_wait(dir, ld, uri, msgid,
@@ -212,7 +254,7 @@ static LDAP *dir_connect_one(struct dir *dir, const char *uri, char **detail)
     int rc = ldap_initialize(&ld, uri);
 
     if (rc != LDAP_SUCCESS) {
-        dir_say_ldap(detail, NULL, uri, "bad URI", rc);
+        dir_say_ldap(dir, detail, NULL, uri, "bad URI", rc);
         return NULL;
     }
     if (dir_set_options(dir, ld) < 0) {
@@ -222,7 +264,7 @@ static LDAP *dir_connect_one(struct dir *dir, const char *uri, char **detail)
     }
     if (dir->cfg->ldap.starttls && strncasecmp(uri, "ldap://", 7) == 0 &&
         (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
-        dir_say_ldap(detail, ld, uri, "StartTLS", rc);
+        dir_say_ldap(dir, detail, ld, uri, "StartTLS", rc);
         ldap_unbind_ext(ld, NULL, NULL);
         return NULL;
     }
@@ -452,7 +494,7 @@ static void dir_search(struct dir *dir, const char *filter, struct dir_try *t)
                          attrs, 0, NULL, NULL, &tv, 2, &msgid);
     free(attrs);
     if (rc != LDAP_SUCCESS) {
-        dir_say_ldap(&t->detail, dir->ld, dir->uri, "search", rc);
+        dir_say_ldap(dir, &t->detail, dir->ld, dir->uri, "search", rc);
         t->retry = rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR;
         return;
     }

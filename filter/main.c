@@ -12,6 +12,7 @@
  */
 #include "autoconf.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,8 @@ int main(int argc, char **argv)
 
     if ((rc = parse_options(argc, argv, &o)) >= 0)
         return rc;
+    /* A directory server that closes a connection must not kill us. */
+    signal(SIGPIPE, SIG_IGN);
     log_open("homed-milter", true, false);
     if ((cfg = load(&o)) == NULL)
         return o.check_only ? 1 : EX_CONFIG;

@@ -16,7 +16,7 @@ FAILED=0
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 PACKAGES="build-essential autoconf automake pkg-config m4 libldap-dev libconfig-dev
- libcmocka-dev slapd ldap-utils valgrind clang-format"
+ libcmocka-dev slapd ldap-utils openssl valgrind clang-format"
 
 say() { printf '\n=== %s\n' "$*"; }
 
@@ -127,7 +127,7 @@ say "distribution"
 step distcheck make -C "$OUT/normal" distcheck
 
 say "formatting"
-step clang-format sh -c "cd '$SRC' && clang-format --dry-run --Werror filter/*.c filter/*.h include/*.h test/unit/*.c"
+step clang-format sh -c "cd '$SRC' && clang-format --dry-run --Werror filter/*.c filter/*.h include/*.h test/unit/*.c test/unit/*.h"
 
 echo
 echo "$PASSED passed, $FAILED failed"

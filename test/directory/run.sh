@@ -16,6 +16,8 @@ cleanup() { slapd_stop; rm -rf "$SLAPD_DIR"; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
+command -v openssl >/dev/null || skip_all "openssl is not installed"
+slapd_make_certs || skip_all "cannot make test certificates"
 slapd_init "$SRC/etc/example.ldif" "$SRC/test/directory/extra.ldif" >/dev/null ||
     skip_all "slapadd failed"
 slapd_start || skip_all "slapd did not start"
@@ -133,6 +135,25 @@ conf failover "\"ldap://127.0.0.1:1\", \"$SLAPD_LDAP_URL\""
 q failover janed janed@example.com
 is "$LINE1$RC" "accept0" "first URI dead, second alive: accept"
 
+# --- TLS ---------------------------------------------------------------------------
+TLS=$SLAPD_DIR/tls
+conf starttls "\"$SLAPD_LDAP_URL\"" "starttls = true; ca_file = \"$TLS/ca.crt\";"
+q starttls janed janed@example.com
+is "$LINE1$RC" "accept0" "StartTLS with the right CA: accept"
+conf ldaps "\"$SLAPD_LDAPS_URL\"" "ca_file = \"$TLS/ca.crt\";"
+q ldaps janed johnd@company1.com
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: johnd@company1.com1" "ldaps:// with the right CA: a real answer"
+conf starttls_bad "\"$SLAPD_LDAP_URL\"" "starttls = true; ca_file = \"$TLS/other.crt\";"
+q starttls_bad janed janed@example.com
+is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "StartTLS with a CA that did not sign the server: 451"
+like "$LINE2" "StartTLS" "StartTLS with the wrong CA: said so"
+conf ldaps_bad "\"$SLAPD_LDAPS_URL\"" "ca_file = \"$TLS/other.crt\";"
+q ldaps_bad janed janed@example.com
+is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "ldaps:// with a CA that did not sign the server: 451"
+conf tls_failover "\"$SLAPD_LDAPS_URL\", \"$SLAPD_LDAP_URL\"" "starttls = true; ca_file = \"$TLS/ca.crt\";"
+q tls_failover janed janed@example.com
+is "$LINE1$RC" "accept0" "ldaps:// then ldap:// with StartTLS: accept"
+
 # --- wrong bind password ------------------------------------------------------------
 sed "s|$SLAPD_DIR/secret|$SLAPD_DIR/wrong|" "$SLAPD_DIR/main.conf" > "$SLAPD_DIR/wrongpw.conf"
 q wrongpw janed janed@example.com
@@ -155,6 +176,17 @@ is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "sla
 like "$LINE2" "no answer within 2 s" "slapd hung: the timeout is named"
 ms=$(( (t1 - t0) / 1000000 ))
 ok_if "slapd hung: answered within timeout + 1 s (took ${ms} ms)" [ "$ms" -lt 3000 ]
+for tls in starttls ldaps; do
+    slapd_hang
+    t0=$(date +%s%N)
+    q $tls janed janed@example.com
+    t1=$(date +%s%N)
+    slapd_resume
+    ms=$(( (t1 - t0) / 1000000 ))
+    is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "slapd hung, $tls: 451"
+    like "$LINE2" "no answer within 2 s" "slapd hung, $tls: the timeout is named"
+    ok_if "slapd hung, $tls: answered within timeout + 1 s (took ${ms} ms)" [ "$ms" -lt 3000 ]
+done
 
 # --- slapd stopped ------------------------------------------------------------------------
 slapd_stop

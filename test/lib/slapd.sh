@@ -7,7 +7,9 @@
 # slapd_start         start it and wait until it answers
 # slapd_stop          stop it (also when hung), wait until it is gone
 # slapd_hang / slapd_resume   SIGSTOP / SIGCONT
-# After slapd_init: SLAPD_LDAPI_URL, SLAPD_LDAP_URL.
+# After slapd_init: SLAPD_LDAPI_URL, SLAPD_LDAP_URL, and with TLS (see
+# slapd_make_certs, called before slapd_init) SLAPD_LDAPS_URL and
+# $SLAPD_DIR/tls/ca.crt, the CA that signed the server's certificate.
 : "${SLAPD:=$(command -v slapd || echo /usr/sbin/slapd)}"
 : "${SLAPADD:=$(command -v slapadd || echo /usr/sbin/slapadd)}"
 : "${SLAPPASSWD:=$(command -v slappasswd || echo /usr/sbin/slappasswd)}"
@@ -28,11 +30,36 @@ free_port() {
 
 urlencode_path() { printf '%s' "$1" | od -An -tx1 -v | tr -d ' \n' | sed 's/\(..\)/%\1/g'; }
 
+# slapd_make_certs: a throw-away CA and a server certificate for
+# localhost / 127.0.0.1, plus a second CA that signed nothing.
+slapd_make_certs() {
+    _t=$SLAPD_DIR/tls
+    mkdir -p "$_t" || return 1
+    for _ca in ca other; do
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+            -keyout "$_t/$_ca.key" -out "$_t/$_ca.crt" -subj "/CN=homed-milter test $_ca" \
+            2>/dev/null || return 1
+    done
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+        -keyout "$_t/server.key" -out "$_t/server.csr" 2>/dev/null || return 1
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$_t/ext"
+    openssl x509 -req -in "$_t/server.csr" -CA "$_t/ca.crt" -CAkey "$_t/ca.key" \
+        -CAcreateserial -days 2 -extfile "$_t/ext" -out "$_t/server.crt" 2>/dev/null
+}
+
 slapd_init() {
     mkdir -p "$SLAPD_DIR/db"
     SLAPD_PORT=$(free_port)
     SLAPD_LDAPI_URL="ldapi://$(urlencode_path "$SLAPD_DIR/ldapi")"
     SLAPD_LDAP_URL="ldap://127.0.0.1:$SLAPD_PORT"
+    SLAPD_LDAPS_URL=""
+    _tls=""
+    if [ -f "$SLAPD_DIR/tls/server.crt" ]; then
+        SLAPD_LDAPS_URL="ldaps://127.0.0.1:$(free_port)"
+        _tls="TLSCACertificateFile $SLAPD_DIR/tls/ca.crt
+TLSCertificateFile $SLAPD_DIR/tls/server.crt
+TLSCertificateKeyFile $SLAPD_DIR/tls/server.key"
+    fi
     cat > "$SLAPD_DIR/slapd.conf" <<CONF
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
@@ -41,6 +68,7 @@ include /etc/ldap/schema/nis.schema
 include /etc/ldap/schema/misc.schema
 pidfile  $SLAPD_DIR/slapd.pid
 argsfile $SLAPD_DIR/slapd.args
+$_tls
 modulepath /usr/lib/ldap
 moduleload back_mdb
 database mdb
@@ -64,7 +92,8 @@ CONF
 
 slapd_start() {
     rm -f "$SLAPD_DIR/slapd.pid"
-    "$SLAPD" -f "$SLAPD_DIR/slapd.conf" -h "$SLAPD_LDAPI_URL $SLAPD_LDAP_URL/" || return 1
+    "$SLAPD" -f "$SLAPD_DIR/slapd.conf" \
+        -h "$SLAPD_LDAPI_URL $SLAPD_LDAP_URL/ ${SLAPD_LDAPS_URL:+$SLAPD_LDAPS_URL/}" || return 1
     _i=0
     until [ -s "$SLAPD_DIR/slapd.pid" ] && [ -S "$SLAPD_DIR/ldapi" ]; do
         _i=$((_i + 1))

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "directory.h"
+#include "testutil.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -132,27 +133,10 @@ static void test_expand_long_login(void **state)
     free(login);
 }
 
-static struct cfg *load(const char *text)
-{
-    char path[] = "/tmp/hm-dir-XXXXXX";
-    int fd = mkstemp(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    struct cfg *cfg = NULL;
-    char *error = NULL;
-
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    if (cfg_load(path, &cfg, &error) < 0)
-        fail_msg("%s", error);
-    unlink(path);
-    return cfg;
-}
-
 /* Answers that need no server. */
 static void test_lookup_without_server(void **state)
 {
-    struct cfg *cfg = load("ldap = { uri = \"ldap://[\"; base = \"dc=x\"; };\n");
+    struct cfg *cfg = test_config("ldap = { uri = \"ldap://[\"; base = \"dc=x\"; };\n");
     struct dir *dir = dir_new(cfg);
     struct entry *e = (struct entry *)1;
     char *detail = NULL;

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "entry.h"
 #include "policy.h"
+#include "testutil.h"
 
 enum fake { NONE, JANE, JOHN, NOHOME, UPPER };
 
@@ -138,26 +139,14 @@ static const struct row rows[] = {
      A, "554", "5.7.1", NOTLOCAL "j??@evil.test", "not-owned"},
 };
 
-static const char *const base_config =
-    "local_hosts = [ \"mail.example.com\", \"mx2.example.com\" ];\n"
-    "ldap = { base = \"ou=people,dc=example,dc=com\"; %s };\n"
-    "policy = { mode = \"%s\"; %s };\n";
+#define BASE_CONFIG                                                                      \
+    "local_hosts = [ \"mail.example.com\", \"mx2.example.com\" ];\n"                     \
+    "ldap = { base = \"ou=people,dc=example,dc=com\"; %s };\n"                           \
+    "policy = { mode = \"%s\"; %s };\n"
 
 static struct cfg *load(const char *mode, const char *policy, const char *ldap)
 {
-    char path[] = "/tmp/hm-policy-XXXXXX";
-    int fd = mkstemp(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    struct cfg *cfg = NULL;
-    char *error = NULL;
-
-    assert_non_null(f);
-    fprintf(f, base_config, ldap, mode, policy);
-    fclose(f);
-    if (cfg_load(path, &cfg, &error) < 0)
-        fail_msg("config: %s", error);
-    unlink(path);
-    return cfg;
+    return test_config(BASE_CONFIG, ldap, mode, policy);
 }
 
 static struct entry *fake(enum fake which)

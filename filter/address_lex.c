@@ -1,0 +1,324 @@
+/*
+ * NAME
+ *	address_lex - lexical layer of the address parser
+ *
+ * SUMMARY
+ *	lex_start() checks an input and sets up a cursor over it;
+ *	lex_skip_cfws(), lex_scan_atom() and lex_scan_words() read comments
+ *	and folding, atoms, quoted strings and dots; lex_sbuf_add() and
+ *	lex_sbuf_take() grow the output strings; lex_peek(), lex_is_wsp(),
+ *	lex_is_ctl() and lex_is_atext() classify bytes.
+ *
+ * DESCRIPTION
+ *	lex_start() checks the input whole before anything is parsed:
+ *	longer than HM_ADDR_MAX_INPUT, any NUL byte, or any byte sequence
+ *	that is not well-formed UTF-8 (RFC 6532) is refused. Bytes of 0x80
+ *	and above are then atext, qtext and ctext. Control characters are
+ *	refused in quoted strings but skipped in comments.
+ *
+ *	Nested comments are skipped with a depth counter, so the stack use
+ *	is constant and the time linear in the input. Output strings grow on
+ *	the heap with overflow checks; nothing is copied into fixed buffers.
+ *	Errors are static strings left in the parser's error field.
+ *
+ *	Thread-safety: no globals, no static state; every function is
+ *	reentrant and safe from any thread.
+ */
+#include "autoconf.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "address.h"
+#include "address_lex.h"
+
+int lex_fail(struct lex_parser *ps, const char *msg)
+{
+    ps->error = msg;
+    return -1;
+}
+
+/* lex_sbuf_add - append n bytes, growing by doubling; keeps s NUL-terminated. */
+int lex_sbuf_add(struct lex_parser *ps, struct lex_sbuf *b, const void *src, size_t n)
+{
+    size_t need, cap;
+    char *s;
+
+    if (n == 0)
+        return 0;
+    if (n > SIZE_MAX - b->len - 1)
+        return lex_fail(ps, LEX_E_NOMEM);
+    need = b->len + n + 1;
+    if (need > b->cap) {
+        cap = b->cap ? b->cap : 32;
+        while (cap < need)
+            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        if ((s = realloc(b->s, cap)) == NULL)
+            return lex_fail(ps, LEX_E_NOMEM);
+        b->s = s;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, src, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+    return 0;
+}
+
+/* lex_sbuf_take - hand the string over (an empty one if nothing was added). */
+char *lex_sbuf_take(struct lex_sbuf *b)
+{
+    char *s = b->s;
+
+    if (s == NULL)
+        s = calloc(1, 1);
+    memset(b, 0, sizeof(*b));
+    return s;
+}
+
+void lex_words_free(struct lex_words *w)
+{
+    free(w->written.s);
+    free(w->local.s);
+    memset(w, 0, sizeof(*w));
+}
+
+/* utf8_length - length of the well-formed sequence at p, or 0. */
+static size_t utf8_length(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = p[0];
+    uint32_t cp;
+    size_t n, i;
+
+    if (c < 0x80)
+        return 1;
+    if (c < 0xc2 || c > 0xf4) /* continuation, overlong lead, > U+10FFFF */
+        return 0;
+    n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    if ((size_t)(end - p) < n)
+        return 0;
+    cp = c & (0x7f >> n);
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if (n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+        return 0;
+    if (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
+        return 0;
+    return n;
+}
+
+/*
+ * lex_start - set up *ps over the input after refusing what no parser
+ * here should ever look into: too long, NUL bytes, malformed UTF-8.
+ */
+int lex_start(struct lex_parser *ps, const char *in, size_t len, bool strict)
+{
+    const unsigned char *p;
+    size_t n;
+
+    ps->p = ps->end = (const unsigned char *)"";
+    ps->error = NULL;
+    ps->strict = strict;
+    if (in == NULL)
+        return len > 0 ? lex_fail(ps, "no input") : 0;
+    if (len > HM_ADDR_MAX_INPUT)
+        return lex_fail(ps, "input too long");
+    if (memchr(in, '\0', len) != NULL)
+        return lex_fail(ps, "NUL byte");
+    ps->p = (const unsigned char *)in;
+    ps->end = ps->p + len;
+    for (p = ps->p; p < ps->end; p += n)
+        if ((n = utf8_length(p, ps->end)) == 0)
+            return lex_fail(ps, "invalid UTF-8");
+    return 0;
+}
+
+unsigned lex_peek(const struct lex_parser *ps)
+{
+    return ps->p < ps->end ? *ps->p : 0;
+}
+
+bool lex_is_wsp(unsigned c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+bool lex_is_ctl(unsigned c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
+/* lex_is_atext - RFC 5322 atext, plus UTF8-non-ascii (already validated). */
+bool lex_is_atext(unsigned c)
+{
+    if (c >= 0x80)
+        return true;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    return c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", (int)c) != NULL;
+}
+
+/* skip_comment - skip one comment at '(' with its nested ones. */
+static int skip_comment(struct lex_parser *ps)
+{
+    size_t depth = 0;
+    unsigned c;
+
+    do {
+        if (ps->p == ps->end)
+            return lex_fail(ps, "unbalanced comment");
+        c = *ps->p++;
+        if (c == '(') {
+            depth++;
+        } else if (c == ')') {
+            depth--;
+        } else if (c == '\\') {
+            if (ps->p == ps->end)
+                return lex_fail(ps, "unbalanced comment");
+            ps->p++; /* quoted-pair, obs-qp: any byte but NUL */
+        }
+    } while (depth > 0);
+    return 0;
+}
+
+/* lex_skip_cfws - skip blanks, CR, LF and comments (nothing when strict). */
+int lex_skip_cfws(struct lex_parser *ps)
+{
+    if (ps->strict)
+        return 0;
+    while (ps->p < ps->end) {
+        if (lex_is_wsp(*ps->p))
+            ps->p++;
+        else if (*ps->p != '(')
+            break;
+        else if (skip_comment(ps) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* add_both - append the same bytes to the written and the resolved form. */
+static int add_both(struct lex_parser *ps, struct lex_words *w, const void *src, size_t n)
+{
+    if (lex_sbuf_add(ps, &w->written, src, n) < 0)
+        return -1;
+    return lex_sbuf_add(ps, &w->local, src, n);
+}
+
+/* quoted_pair - a backslash pair inside a quoted string. */
+static int quoted_pair(struct lex_parser *ps, struct lex_words *w)
+{
+    unsigned c;
+
+    if (ps->end - ps->p < 2)
+        return lex_fail(ps, "unterminated quoted string");
+    c = ps->p[1];
+    if (lex_is_ctl(c) && c != '\t')
+        return lex_fail(ps, "invalid quoted-pair");
+    if (lex_sbuf_add(ps, &w->written, ps->p, 2) < 0)
+        return -1;
+    if (lex_sbuf_add(ps, &w->local, ps->p + 1, 1) < 0)
+        return -1;
+    ps->p += 2;
+    return 0;
+}
+
+/* qtext_end - end of a run of plain qtext (blanks included). */
+static const unsigned char *qtext_end(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && *p != '"' && *p != '\\' && (*p == '\t' || !lex_is_ctl(*p)))
+        p++;
+    return p;
+}
+
+/* scan_quoted - a quoted string at '"'; folding CR and LF are dropped. */
+static int scan_quoted(struct lex_parser *ps, struct lex_words *w)
+{
+    const unsigned char *q;
+    unsigned c;
+
+    if (lex_sbuf_add(ps, &w->written, "\"", 1) < 0)
+        return -1;
+    for (ps->p++;;) {
+        if ((c = lex_peek(ps)) == 0)
+            return lex_fail(ps, "unterminated quoted string");
+        if (c == '"')
+            break;
+        if (c == '\\') {
+            if (quoted_pair(ps, w) < 0)
+                return -1;
+        } else if ((c == '\r' || c == '\n') && !ps->strict) {
+            ps->p++;
+        } else if (c != '\t' && lex_is_ctl(c)) {
+            return lex_fail(ps, "control character");
+        } else {
+            q = qtext_end(ps->p, ps->end);
+            if (add_both(ps, w, ps->p, (size_t)(q - ps->p)) < 0)
+                return -1;
+            ps->p = q;
+        }
+    }
+    ps->p++;
+    return lex_sbuf_add(ps, &w->written, "\"", 1);
+}
+
+/* lex_scan_atom - one run of atext, copied to dst (and dst2 when not NULL). */
+int lex_scan_atom(struct lex_parser *ps, struct lex_sbuf *dst, struct lex_sbuf *dst2)
+{
+    const unsigned char *q = ps->p;
+
+    while (q < ps->end && lex_is_atext(*q))
+        q++;
+    if (lex_sbuf_add(ps, dst, ps->p, (size_t)(q - ps->p)) < 0)
+        return -1;
+    if (dst2 != NULL && lex_sbuf_add(ps, dst2, ps->p, (size_t)(q - ps->p)) < 0)
+        return -1;
+    ps->p = q;
+    return 0;
+}
+
+static void note_token(struct lex_words *w, enum lex_tok t)
+{
+    if (t == LEX_TOK_DOT && w->last != LEX_TOK_WORD)
+        w->bad_dot = true;
+    if (t == LEX_TOK_WORD && w->last == LEX_TOK_WORD)
+        w->adjacent = true;
+    if (w->ntok++ == 0)
+        w->first = t;
+    w->last = t;
+}
+
+/*
+ * lex_scan_words - read words (atoms, quoted strings) and dots with the
+ * CFWS around them, up to the first byte that can be neither. What was
+ * read is a local part or a display name; the byte after it tells which.
+ */
+int lex_scan_words(struct lex_parser *ps, struct lex_words *w)
+{
+    unsigned c;
+    int rc;
+
+    for (;;) {
+        if (lex_skip_cfws(ps) < 0)
+            return -1;
+        c = lex_peek(ps);
+        if (c == '.') {
+            rc = add_both(ps, w, ".", 1);
+            ps->p++;
+            note_token(w, LEX_TOK_DOT);
+        } else if (c == '"') {
+            rc = scan_quoted(ps, w);
+            note_token(w, LEX_TOK_WORD);
+        } else if (lex_is_atext(c)) {
+            rc = lex_scan_atom(ps, &w->written, &w->local);
+            note_token(w, LEX_TOK_WORD);
+        } else {
+            return 0;
+        }
+        if (rc < 0)
+            return -1;
+    }
+}
