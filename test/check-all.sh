@@ -127,7 +127,7 @@ say "distribution"
 step distcheck make -C "$OUT/normal" distcheck
 
 say "formatting"
-step clang-format sh -c "cd '$SRC' && clang-format --dry-run --Werror filter/*.c filter/*.h include/*.h test/unit/*.c test/unit/*.h"
+step clang-format sh -c "cd '$SRC' && clang-format --dry-run --Werror filter/*.c filter/*.h include/*.h test/unit/*.c test/unit/*.h test/directory/*.c"
 
 echo
 echo "$PASSED passed, $FAILED failed"

@@ -124,6 +124,75 @@ is "$LINE1$RC" "accept0" "login_filter with %l and %d"
 q bydomain 'janed@example.com)(uid=*' janed@example.com
 is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: janed@example.com1" "login_filter with %l and %d: hostile domain part"
 
+# --- anonymous bind and scope -----------------------------------------------------
+cat > "$SLAPD_DIR/anon.conf" <<CONF
+local_hosts = [ "mail.example.com" ];
+ldap = { uri = "$SLAPD_LDAPI_URL"; base = "ou=people,dc=example,dc=com"; };
+CONF
+q anon janed janed@example.com
+is "$LINE1$RC" "accept0" "anonymous bind: an entry anonymous may read is found"
+q anon alice alice@example.com
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: alice@example.com1" "anonymous bind: the ACL hides alice"
+conf onelevel "" 'scope = "one";'
+q onelevel twin twin@example.com
+is "$LINE1$RC" "accept0" "scope one: only the entry directly under the base"
+conf baseonly "" 'base = "uid=janed,ou=people,dc=example,dc=com"; scope = "base";' 
+sed -i '/base = "ou=people/d' "$SLAPD_DIR/baseonly.conf"
+q baseonly janed janed@example.com
+is "$LINE1$RC" "accept0" "scope base: the base entry itself"
+q baseonly alice alice@example.com
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: alice@example.com1" "scope base: nothing else"
+conf nobase "" 'base = "ou=nowhere,dc=example,dc=com";'
+sed -i '/base = "ou=people/d' "$SLAPD_DIR/nobase.conf"
+q nobase janed janed@example.com
+is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "a base that does not exist: 451, not a reject"
+like "$LINE2" "No such object" "a base that does not exist: said so"
+
+# --- one long-lived client across outages -------------------------------------------
+LOOKUP=$BUILD/test/directory/lookup
+if [ -x "$LOOKUP" ]; then
+    mkfifo "$SLAPD_DIR/in"
+    : > "$SLAPD_DIR/answers"
+    "$LOOKUP" "$SLAPD_DIR/main.conf" < "$SLAPD_DIR/in" > "$SLAPD_DIR/answers" 2>&1 &
+    LOOKUP_PID=$!
+    exec 3>"$SLAPD_DIR/in"
+    ASKED=0
+    # ask LOGIN: one lookup on the same client; ANSWER is its line
+    ask() {
+        ASKED=$((ASKED + 1))
+        printf '%s\n' "$1" >&3
+        _i=0
+        while [ "$(wc -l < "$SLAPD_DIR/answers")" -lt "$ASKED" ] && [ $_i -lt 100 ]; do
+            _i=$((_i + 1)); sleep 0.1
+        done
+        ANSWER=$(sed -n "${ASKED}p" "$SLAPD_DIR/answers")
+    }
+    ask janed
+    is "$ANSWER" "found uid=janed,ou=people,dc=example,dc=com" "long-lived client: found"
+    slapd_stop; slapd_start
+    ask janed
+    is "$ANSWER" "found uid=janed,ou=people,dc=example,dc=com" "slapd restarted: the dead connection is retried once on a new one"
+    slapd_stop
+    ask janed
+    like "$ANSWER" "^error .*Can't contact LDAP server" "slapd stopped: a directory error"
+    slapd_start
+    ask janed
+    is "$ANSWER" "found uid=janed,ou=people,dc=example,dc=com" "slapd back: the client reconnects by itself"
+    slapd_hang
+    ask janed
+    like "$ANSWER" "^error .*no answer within 2 s" "slapd hung: a timeout on the open connection"
+    slapd_resume
+    ask janed
+    is "$ANSWER" "found uid=janed,ou=people,dc=example,dc=com" "slapd resumed: found again"
+    ask nobody
+    like "$ANSWER" "^not-found no entry matches \(uid=nobody\)" "long-lived client: not found"
+    exec 3>&-
+    wait "$LOOKUP_PID"
+    is "$?" 0 "long-lived client: exits cleanly"
+else
+    tap_result 1 "test/directory/lookup is not built"
+fi
+
 # --- report mode ---------------------------------------------------------------
 conf report "" "" 'mode = "report";'
 q report janed johnd@company1.com

@@ -4,6 +4,7 @@
 # unix socket under SLAPD_DIR and to 127.0.0.1 on a free port.
 #
 # slapd_init LDIF...  write slapd.conf, load the LDIF files with slapadd
+#                     (cn=milter reads everything; anonymous reads only janed)
 # slapd_start         start it and wait until it answers
 # slapd_stop          stop it (also when hung), wait until it is gone
 # slapd_hang / slapd_resume   SIGSTOP / SIGCONT
@@ -81,6 +82,14 @@ index objectClass,uid,mail,mailLocalAddress eq
 access to attrs=userPassword
   by anonymous auth
   by * none
+access to dn.base="ou=people,$SLAPD_SUFFIX"
+  by dn.exact="cn=milter,$SLAPD_SUFFIX" read
+  by anonymous search
+  by * none
+access to dn.exact="uid=janed,ou=people,$SLAPD_SUFFIX"
+  by dn.exact="cn=milter,$SLAPD_SUFFIX" read
+  by anonymous read
+  by * none
 access to *
   by dn.exact="cn=milter,$SLAPD_SUFFIX" read
   by * none
@@ -93,7 +102,8 @@ CONF
 slapd_start() {
     rm -f "$SLAPD_DIR/slapd.pid"
     "$SLAPD" -f "$SLAPD_DIR/slapd.conf" \
-        -h "$SLAPD_LDAPI_URL $SLAPD_LDAP_URL/ ${SLAPD_LDAPS_URL:+$SLAPD_LDAPS_URL/}" || return 1
+        -h "$SLAPD_LDAPI_URL $SLAPD_LDAP_URL/ ${SLAPD_LDAPS_URL:+$SLAPD_LDAPS_URL/}" \
+        3>&- || return 1   # the daemon must not keep a test's pipe (fd 3) open
     _i=0
     until [ -s "$SLAPD_DIR/slapd.pid" ] && [ -S "$SLAPD_DIR/ldapi" ]; do
         _i=$((_i + 1))
