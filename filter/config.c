@@ -86,6 +86,7 @@ static const char *const def_fields[] = {"From", "Sender", NULL};
 static const struct cfg_key cfg_keys[] = {
     STR("socket", socket, "unix:/run/homed-milter/homed-milter.sock", cfg_check_socket,
         false),
+    STR("socket_mode", socket_mode, "0660", cfg_check_mode, false),
     STR("pid_file", pid_file, NULL, cfg_check_path, false),
     STR("user", user, NULL, cfg_check_word, false),
     ENUM("log_level", log_level, "info", levels),

@@ -84,6 +84,18 @@ int cfg_check_socket(const char *value, const char **error_r)
     return 0;
 }
 
+int cfg_check_mode(const char *value, const char **error_r)
+{
+    const char *p;
+
+    for (p = value; *p != '\0'; p++)
+        if (*p < '0' || *p > '7')
+            return cfg_bad(error_r, "expected an octal mode such as \"0660\"");
+    if (p - value > 4 || strtol(value, NULL, 8) > 0777)
+        return cfg_bad(error_r, "expected an octal mode such as \"0660\"");
+    return 0;
+}
+
 int cfg_check_path(const char *value, const char **error_r)
 {
     if (*value != '/')

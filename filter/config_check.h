@@ -8,6 +8,7 @@
 #define HM_CONFIG_CHECK_H
 
 int cfg_check_socket(const char *value, const char **error_r);
+int cfg_check_mode(const char *value, const char **error_r);
 int cfg_check_path(const char *value, const char **error_r);
 int cfg_check_word(const char *value, const char **error_r);
 int cfg_check_host(const char *value, const char **error_r);

@@ -42,6 +42,11 @@ void log_set_level(enum log_level level)
     __atomic_store_n(&log_max, (int)level, __ATOMIC_RELAXED);
 }
 
+bool log_level_enabled(enum log_level level)
+{
+    return (int)level <= __atomic_load_n(&log_max, __ATOMIC_RELAXED);
+}
+
 const char *log_level_name(enum log_level level)
 {
     if ((unsigned)level > HM_LOG_DEBUG)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
 #include "query.h"
 
@@ -122,6 +123,7 @@ int main(int argc, char **argv)
     struct options o = {
         HM_SYSCONFDIR "/homed-milter.conf", NULL, NULL, NULL, false, false};
     struct cfg *cfg;
+    char *absolute = NULL;
     int rc;
 
     if ((rc = parse_options(argc, argv, &o)) >= 0)
@@ -129,8 +131,14 @@ int main(int argc, char **argv)
     /* A directory server that closes a connection must not kill us. */
     signal(SIGPIPE, SIG_IGN);
     log_open("homed-milter", true, false);
-    if ((cfg = load(&o)) == NULL)
+    /* A reload after daemon() (which changes to /) needs the whole path. */
+    if (!o.check_only && o.login == NULL && o.config[0] != '/' &&
+        (absolute = realpath(o.config, NULL)) != NULL)
+        o.config = absolute;
+    if ((cfg = load(&o)) == NULL) {
+        free(absolute);
         return o.check_only ? 1 : EX_CONFIG;
+    }
     log_set_level(cfg->log_level);
     if (o.check_only) {
         printf("%s: valid\n", cfg->file);
@@ -138,10 +146,9 @@ int main(int argc, char **argv)
     } else if (o.login != NULL) {
         rc = query_run(cfg, o.login, o.address, stdout);
     } else {
-        fprintf(stderr, "homed-milter: this build has no milter daemon yet; "
-                        "use -n or -q\n");
-        rc = EX_UNAVAILABLE;
+        rc = daemon_run(cfg_ref(cfg), o.foreground);
     }
     cfg_unref(cfg);
+    free(absolute);
     return rc;
 }

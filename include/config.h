@@ -24,9 +24,10 @@ struct cfg_list {
 struct cfg {
     char *file; /* the path it was loaded from */
     char *socket;
-    char *pid_file; /* NULL: none */
-    char *user;     /* NULL: keep the starting user */
-    int log_level;  /* enum log_level */
+    char *socket_mode; /* octal, for a unix socket */
+    char *pid_file;    /* NULL: none */
+    char *user;        /* NULL: keep the starting user */
+    int log_level;     /* enum log_level */
     struct cfg_list local_hosts;
     struct {
         struct cfg_list uri;

@@ -22,6 +22,9 @@ void log_open(const char *ident, bool to_stderr, bool to_syslog);
 /* log_set_level - lines above LEVEL are dropped from now on. */
 void log_set_level(enum log_level level);
 
+/* log_level_enabled - whether lines at LEVEL are emitted now. */
+bool log_level_enabled(enum log_level level);
+
 /* log_level_name - "error", "warning", "info" or "debug". */
 const char *log_level_name(enum log_level level);
 

@@ -15,7 +15,7 @@ PASSED=0
 FAILED=0
 JOBS=$(nproc 2>/dev/null || echo 2)
 
-PACKAGES="build-essential autoconf automake pkg-config m4 libldap-dev libconfig-dev
+PACKAGES="build-essential autoconf automake pkg-config m4 libmilter-dev libldap-dev libconfig-dev
  libcmocka-dev slapd ldap-utils openssl valgrind clang-format"
 
 say() { printf '\n=== %s\n' "$*"; }

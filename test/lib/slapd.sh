@@ -105,7 +105,11 @@ slapd_start() {
         -h "$SLAPD_LDAPI_URL $SLAPD_LDAP_URL/ ${SLAPD_LDAPS_URL:+$SLAPD_LDAPS_URL/}" \
         3>&- || return 1   # the daemon must not keep a test's pipe (fd 3) open
     _i=0
-    until [ -s "$SLAPD_DIR/slapd.pid" ] && [ -S "$SLAPD_DIR/ldapi" ]; do
+    until [ -s "$SLAPD_DIR/slapd.pid" ] &&
+        ldapsearch -x -LLL -H "$SLAPD_LDAPI_URL" -b "" -s base namingContexts \
+            >/dev/null 2>&1 &&
+        ldapsearch -x -LLL -H "$SLAPD_LDAP_URL" -b "" -s base namingContexts \
+            >/dev/null 2>&1; do
         _i=$((_i + 1))
         [ $_i -gt 100 ] && { echo "# slapd did not come up" >&2; return 1; }
         sleep 0.1

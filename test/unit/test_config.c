@@ -144,6 +144,12 @@ static const struct fixture fixtures[] = {
      "FILE:1: socket: the port must be a number from 1 to 65535"},
     {"socket = \"inet:25@\";\n" BASE, "FILE:1: socket: the host after @ is empty"},
     {"socket = \"\";\n" BASE, "FILE:1: socket: must not be empty"},
+    {"socket_mode = \"0666\";\n" BASE, "ok"},
+    {"socket_mode = \"660\";\n" BASE, "ok"},
+    {"socket_mode = \"0668\";\n" BASE,
+     "FILE:1: socket_mode: expected an octal mode such as \"0660\""},
+    {"socket_mode = \"01777\";\n" BASE,
+     "FILE:1: socket_mode: expected an octal mode such as \"0660\""},
     {"pid_file = \"run/x.pid\";\n" BASE, "FILE:1: pid_file: must be an absolute path"},
     {"user = \"a b\";\n" BASE,
      "FILE:1: user: must not hold blanks or control characters"},
@@ -214,6 +220,7 @@ static const struct {
     const char *key, *value, *got, *want;
 } wrong_types[] = {
     {"socket", "1", "an integer", "a string"},
+    {"socket_mode", "0660", "an integer", "a string"},
     {"pid_file", "true", "a boolean", "a string"},
     {"user", "[ \"a\" ]", "a list", "a string"},
     {"log_level", "3", "an integer", "a string"},
@@ -328,6 +335,7 @@ static void test_defaults(void **state)
     (void)state;
     assert_int_equal(cfg_load(path, &cfg, &error), 0);
     assert_string_equal(cfg->socket, "unix:/run/homed-milter/homed-milter.sock");
+    assert_string_equal(cfg->socket_mode, "0660");
     assert_null(cfg->pid_file);
     assert_null(cfg->user);
     assert_int_equal(cfg->log_level, 2);

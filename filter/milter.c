@@ -1,0 +1,426 @@
+/*
+ * NAME
+ *	milter - the libmilter glue
+ * SUMMARY
+ *	milter_register(), milter_set_config(), milter_shutdown()
+ * DESCRIPTION
+ *	Maps the milter protocol onto the decision core and nothing else:
+ *
+ *	MAIL FROM	reads {auth_authen} (xtext-decoded when the MTA is not
+ *			Postfix, as Sendmail encodes it), looks the login up
+ *			once, and decides on the envelope sender. Mail from a
+ *			client that did not authenticate is accepted at once
+ *			(no further callbacks) or rejected, as configured.
+ *	header		each address of each configured field is decided on
+ *			with the entry found at MAIL FROM; the first that
+ *			fails is kept.
+ *	end of DATA	the kept verdict is sent; in report mode a header
+ *			says what would have been done.
+ *
+ *	A generation (configuration + directory client) is reference
+ *	counted: each connection holds the one in force when it started, so
+ *	a reload never changes a connection under its feet. Per-connection
+ *	state lives in smfi_setpriv() and is reset per message, freed in
+ *	xxfi_close. Every verdict is logged on one line.
+ *
+ *	Thread-safety: libmilter calls back from one thread per connection;
+ *	the generation pointer is swapped under a mutex.
+ */
+#include "autoconf.h"
+
+#include <libmilter/mfapi.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "address.h"
+#include "directory.h"
+#include "log.h"
+#include "milter.h"
+#include "policy.h"
+
+/* A configuration and the directory client made for it. */
+struct milter_gen {
+    struct cfg *cfg;
+    struct dir *dir;
+    unsigned refs;
+};
+
+/* What one message has gathered so far. */
+struct milter_msg {
+    char *login;  /* NULL: not authenticated */
+    char *sender; /* the envelope sender as written */
+    enum hm_lookup lookup;
+    struct entry *entry;
+    char *detail;                   /* the directory's explanation */
+    struct policy_verdict kept;     /* the first header verdict that is not accept */
+    char *kept_field;               /* its header field name */
+    char *kept_address;             /* its address as written */
+    struct policy_verdict reported; /* report mode: what would have been done */
+    char *reported_address;
+};
+
+struct milter_conn {
+    struct milter_gen *gen;
+    struct milter_msg msg;
+};
+
+static pthread_mutex_t milter_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct milter_gen *milter_current;
+
+static void milter_gen_unref(struct milter_gen *gen)
+{
+    if (gen == NULL || __atomic_sub_fetch(&gen->refs, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    dir_free(gen->dir);
+    cfg_unref(gen->cfg);
+    free(gen);
+}
+
+static struct milter_gen *milter_gen_get(void)
+{
+    struct milter_gen *gen;
+
+    pthread_mutex_lock(&milter_lock);
+    gen = milter_current;
+    if (gen != NULL)
+        __atomic_add_fetch(&gen->refs, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&milter_lock);
+    return gen;
+}
+
+int milter_set_config(struct cfg *cfg)
+{
+    struct milter_gen *gen = calloc(1, sizeof(*gen)), *old;
+
+    if (gen == NULL || (gen->dir = dir_new(cfg)) == NULL) {
+        free(gen);
+        return -1;
+    }
+    gen->cfg = cfg_ref(cfg);
+    gen->refs = 1;
+    pthread_mutex_lock(&milter_lock);
+    old = milter_current;
+    milter_current = gen;
+    pthread_mutex_unlock(&milter_lock);
+    milter_gen_unref(old);
+    return 0;
+}
+
+void milter_shutdown(void)
+{
+    struct milter_gen *old;
+
+    pthread_mutex_lock(&milter_lock);
+    old = milter_current;
+    milter_current = NULL;
+    pthread_mutex_unlock(&milter_lock);
+    milter_gen_unref(old);
+}
+
+static void milter_msg_clear(struct milter_msg *m)
+{
+    free(m->login);
+    free(m->sender);
+    entry_unref(m->entry);
+    free(m->detail);
+    policy_verdict_clear(&m->kept);
+    free(m->kept_field);
+    free(m->kept_address);
+    policy_verdict_clear(&m->reported);
+    free(m->reported_address);
+    memset(m, 0, sizeof(*m));
+}
+
+static struct milter_conn *milter_conn(SMFICTX *ctx)
+{
+    struct milter_conn *c = smfi_getpriv(ctx);
+
+    if (c != NULL)
+        return c;
+    if ((c = calloc(1, sizeof(*c))) == NULL)
+        return NULL;
+    if ((c->gen = milter_gen_get()) == NULL || smfi_setpriv(ctx, c) != MI_SUCCESS) {
+        milter_gen_unref(c->gen);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* The queue id for log lines: {i} or i, else NOQUEUE. */
+static const char *milter_queue_id(SMFICTX *ctx)
+{
+    const char *id = smfi_getsymval(ctx, "{i}");
+
+    if (id == NULL)
+        id = smfi_getsymval(ctx, "i");
+    return id != NULL && *id != '\0' ? id : "NOQUEUE";
+}
+
+/* Reply text for smfi_setreply: '%' must be doubled. */
+static char *milter_reply_text(const char *text)
+{
+    size_t n = 0, i;
+    char *out = malloc(2 * strlen(text) + 1);
+
+    if (out == NULL)
+        return NULL;
+    for (i = 0; text[i] != '\0'; i++) {
+        out[n++] = text[i];
+        if (text[i] == '%')
+            out[n++] = '%';
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* Tell the MTA what the verdict says; returns the SMFIS_ code. */
+static sfsistat milter_answer(SMFICTX *ctx, const struct policy_verdict *v)
+{
+    char *text;
+
+    if (v->action == HM_ACCEPT)
+        return SMFIS_CONTINUE;
+    text = v->text ? milter_reply_text(v->text) : NULL;
+    if (smfi_setreply(ctx, (char *)v->code, (char *)v->xcode, text) != MI_SUCCESS)
+        log_warning("%s: cannot set the reply text", milter_queue_id(ctx));
+    free(text);
+    return v->action == HM_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+static void milter_log(SMFICTX *ctx, const struct milter_msg *m, const char *what,
+                       const char *address, const struct policy_verdict *v,
+                       const char *stage)
+{
+    enum log_level level = v->decision == HM_ACCEPT ? HM_LOG_INFO : HM_LOG_WARNING;
+
+    log_msg(
+        level, "%s: login=%s %s=%s %s%s reason=%s stage=%s%s%s", milter_queue_id(ctx),
+        m->login ? m->login : "(none)", what, address && *address ? address : "<>",
+        v->action != v->decision ? "report " : "", policy_action_name(v->decision),
+        v->reason, stage,
+        v->reason && strcmp(v->reason, "directory-error") == 0 && m->detail ? " error="
+                                                                            : "",
+        v->reason && strcmp(v->reason, "directory-error") == 0 && m->detail ? m->detail
+                                                                            : "");
+}
+
+/* The login of an authenticated client, or NULL; Sendmail sends xtext. */
+static char *milter_login(SMFICTX *ctx)
+{
+    const char *raw = smfi_getsymval(ctx, "{auth_authen}");
+    const char *mta = smfi_getsymval(ctx, "v");
+    const char *why;
+    char *login;
+
+    if (raw == NULL || *raw == '\0')
+        return NULL;
+    if (mta != NULL && strncmp(mta, "Postfix", 7) == 0)
+        return strdup(raw);
+    if (addr_xtext_decode(raw, strlen(raw), &login, &why) == 0)
+        return login;
+    log_warning("%s: {auth_authen} is not valid xtext (%s); using it as it is",
+                milter_queue_id(ctx), why);
+    return strdup(raw);
+}
+
+static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
+{
+    struct milter_conn *c = milter_conn(ctx);
+    struct milter_msg *m;
+    struct policy_request req = {NULL, HM_STAGE_MAIL, NULL, NULL, HM_LOOKUP_ERROR, NULL};
+    struct policy_verdict v;
+    struct addr sender = {0};
+    const char *why;
+    sfsistat rc;
+
+    if (c == NULL)
+        return SMFIS_TEMPFAIL;
+    m = &c->msg;
+    milter_msg_clear(m);
+    m->sender = strdup(argv[0] ? argv[0] : "");
+    m->login = milter_login(ctx);
+    if (m->sender == NULL)
+        return SMFIS_TEMPFAIL;
+    if (m->login != NULL)
+        m->lookup = dir_lookup(c->gen->dir, m->login, &m->entry, &m->detail);
+    req.login = m->login;
+    req.written = m->sender;
+    req.lookup = m->lookup;
+    req.entry = m->entry;
+    if (addr_parse_envelope(m->sender, strlen(m->sender), &sender, &why) == 0) {
+        req.address = &sender;
+        req.written = sender.written;
+    }
+    if (policy_decide(c->gen->cfg, &req, &v) < 0)
+        log_error("%s: out of memory", milter_queue_id(ctx));
+    milter_log(ctx, m, "sender", req.written, &v, "mail");
+    rc = milter_answer(ctx, &v);
+    if (rc == SMFIS_CONTINUE && m->login == NULL)
+        rc = SMFIS_ACCEPT; /* not ours to check: no further callbacks */
+    if (rc == SMFIS_CONTINUE && v.decision != HM_ACCEPT && m->reported.reason == NULL) {
+        m->reported = v; /* report mode: remembered for the header */
+        m->reported_address = strdup(req.written);
+        memset(&v, 0, sizeof(v));
+    }
+    policy_verdict_clear(&v);
+    addr_free(&sender);
+    return rc;
+}
+
+static bool milter_checked_field(const struct cfg *cfg, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->policy.header_fields.n; i++)
+        if (strcasecmp(cfg->policy.header_fields.v[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Keep V if it is the first verdict of the message that is not a plain accept. */
+static void milter_keep(struct milter_msg *m, const char *field, const char *address,
+                        struct policy_verdict *v)
+{
+    if (v->action != HM_ACCEPT && m->kept.reason == NULL) {
+        m->kept = *v;
+        m->kept_field = strdup(field);
+        m->kept_address = strdup(address ? address : "");
+        memset(v, 0, sizeof(*v));
+    } else if (v->decision != HM_ACCEPT && m->reported.reason == NULL) {
+        m->reported = *v;
+        m->reported_address = strdup(address ? address : "");
+        memset(v, 0, sizeof(*v));
+    }
+}
+
+static void milter_check_address(SMFICTX *ctx, struct milter_conn *c, const char *field,
+                                 const char *written, const struct addr *address)
+{
+    struct milter_msg *m = &c->msg;
+    struct policy_request req = {m->login, HM_STAGE_HEADER, written,
+                                 address,  m->lookup,       m->entry};
+    struct policy_verdict v;
+
+    if (policy_decide(c->gen->cfg, &req, &v) < 0)
+        log_error("%s: out of memory", milter_queue_id(ctx));
+    if (v.decision != HM_ACCEPT || log_level_enabled(HM_LOG_DEBUG))
+        milter_log(ctx, m, field, written, &v, "header");
+    milter_keep(m, field, written, &v);
+    policy_verdict_clear(&v);
+}
+
+static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
+{
+    struct milter_conn *c = smfi_getpriv(ctx);
+    struct addr_list list = {0};
+    const char *why;
+    size_t i;
+
+    if (c == NULL || c->msg.kept.reason != NULL ||
+        !milter_checked_field(c->gen->cfg, name))
+        return SMFIS_CONTINUE;
+    if (addr_parse_list(value, strlen(value), &list, &why) < 0) {
+        log_info("%s: %s: does not parse: %s", milter_queue_id(ctx), name, why);
+        milter_check_address(ctx, c, name, value, NULL);
+        return SMFIS_CONTINUE;
+    }
+    for (i = 0; i < list.n && c->msg.kept.reason == NULL; i++)
+        milter_check_address(ctx, c, name, list.v[i].written, &list.v[i]);
+    addr_list_free(&list);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat mlfi_eom(SMFICTX *ctx)
+{
+    struct milter_conn *c = smfi_getpriv(ctx);
+    struct milter_msg *m;
+    char *value = NULL;
+    sfsistat rc = SMFIS_CONTINUE;
+
+    if (c == NULL)
+        return SMFIS_CONTINUE;
+    m = &c->msg;
+    if (m->kept.reason != NULL) {
+        rc = milter_answer(ctx, &m->kept);
+    } else if (m->reported.reason != NULL) {
+        if (asprintf(&value, "%s reason=%s address=%s",
+                     policy_action_name(m->reported.decision), m->reported.reason,
+                     m->reported_address ? m->reported_address : "") < 0 ||
+            smfi_addheader(ctx, c->gen->cfg->policy.report_header, value) != MI_SUCCESS)
+            log_warning("%s: cannot add the %s header", milter_queue_id(ctx),
+                        c->gen->cfg->policy.report_header);
+        free(value);
+    }
+    milter_msg_clear(m);
+    return rc;
+}
+
+static sfsistat mlfi_abort(SMFICTX *ctx)
+{
+    struct milter_conn *c = smfi_getpriv(ctx);
+
+    if (c != NULL)
+        milter_msg_clear(&c->msg);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat mlfi_close(SMFICTX *ctx)
+{
+    struct milter_conn *c = smfi_getpriv(ctx);
+
+    if (c == NULL)
+        return SMFIS_CONTINUE;
+    milter_msg_clear(&c->msg);
+    milter_gen_unref(c->gen);
+    free(c);
+    smfi_setpriv(ctx, NULL);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+                               unsigned long f2, unsigned long f3, unsigned long *pf0,
+                               unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+    struct milter_gen *gen = milter_gen_get();
+    unsigned long want = SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOBODY | SMFIP_NOEOH |
+                         SMFIP_NOUNKNOWN | SMFIP_NODATA;
+
+    (void)f2;
+    (void)f3;
+    if (gen != NULL && gen->cfg->policy.header_fields.n == 0)
+        want |= SMFIP_NOHDRS;
+    milter_gen_unref(gen);
+    *pf0 = f0 & SMFIF_ADDHDRS;
+    *pf1 = f1 & want;
+    *pf2 = 0;
+    *pf3 = 0;
+    smfi_setsymlist(ctx, SMFIM_CONNECT, "v");
+    smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {auth_type} i");
+    smfi_setsymlist(ctx, SMFIM_EOM, "i {i}");
+    return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc milter_desc = {
+    .xxfi_name = "homed-milter",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_ADDHDRS,
+    .xxfi_envfrom = mlfi_envfrom,
+    .xxfi_header = mlfi_header,
+    .xxfi_eom = mlfi_eom,
+    .xxfi_abort = mlfi_abort,
+    .xxfi_close = mlfi_close,
+    .xxfi_negotiate = mlfi_negotiate,
+};
+
+int milter_register(const char **error_r)
+{
+    if (smfi_register(milter_desc) != MI_SUCCESS) {
+        *error_r = "smfi_register failed";
+        return -1;
+    }
+    return 0;
+}
