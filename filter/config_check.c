@@ -203,13 +203,14 @@ int cfg_check_reply(const char *value, const char **error_r)
 
 int cfg_check_delimiter(const char *value, const char **error_r)
 {
-    const char *p;
-
-    for (p = value; *p != '\0'; p++)
-        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
-            strchr("@\"\\()<>,;:[]", *p) != NULL)
-            return cfg_bad(error_r, "delimiters are printable ASCII characters that may "
-                                    "stand in a local part");
+    /*
+     * Only "+": it is not part of mailbox names in practice, while "-",
+     * "." or "_" also stand inside other people's addresses (jane-smith@
+     * would be "owned" by jane@). Others need a lookup by address first.
+     */
+    if (strspn(value, "+") != strlen(value))
+        return cfg_bad(error_r, "only \"+\" is supported: other delimiters such as "
+                                "\"-\" also stand inside other people's addresses");
     return 0;
 }
 
@@ -227,6 +228,7 @@ static int cfg_read_fd(int fd, char **secret_r, const char **error_r)
             continue;
         if (got < 0) {
             *error_r = strerrordesc_np(errno);
+            explicit_bzero(buf, CFG_SECRET_MAX + 1);
             free(buf);
             return -1;
         }
@@ -261,7 +263,8 @@ int cfg_read_secret(const char *path, char **secret_r, const char **error_r)
     int fd, rc;
 
     *secret_r = NULL;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+    /* O_NONBLOCK: a FIFO in its place must not hang the start. */
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
         return cfg_bad(error_r, strerrordesc_np(errno));
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);

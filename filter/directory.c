@@ -144,11 +144,11 @@ static int dir_set_options(struct dir *dir, LDAP *ld)
         ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
         ldap_set_option(ld, LDAP_OPT_CONNECT_ASYNC, LDAP_OPT_ON) != LDAP_OPT_SUCCESS)
         return -1;
-    if (cfg->ldap.ca_file == NULL)
-        return 0;
-    if (ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, cfg->ldap.ca_file) !=
-            LDAP_OPT_SUCCESS ||
-        ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS ||
+    /* Certificates are always checked, whatever ldap.conf or LDAPTLS_* say. */
+    if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS ||
+        (cfg->ldap.ca_file != NULL &&
+         ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, cfg->ldap.ca_file) !=
+             LDAP_OPT_SUCCESS) ||
         ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero) != LDAP_OPT_SUCCESS)
         return -1;
     return 0;
@@ -173,10 +173,11 @@ static bool dir_timed_out(const struct dir *dir, const struct timespec *start)
 /*
  * Wait at most ldap.timeout for the whole answer to MSGID and check its
  * result code. Returns 0 with the answer in *res_r (caller frees), or -1
- * with the reason in *detail; *timed_out tells a timeout from the rest.
+ * with the reason in *detail; *lost_r tells a connection that broke (which
+ * a fresh one may mend) from a timeout or an answer of the server.
  */
 static int dir_wait(struct dir *dir, LDAP *ld, const char *uri, int msgid,
-                    const char *what, LDAPMessage **res_r, char **detail, bool *timed_out)
+                    const char *what, LDAPMessage **res_r, char **detail, bool *lost_r)
 {
     struct timeval tv = {dir->cfg->ldap.timeout, 0};
     struct timespec start;
@@ -185,20 +186,20 @@ static int dir_wait(struct dir *dir, LDAP *ld, const char *uri, int msgid,
     int rc, err = LDAP_OTHER;
 
     *res_r = NULL;
-    *timed_out = false;
+    *lost_r = false;
     dir_clock(&start);
     rc = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res);
     /* A TLS handshake that never ends comes back as an error, not a 0. */
     if (rc < 0 && dir_timed_out(dir, &start))
         rc = 0;
     if (rc == 0) {
-        *timed_out = true;
         dir_say(detail, "%s: %s: no answer within %d s", uri, what,
                 dir->cfg->ldap.timeout);
         return -1;
     }
     if (rc < 0) {
         ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &err);
+        *lost_r = err == LDAP_SERVER_DOWN || err == LDAP_CONNECT_ERROR;
         dir_say_ldap(dir, detail, ld, uri, what, err);
         return -1;
     }
@@ -222,7 +223,7 @@ static int dir_bind(struct dir *dir, LDAP *ld, const char *uri, char **detail)
     struct berval cred = {0, NULL};
     struct timespec start;
     LDAPMessage *res;
-    bool timed_out;
+    bool lost;
     int msgid, rc;
 
     if (cfg->ldap.bind_password != NULL) {
@@ -242,7 +243,7 @@ static int dir_bind(struct dir *dir, LDAP *ld, const char *uri, char **detail)
     }
     rc = dir_wait(dir, ld, uri, msgid,
                   cfg->ldap.bind_dn ? "bind as ldap.bind_dn" : "anonymous bind", &res,
-                  detail, &timed_out);
+                  detail, &lost);
     ldap_msgfree(res);
     return rc == 0 ? 0 : -1;
 }
@@ -482,7 +483,7 @@ static void dir_search(struct dir *dir, const char *filter, struct dir_try *t)
     struct timeval tv = {cfg->ldap.timeout, 0};
     LDAPMessage *res = NULL;
     char **attrs = dir_attributes(cfg);
-    bool timed_out = false;
+    bool lost = false;
     int msgid, rc;
 
     t->result = HM_LOOKUP_ERROR;
@@ -498,9 +499,9 @@ static void dir_search(struct dir *dir, const char *filter, struct dir_try *t)
         t->retry = rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR;
         return;
     }
-    rc = dir_wait(dir, dir->ld, dir->uri, msgid, "search", &res, &t->detail, &timed_out);
+    rc = dir_wait(dir, dir->ld, dir->uri, msgid, "search", &res, &t->detail, &lost);
     if (rc < 0) {
-        t->retry = !timed_out;
+        t->retry = lost;
         return;
     }
     if (rc == 1) {
@@ -511,6 +512,20 @@ static void dir_search(struct dir *dir, const char *filter, struct dir_try *t)
         dir_read_answer(dir, res, filter, t);
     }
     ldap_msgfree(res);
+}
+
+/*
+ * Take the connection, waiting at most ldap.timeout: while the directory
+ * hangs, each waiting client gets its 451 after one timeout, not after
+ * the timeouts of all those queued before it.
+ */
+static int dir_lock(struct dir *dir)
+{
+    struct timespec deadline;
+
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += dir->cfg->ldap.timeout;
+    return pthread_mutex_timedlock(&dir->lock, &deadline);
 }
 
 enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **entry_r,
@@ -531,7 +546,12 @@ enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **ent
         dir_say(detail_r, "ldap.login_filter: %s", why);
         return HM_LOOKUP_ERROR;
     }
-    pthread_mutex_lock(&dir->lock);
+    if (dir_lock(dir) != 0) {
+        free(filter);
+        dir_say(detail_r, "the directory connection stayed busy for %d s",
+                dir->cfg->ldap.timeout);
+        return HM_LOOKUP_ERROR;
+    }
     fresh = dir->ld == NULL;
     if (fresh && dir_connect(dir, &t.detail) < 0) {
         pthread_mutex_unlock(&dir->lock);

@@ -323,9 +323,12 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
     if (c == NULL || c->msg.kept.reason != NULL ||
         !milter_checked_field(c->gen->cfg, name))
         return SMFIS_CONTINUE;
-    if (addr_parse_list(value, strlen(value), &list, &why) < 0) {
-        log_info("%s: %s: does not parse: %s", milter_queue_id(ctx), name, why);
+    if (addr_parse_list(value, strlen(value), &list, &why) < 0 || list.n == 0) {
+        /* No mailbox at all ("x:;") is no sender either: malformed. */
+        log_info("%s: %s: no address to check: %s", milter_queue_id(ctx), name,
+                 list.n == 0 ? "no mailbox" : why);
         milter_check_address(ctx, c, name, value, NULL);
+        addr_list_free(&list);
         return SMFIS_CONTINUE;
     }
     for (i = 0; i < list.n && c->msg.kept.reason == NULL; i++)

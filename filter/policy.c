@@ -109,6 +109,8 @@ static char *policy_shown(const char *written)
         from++;
         len -= 2;
     }
+    if (len == 0)
+        return strdup("<>"); /* the null sender, named as SMTP writes it */
     cut = len > POLICY_SHOWN_MAX ? POLICY_SHOWN_MAX : len;
     if ((out = malloc(cut + 4)) == NULL)
         return NULL;

@@ -78,7 +78,7 @@ static const struct fixture fixtures[] = {
     {"socket = \"inet:8891\";\n" BASE, "ok"},
     {LDAP("login_filter = \"(&(uid=%l)(|(mail=%u)(x=%d))(y=100%%))\";"), "ok"},
     {BASE
-     "policy = { reject_text = \"No: %s (100%%)\"; extension_delimiter = \"+-\"; };\n",
+     "policy = { reject_text = \"No: %s (100%%)\"; extension_delimiter = \"+\"; };\n",
      "ok"},
     {BASE "cache = { ttl = 0; negative_ttl = 86400; size = 0; };\n", "ok"},
     {LDAP("timeout = 300;"), "ok"},
@@ -197,9 +197,11 @@ static const struct fixture fixtures[] = {
     {BASE "policy = { reject_text = \"a\\nb\"; };\n",
      "FILE:2: policy.reject_text: an SMTP reply holds printable ASCII only"},
     {BASE "policy = { extension_delimiter = \"@\"; };\n",
-     "FILE:2: policy.extension_delimiter: delimiters are printable ASCII characters that "
-     "may "
-     "stand in a local part"},
+     "FILE:2: policy.extension_delimiter: only \"+\" is supported: other delimiters such "
+     "as \"-\" also stand inside other people's addresses"},
+    {BASE "policy = { extension_delimiter = \"-\"; };\n",
+     "FILE:2: policy.extension_delimiter: only \"+\" is supported: other delimiters such "
+     "as \"-\" also stand inside other people's addresses"},
     /* required and related keys */
     {"log_level = \"info\";\n", "FILE:1: ldap.base is required"},
     {"\nldap = {\n uri = \"ldapi:///\"; };\n", "FILE:2: ldap.base is required"},
@@ -430,6 +432,29 @@ static void test_password_file(void **state)
     }
 }
 
+/* A FIFO in place of the secret is refused at once, not waited on. */
+static void test_password_fifo(void **state)
+{
+    struct cfg *cfg = NULL;
+    char *fifo, *text, *conf, *error = NULL, *want;
+
+    (void)state;
+    assert_true(asprintf(&fifo, "%s/fifo", dir) > 0);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_true(asprintf(&text, LDAP("bind_dn = \"cn=m\"; bind_password_file = \"%s\";"),
+                         fifo) > 0);
+    conf = write_file("f.conf", text);
+    assert_int_equal(cfg_load(conf, &cfg, &error), -1);
+    assert_true(asprintf(&want, "%s:2: ldap.bind_password_file: %s: not a regular file",
+                         conf, fifo) > 0);
+    assert_string_equal(error, want);
+    free(want);
+    free(error);
+    free(conf);
+    free(text);
+    free(fifo);
+}
+
 static void test_set_socket(void **state)
 {
     char *path = write_file("s.conf", BASE);
@@ -475,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_sample_config),
         cmocka_unit_test(test_password_file),
+        cmocka_unit_test(test_password_fifo),
         cmocka_unit_test(test_set_socket),
     };
     struct CMUnitTest tests[N(fixtures) + N(fixed)];
