@@ -99,6 +99,7 @@ static const struct cfg_key cfg_keys[] = {
     STR("ldap.base", ldap.base, NULL, NULL, false),
     ENUM("ldap.scope", ldap.scope, "sub", scopes),
     STR("ldap.login_filter", ldap.login_filter, "(uid=%u)", cfg_check_filter, false),
+    STR("ldap.login_attribute", ldap.login_attribute, "uid", cfg_check_attribute, true),
     LIST("ldap.address_attributes", ldap.address_attributes, def_attrs,
          cfg_check_attribute, false),
     STR("ldap.home_attribute", ldap.home_attribute, "mailHost", cfg_check_attribute,

@@ -440,18 +440,51 @@ static struct entry *dir_make_entry(struct dir *dir, LDAP *ld, LDAPMessage *msg)
 static char **dir_attributes(const struct cfg *cfg)
 {
     size_t n = cfg->ldap.address_attributes.n;
-    char **attrs = calloc(n + 2, sizeof(*attrs));
+    char **attrs = calloc(n + 3, sizeof(*attrs));
 
     if (attrs == NULL)
         return NULL;
     memcpy(attrs, cfg->ldap.address_attributes.v, n * sizeof(*attrs));
     if (cfg->ldap.home_attribute[0] != '\0')
-        attrs[n] = cfg->ldap.home_attribute;
+        attrs[n++] = cfg->ldap.home_attribute;
+    if (cfg->ldap.login_attribute[0] != '\0')
+        attrs[n++] = cfg->ldap.login_attribute;
     return attrs;
 }
 
+/* Whether VALUE (LEN bytes) is TEXT (TLEN bytes), ignoring ASCII case only. */
+static bool dir_same(const char *value, size_t len, const char *text, size_t tlen)
+{
+    return len == tlen && memchr(value, '\0', len) == NULL &&
+           strncasecmp(value, text, len) == 0;
+}
+
+/*
+ * Whether the entry's login attribute holds LOGIN (or its part before the
+ * last '@') itself. LDAP's matching rules also match " janed", "JANED" or
+ * full-width letters to janed; an authentication store that tells those
+ * apart must not get janed's entry for them.
+ */
+static bool dir_login_is(struct dir *dir, LDAPMessage *msg, const char *login)
+{
+    const char *attr = dir->cfg->ldap.login_attribute, *at = strrchr(login, '@');
+    struct berval **vals;
+    bool same = false;
+    int i;
+
+    if (attr[0] == '\0')
+        return true;
+    vals = ldap_get_values_len(dir->ld, msg, attr);
+    for (i = 0; vals != NULL && vals[i] != NULL && !same; i++)
+        same = dir_same(vals[i]->bv_val, vals[i]->bv_len, login, strlen(login)) ||
+               (at != NULL &&
+                dir_same(vals[i]->bv_val, vals[i]->bv_len, login, (size_t)(at - login)));
+    ldap_value_free_len(vals);
+    return same;
+}
+
 static void dir_read_answer(struct dir *dir, LDAPMessage *res, const char *filter,
-                            struct dir_try *t)
+                            const char *login, struct dir_try *t)
 {
     const struct cfg *cfg = dir->cfg;
     LDAPMessage *msg;
@@ -464,8 +497,14 @@ static void dir_read_answer(struct dir *dir, LDAPMessage *res, const char *filte
     } else if (count == 0) {
         t->result = HM_LOOKUP_NOT_FOUND;
         dir_say(&t->detail, "no entry matches %s under %s", filter, cfg->ldap.base);
-    } else if ((msg = ldap_first_entry(dir->ld, res)) == NULL ||
-               (t->entry = dir_make_entry(dir, dir->ld, msg)) == NULL) {
+    } else if ((msg = ldap_first_entry(dir->ld, res)) != NULL &&
+               !dir_login_is(dir, msg, login)) {
+        t->result = HM_LOOKUP_NOT_FOUND;
+        dir_say(&t->detail,
+                "an entry matches %s under %s, but no %s value is the login "
+                "itself",
+                filter, cfg->ldap.base, cfg->ldap.login_attribute);
+    } else if (msg == NULL || (t->entry = dir_make_entry(dir, dir->ld, msg)) == NULL) {
         t->result = HM_LOOKUP_ERROR;
         dir_say(&t->detail, "%s: cannot read the entry (out of memory)", dir->uri);
     } else {
@@ -477,7 +516,8 @@ static const int dir_scopes[] = {LDAP_SCOPE_BASE, LDAP_SCOPE_ONELEVEL,
                                  LDAP_SCOPE_SUBTREE};
 
 /* One search on the current connection, which must exist. */
-static void dir_search(struct dir *dir, const char *filter, struct dir_try *t)
+static void dir_search(struct dir *dir, const char *filter, const char *login,
+                       struct dir_try *t)
 {
     const struct cfg *cfg = dir->cfg;
     struct timeval tv = {cfg->ldap.timeout, 0};
@@ -509,7 +549,7 @@ static void dir_search(struct dir *dir, const char *filter, struct dir_try *t)
         dir_say(&t->detail, "%s: more than one entry matches %s under %s", dir->uri,
                 filter, cfg->ldap.base);
     } else {
-        dir_read_answer(dir, res, filter, t);
+        dir_read_answer(dir, res, filter, login, t);
     }
     ldap_msgfree(res);
 }
@@ -559,13 +599,13 @@ enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **ent
         *detail_r = t.detail;
         return HM_LOOKUP_ERROR;
     }
-    dir_search(dir, filter, &t);
+    dir_search(dir, filter, login, &t);
     if (t.result == HM_LOOKUP_ERROR && t.retry && !fresh) {
         dir_disconnect(dir);
         if (dir_connect(dir, &t.detail) == 0) {
             free(t.detail);
             t.detail = NULL;
-            dir_search(dir, filter, &t);
+            dir_search(dir, filter, login, &t);
         }
     }
     if (t.result == HM_LOOKUP_ERROR)

@@ -39,6 +39,7 @@ struct cfg {
         char *base;
         int scope; /* enum cfg_scope */
         char *login_filter;
+        char *login_attribute; /* "": trust the filter's matching rules */
         struct cfg_list address_attributes;
         char *home_attribute; /* "": no homed check */
         int timeout;          /* seconds, per LDAP operation */

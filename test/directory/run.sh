@@ -113,6 +113,18 @@ for login in '*' 'janed)(uid=*' 'janed*' '*)(|(uid=*' '(uid=janed)' 'janed)' \
     is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: janed@example.com1" "hostile login '$login': reject, no entry"
     like "$LINE2" "^entry none: " "hostile login '$login': no entry found"
 done
+# LDAP's matching rules ignore blanks, width and case; the login must be
+# the entry's uid itself, ignoring ASCII case only.
+for login in ' janed' 'janed ' '  janed  ' "$(printf '\357\275\212aned')"; do
+    q main "$login" janed@example.com
+    is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: janed@example.com1" "login '$login' is not janed"
+    like "$LINE2" "^entry none: an entry matches .* but no uid value is the login itself" "login '$login': explained"
+done
+q main JANED janed@example.com
+is "$LINE1$RC" "accept0" "login JANED is janed (ASCII case)"
+conf trustfilter "" 'login_attribute = "";'
+q trustfilter ' janed' janed@example.com
+is "$LINE1$RC" "accept0" "login_attribute \"\": the directory's matching rules decide"
 q main '\2a' backslash@example.com
 is "$LINE1$RC" "accept0" "login '\\2a' finds only its own entry"
 like "$LINE2" '^entry uid=\\5C2a,ou=people' "login '\\2a': the right DN"

@@ -235,6 +235,7 @@ static const struct {
     {"ldap.base", "5", "an integer", "a string"},
     {"ldap.scope", "2", "an integer", "a string"},
     {"ldap.login_filter", "[ ]", "a list", "a string"},
+    {"ldap.login_attribute", "[ ]", "a list", "a string"},
     {"ldap.address_attributes", "true", "a boolean", "a list of strings"},
     {"ldap.home_attribute", "[ \"mailHost\" ]", "a list", "a string"},
     {"ldap.timeout", "\"5\"", "a string", "an integer"},
@@ -348,6 +349,7 @@ static void test_defaults(void **state)
     assert_false(cfg->ldap.starttls);
     assert_int_equal(cfg->ldap.scope, HM_SCOPE_SUB);
     assert_string_equal(cfg->ldap.login_filter, "(uid=%u)");
+    assert_string_equal(cfg->ldap.login_attribute, "uid");
     assert_int_equal(cfg->ldap.address_attributes.n, 2);
     assert_string_equal(cfg->ldap.address_attributes.v[1], "mailLocalAddress");
     assert_string_equal(cfg->ldap.home_attribute, "mailHost");
