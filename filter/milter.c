@@ -259,7 +259,7 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
         log_error("%s: out of memory", milter_queue_id(ctx));
     milter_log(ctx, m, "sender", req.written, &v, "mail");
     rc = milter_answer(ctx, &v);
-    if (rc == SMFIS_CONTINUE && m->login == NULL)
+    if (rc == SMFIS_CONTINUE && m->login == NULL && v.decision == HM_ACCEPT)
         rc = SMFIS_ACCEPT; /* not ours to check: no further callbacks */
     if (rc == SMFIS_CONTINUE && v.decision != HM_ACCEPT && m->reported.reason == NULL) {
         m->reported = v; /* report mode: remembered for the header */

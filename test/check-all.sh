@@ -4,8 +4,10 @@
 #   sh test/check-all.sh          (as root on Debian 12; installs packages)
 #   HM_NO_INSTALL=1 sh test/check-all.sh   (packages already there)
 #
-# Layers: unit + directory (make check), the unit tests again under
-# ASan+UBSan and under valgrind, make distcheck, and the formatting check.
+# Layers: make check (unit, command line, directory, milter, end to end
+# through Postfix and Sendmail), the unit tests again under ASan+UBSan and
+# under valgrind, the milter layer with the daemon under valgrind, make
+# distcheck, and the formatting check.
 # Ends with one line "N passed, M failed" over all of them; exits non-zero
 # when anything failed. With CI=true a skipped test counts as failed.
 set -u
@@ -16,7 +18,8 @@ FAILED=0
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 PACKAGES="build-essential autoconf automake pkg-config m4 libmilter-dev libldap-dev libconfig-dev
- libcmocka-dev slapd ldap-utils openssl valgrind clang-format"
+ libcmocka-dev slapd ldap-utils openssl valgrind clang-format miltertest postfix sasl2-bin
+ libsasl2-modules swaks"
 
 say() { printf '\n=== %s\n' "$*"; }
 
@@ -35,6 +38,7 @@ install_packages() {
         chmod +x /usr/sbin/policy-rc.d
         _prc=/usr/sbin/policy-rc.d
     fi
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     apt-get update -q >/dev/null &&
         apt-get install -y -q --no-install-recommends $PACKAGES >/dev/null
     _rc=$?
@@ -97,7 +101,7 @@ say "bootstrap"
     exit 1
 }
 
-say "build and make check (unit + directory layers)"
+say "build and make check (all layers)"
 if configure_in "$OUT/normal" && make -C "$OUT/normal" -j"$JOBS" >"$OUT/make.out" 2>&1; then
     make -C "$OUT/normal" -j"$JOBS" check >"$OUT/check.out" 2>&1
     count_log "$OUT/normal"
