@@ -1,0 +1,127 @@
+#!/bin/sh
+# The daemon as a service: privilege drop, socket owner and mode, stale
+# socket removal, pid file, inet sockets, start-up errors and their exit
+# codes, TERM. Needs root (to drop privileges) but no directory server:
+# the milter connects to LDAP only when mail arrives. TAP output.
+set -u
+SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${HM_BUILDDIR:-$SRC}
+HM=$BUILD/homed-milter
+. "$SRC/test/lib/tap.sh"
+. "$SRC/test/lib/slapd.sh" # alive, free_port
+
+[ -x "$HM" ] || skip_all "homed-milter is not built"
+[ "$(id -u)" = 0 ] || skip_all "not root: cannot test the privilege drop"
+id nobody >/dev/null 2>&1 || skip_all "there is no user nobody"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/hm-daemon.XXXXXX")
+chmod 755 "$T"
+PID=""
+cleanup() {
+    [ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# conf NAME SOCKET [EXTRA TOP-LEVEL KEYS]
+conf() {
+    cat > "$T/$1.conf" <<CONF
+socket = "$2";
+local_hosts = [ "mail.example.com" ];
+ldap = { uri = "ldapi://%2Fnonexistent"; base = "dc=example,dc=com"; };
+${3:-}
+CONF
+}
+
+# start NAME: the daemon in the background (detached, as in production)
+start() {
+    "$HM" -c "$T/$1.conf" 2>"$T/$1.err"
+    START_RC=$?
+    PID=""
+    _i=0
+    while [ $_i -lt 50 ] && ! [ -s "$T/$1.pid" ]; do _i=$((_i + 1)); sleep 0.1; done
+    [ -s "$T/$1.pid" ] && PID=$(cat "$T/$1.pid")
+}
+
+# stop: TERM, wait until the process is gone; STOP_MS is how long it took
+stop() {
+    [ -n "$PID" ] || return 1
+    kill -TERM "$PID"
+    _i=0
+    while alive "$PID" && [ $_i -lt 150 ]; do _i=$((_i + 1)); sleep 0.1; done
+    ! alive "$PID" && PID=""
+}
+
+status_field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | awk '{print $1}'; }
+
+NOBODY_UID=$(id -u nobody)
+NOBODY_GID=$(id -g nobody)
+
+# --- unix socket, user, pid file ------------------------------------------
+printf 'miltersecret\n' > "$T/secret"
+chmod 600 "$T/secret"
+conf drop "unix:$T/m.sock" "user = \"nobody\"; pid_file = \"$T/drop.pid\"; socket_mode = \"0660\";
+ldap = { uri = \"ldapi://%2Fnonexistent\"; base = \"dc=example,dc=com\";
+  bind_dn = \"cn=milter,dc=example,dc=com\"; bind_password_file = \"$T/secret\"; };"
+sed -i '3d' "$T/drop.conf" # the default ldap group: this one has a bind DN
+# A daemon killed with KILL leaves its socket behind: the next start
+# must remove it (a regular file in its place is left alone).
+"$HM" -f -c "$T/drop.conf" 2>"$T/killed.err" &
+_k=$!
+_i=0
+until [ -S "$T/m.sock" ] || [ $_i -gt 50 ]; do _i=$((_i + 1)); sleep 0.1; done
+kill -KILL "$_k"
+wait "$_k" 2>/dev/null
+ok_if "a killed daemon leaves a stale socket" [ -S "$T/m.sock" ]
+rm -f "$T/drop.pid"
+STALE=$(stat -c %i "$T/m.sock")
+start drop
+is "$START_RC" 0 "detaches and exits 0"
+ok_if "the pid file names a running process" [ -n "$PID" ] && alive "${PID:-0}"
+is "$(status_field "${PID:-self}" Uid)" "$NOBODY_UID" "runs as user nobody (real uid)"
+is "$(sed -n 's/^Uid:[[:space:]]*//p' "/proc/${PID:-self}/status" | tr -s '\t ' ' ')" \
+    "$NOBODY_UID $NOBODY_UID $NOBODY_UID $NOBODY_UID" "all four uids are nobody's"
+is "$(status_field "${PID:-self}" Gid)" "$NOBODY_GID" "runs with nobody's group"
+is "$(sed -n 's/^Groups:[[:space:]]*//p' "/proc/${PID:-self}/status" | tr -d ' \t')" "" \
+    "no supplementary groups left"
+ok_if "the stale socket was replaced by a new one" \
+    [ -S "$T/m.sock" ] && [ "$(stat -c %i "$T/m.sock")" != "$STALE" ]
+is "$(stat -c '%a %U' "$T/m.sock")" "660 nobody" "the socket has socket_mode and belongs to user"
+is "$(ls -l /proc/"${PID:-self}"/fd 2>/dev/null | grep -c "$T/secret")" 0 \
+    "the password file (root-only) was read before the drop and is not held open"
+stop
+ok_if "TERM stops it" [ -z "$PID" ]
+
+# --- inet socket, foreground -------------------------------------------------
+PORT=$(free_port)
+conf inet "inet:$PORT@127.0.0.1"
+"$HM" -f -c "$T/inet.conf" 2>"$T/inet.err" &
+PID=$!
+_i=0
+until grep -q "listening on inet:$PORT@127.0.0.1" "$T/inet.err" || [ $_i -gt 50 ]; do
+    _i=$((_i + 1)); sleep 0.1
+done
+ok_if "-f with an inet socket: listening on 127.0.0.1:$PORT" \
+    grep -q ":$(printf '%04X' "$PORT") " /proc/net/tcp
+like "$(cat "$T/inet.err")" "homed-milter: info: started, listening on inet:$PORT@127.0.0.1" \
+    "-f logs to stderr"
+stop
+wait "$PID" 2>/dev/null
+ok_if "-f: TERM stops it" [ -z "$PID" ]
+
+# --- start-up errors ---------------------------------------------------------
+conf nouser "unix:$T/n.sock" 'user = "no-such-user-hm";'
+"$HM" -f -c "$T/nouser.conf" 2>"$T/nouser.err"
+is "$?" 67 "an unknown user exits 67 (EX_NOUSER)"
+like "$(cat "$T/nouser.err")" "user no-such-user-hm does not exist" "an unknown user is named"
+conf badsock "unix:$T/no/such/dir/m.sock"
+"$HM" -f -c "$T/badsock.conf" 2>"$T/badsock.err"
+is "$?" 69 "a socket that cannot be opened exits 69 (EX_UNAVAILABLE)"
+printf 'ldap = { base = "dc=x"; };\nsocket = 5;\n' > "$T/bad.conf"
+"$HM" -f -c "$T/bad.conf" 2>"$T/bad.err"
+is "$?" 78 "an invalid configuration exits 78 (EX_CONFIG)"
+is "$(cat "$T/bad.err")" "$T/bad.conf:2: socket: expected a string, got an integer" \
+    "an invalid configuration: FILE:LINE: message"
+
+done_testing
