@@ -29,11 +29,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "directory.h"
 #include "log.h"
 #include "milter.h"
 
@@ -47,10 +50,34 @@ static const char *daemon_socket_path(const char *socket)
     return NULL;
 }
 
+/* Whether something answers on the unix socket PATH (a live instance). */
+static bool daemon_socket_alive(const char *path)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool alive;
+
+    if (fd < 0 || strlen(path) >= sizeof(sun.sun_path)) {
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    alive = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+    close(fd);
+    return alive;
+}
+
 static int daemon_open_socket(const struct cfg *cfg, const struct passwd *pw)
 {
     const char *path = daemon_socket_path(cfg->socket);
     mode_t mode = (mode_t)strtol(cfg->socket_mode, NULL, 8);
+
+    /* Only a stale socket is removed: never steal a live instance's. */
+    if (path != NULL && daemon_socket_alive(path)) {
+        log_error("%s: another milter is listening there", path);
+        return -1;
+    }
 
     if (smfi_setconn(cfg->socket) != MI_SUCCESS || smfi_opensocket(true) != MI_SUCCESS) {
         log_error("cannot listen on %s", cfg->socket);
@@ -181,6 +208,7 @@ int daemon_run(struct cfg *cfg, bool foreground)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    dir_library_init();
     rc = daemon_prepare(cfg, foreground, &pw);
     if (rc == EX_OK && pthread_create(&thread, NULL, daemon_milter_thread, NULL) != 0)
         rc = EX_OSERR;

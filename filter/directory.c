@@ -12,7 +12,8 @@
  *	HM_LOOKUP_FOUND		exactly one entry (DN, homes, addresses);
  *	HM_LOOKUP_NOT_FOUND	the directory said there is none;
  *	HM_LOOKUP_ERROR		no answer: connection, bind, timeout, any
- *				LDAP error, or more than one entry.
+ *				LDAP error;
+ *	HM_LOOKUP_AMBIGUOUS	more than one entry.
  *
  *	Every operation waits at most ldap.timeout seconds (connect, bind,
  *	StartTLS, search). The URIs are tried in order at each connect.
@@ -78,6 +79,13 @@ struct dir *dir_new(struct cfg *cfg)
     }
     dir->cfg = cfg_ref(cfg);
     return dir;
+}
+
+void dir_library_init(void)
+{
+    int version;
+
+    ldap_get_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &version);
 }
 
 static void dir_disconnect(struct dir *dir)
@@ -491,7 +499,7 @@ static void dir_read_answer(struct dir *dir, LDAPMessage *res, const char *filte
     int count = ldap_count_entries(dir->ld, res);
 
     if (count > 1) {
-        t->result = HM_LOOKUP_ERROR;
+        t->result = HM_LOOKUP_AMBIGUOUS;
         dir_say(&t->detail, "%s: more than one entry matches %s under %s", dir->uri,
                 filter, cfg->ldap.base);
     } else if (count == 0) {
@@ -545,7 +553,7 @@ static void dir_search(struct dir *dir, const char *filter, const char *login,
         return;
     }
     if (rc == 1) {
-        t->result = HM_LOOKUP_ERROR;
+        t->result = HM_LOOKUP_AMBIGUOUS;
         dir_say(&t->detail, "%s: more than one entry matches %s under %s", dir->uri,
                 filter, cfg->ldap.base);
     } else {

@@ -307,7 +307,9 @@ static void milter_check_address(SMFICTX *ctx, struct milter_conn *c, const char
 
     if (policy_decide(c->gen->cfg, &req, &v) < 0)
         log_error("%s: out of memory", milter_queue_id(ctx));
-    if (v.decision != HM_ACCEPT || log_level_enabled(HM_LOG_DEBUG))
+    /* Rejects are logged at end of DATA, where Postfix names the queue id. */
+    if ((v.decision != HM_ACCEPT && v.action == HM_ACCEPT) ||
+        log_level_enabled(HM_LOG_DEBUG))
         milter_log(ctx, m, field, written, &v, "header");
     milter_keep(m, field, written, &v);
     policy_verdict_clear(&v);
@@ -348,6 +350,7 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
         return SMFIS_CONTINUE;
     m = &c->msg;
     if (m->kept.reason != NULL) {
+        milter_log(ctx, m, m->kept_field, m->kept_address, &m->kept, "header");
         rc = milter_answer(ctx, &m->kept);
     } else if (m->reported.reason != NULL) {
         if (asprintf(&value, "%s reason=%s address=%s",
@@ -388,7 +391,9 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                                unsigned long f2, unsigned long f3, unsigned long *pf0,
                                unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-    struct milter_gen *gen = milter_gen_get();
+    /* The connection's state, and so its configuration, starts here. */
+    struct milter_conn *c = milter_conn(ctx);
+    struct milter_gen *gen = c != NULL ? c->gen : NULL;
     unsigned long want = SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOBODY | SMFIP_NOEOH |
                          SMFIP_NOUNKNOWN | SMFIP_NODATA;
 
@@ -396,7 +401,6 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     (void)f3;
     if (gen != NULL && gen->cfg->policy.header_fields.n == 0)
         want |= SMFIP_NOHDRS;
-    milter_gen_unref(gen);
     *pf0 = f0 & SMFIF_ADDHDRS;
     *pf1 = f1 & want;
     *pf2 = 0;
@@ -421,6 +425,8 @@ static struct smfiDesc milter_desc = {
 
 int milter_register(const char **error_r)
 {
+    /* Postfix passes header fields of up to 100 KB; take up to 1 MB. */
+    smfi_setmaxdatasize(1024 * 1024 - 1);
     if (smfi_register(milter_desc) != MI_SUCCESS) {
         *error_r = "smfi_register failed";
         return -1;

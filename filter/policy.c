@@ -9,7 +9,8 @@
  *	in a fixed order, the first that decides wins:
  *
  *	1. not authenticated: policy.unauthenticated;
- *	2. the directory gave no answer: policy.on_directory_error;
+ *	2. the directory gave no answer: policy.on_directory_error; the
+ *	   login matches more than one entry: 451, always;
  *	3. the login has no entry: reject (no-entry);
  *	4. the entry is not homed here: reject (not-homed);
  *	5. MAIL FROM with check_envelope off: accept (not-checked);
@@ -222,6 +223,10 @@ int policy_decide(const struct cfg *cfg, const struct policy_request *req,
             return policy_set(v, HM_ACCEPT, "unauthenticated");
         rc = policy_reply(v, HM_REJECT, "unauthenticated",
                           "Authentication required to submit mail", req->written);
+    } else if (req->lookup == HM_LOOKUP_AMBIGUOUS) {
+        /* Never a pick between two mailboxes, whatever on_directory_error says. */
+        return policy_reply(v, HM_TEMPFAIL, "directory-error",
+                            "Directory unavailable, try again later", req->written);
     } else if (req->lookup == HM_LOOKUP_ERROR) {
         return policy_directory_error(cfg, req, v);
     } else {

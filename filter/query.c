@@ -51,7 +51,7 @@ static void query_print_evidence(FILE *out, enum hm_lookup lookup, const struct 
     }
 }
 
-static void query_print_reason(FILE *out, const struct cfg *cfg,
+static void query_print_reason(FILE *out, const struct cfg *cfg, enum hm_lookup lookup,
                                const struct policy_verdict *v, const char *address,
                                const char *parse_error)
 {
@@ -72,6 +72,8 @@ static void query_print_reason(FILE *out, const struct cfg *cfg,
         fputs("policy.check_envelope is false", out);
     else if (strcmp(r, "malformed") == 0)
         fprintf(out, "the address does not parse: %s", parse_error);
+    else if (strcmp(r, "directory-error") == 0 && lookup == HM_LOOKUP_AMBIGUOUS)
+        fputs("the login matches more than one entry: never a pick, always 451", out);
     else if (strcmp(r, "directory-error") == 0)
         fputs("no answer from the directory; policy.on_directory_error decides", out);
     else
@@ -108,8 +110,8 @@ int query_run(struct cfg *cfg, const char *login, const char *address, FILE *out
         fprintf(out, " %s %s %s", v.code, v.xcode, v.text ? v.text : "");
     fputc('\n', out);
     query_print_evidence(out, req.lookup, entry, detail);
-    query_print_reason(out, cfg, &v, parsed.written ? parsed.written : address,
-                       parse_error);
+    query_print_reason(out, cfg, req.lookup, &v,
+                       parsed.written ? parsed.written : address, parse_error);
     policy_verdict_clear(&v);
     addr_free(&parsed);
     entry_unref(entry);

@@ -21,14 +21,20 @@ struct dir;
  */
 struct dir *dir_new(struct cfg *cfg);
 
+/*
+ * dir_library_init - set libldap up. Call once, before any thread starts:
+ * done lazily in a thread that later ends, libldap's set-up leaks.
+ */
+void dir_library_init(void);
+
 /* dir_free - close every connection and release DIR. NULL-safe. */
 void dir_free(struct dir *dir);
 
 /*
  * dir_lookup - find LOGIN's entry. HM_LOOKUP_FOUND: *entry_r holds one
- * reference (caller unrefs). HM_LOOKUP_NOT_FOUND and HM_LOOKUP_ERROR: a
+ * reference (caller unrefs). Otherwise a
  * malloc'd explanation in *detail_r (caller frees; may be NULL when out of
- * memory). More than one matching entry is HM_LOOKUP_ERROR.
+ * memory). More than one matching entry is HM_LOOKUP_AMBIGUOUS.
  */
 enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **entry_r,
                           char **detail_r);

@@ -15,6 +15,9 @@ enum hm_lookup {
     HM_LOOKUP_FOUND,     /* exactly one entry */
     HM_LOOKUP_NOT_FOUND, /* the directory answered: no such login */
     HM_LOOKUP_ERROR,     /* no answer could be had; try again later */
+    HM_LOOKUP_AMBIGUOUS, /* more than one entry: an error of the directory's
+                            data that policy.on_directory_error never turns
+                            into an accept or a reject (always 451) */
 };
 
 struct entry {

@@ -117,6 +117,10 @@ make -C "$OUT/normal" check-unit \
     >"$OUT/valgrind.out" 2>&1
 count_log "$OUT/normal"
 
+say "milter layer with the daemon under valgrind"
+make -C "$OUT/normal" check-milter-valgrind >"$OUT/milter-valgrind.out" 2>&1
+count_log "$OUT/normal"
+
 say "unit tests under ASan+UBSan"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 if configure_in "$OUT/asan" CFLAGS="-g -O1 $SAN" LDFLAGS="$SAN"; then

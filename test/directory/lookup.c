@@ -44,6 +44,7 @@ int main(int argc, char **argv)
             printf("not-found %s\n", detail);
             break;
         case HM_LOOKUP_ERROR:
+        case HM_LOOKUP_AMBIGUOUS:
             printf("error %s\n", detail);
             break;
         }

@@ -104,6 +104,9 @@ like "$LINE2" "^entry none: no entry matches \(uid=nobody\) under ou=people,dc=e
 q main twin twin@example.com
 is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "login matching two entries: 451"
 like "$LINE2" "^error .*more than one entry matches \(uid=twin\)" "login matching two entries: explained"
+conf twinaccept "" "" 'on_directory_error = "accept";'
+q twinaccept twin twin@example.com
+is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "login matching two entries: 451 even with on_directory_error accept"
 
 # --- hostile logins: never someone else's entry ------------------------------
 for login in '*' 'janed)(uid=*' 'janed*' '*)(|(uid=*' '(uid=janed)' 'janed)' \

@@ -45,6 +45,7 @@ struct row {
 #define FOUND    HM_LOOKUP_FOUND
 #define NOTF     HM_LOOKUP_NOT_FOUND
 #define ERR      HM_LOOKUP_ERROR
+#define AMB      HM_LOOKUP_AMBIGUOUS
 #define NOTLOCAL "Mailbox is not local: "
 
 static const struct row rows[] = {
@@ -123,6 +124,14 @@ static const struct row rows[] = {
     {"dir error, reject", "on_directory_error = \"reject\";", "", "janed", MAIL,
      "janed@example.com", ERR, NONE, R, R, "554", "5.7.1", NOTLOCAL "janed@example.com",
      "directory-error"},
+    {"ambiguous login", "", "", "twin", MAIL, "twin@example.com", AMB, NONE, T, T, "451",
+     "4.3.0", "Directory unavailable, try again later", "directory-error"},
+    {"ambiguous login, on_directory_error accept", "on_directory_error = \"accept\";", "",
+     "twin", MAIL, "twin@example.com", AMB, NONE, T, T, "451", "4.3.0",
+     "Directory unavailable, try again later", "directory-error"},
+    {"ambiguous login, on_directory_error reject", "on_directory_error = \"reject\";", "",
+     "twin", HDR, "twin@example.com", AMB, NONE, T, T, "451", "4.3.0",
+     "Directory unavailable, try again later", "directory-error"},
     {"dir error, unauthenticated first", "", "", NULL, MAIL, "x@y.org", ERR, NONE, A, A,
      NULL, NULL, NULL, "unauthenticated"},
     /* reply text */

@@ -1,0 +1,243 @@
+-- common.lua - helpers for the milter-layer scripts (loaded with dofile)
+--
+-- Globals the scripts get from miltertest -D:
+--   lib    this directory (where common.lua is)
+--   dir    the test's work directory: DAEMON.sock and DAEMON.log live there
+--   mt_timeout  seconds to wait for a reply (longer under valgrind)
+--   phase  which cases to run now (default "up"); run.sh changes the world
+--          between phases (stops slapd, reloads a configuration, ...)
+--
+-- A case is a table; run_cases() runs those of the current phase, each in
+-- pcall, and prints "ok NAME" or "not ok NAME" on stdout (run.sh turns
+-- these into TAP) and, for a failure, "FAIL: NAME: why" on stderr. After
+-- the last case it prints "done N"; if any case failed it ends with error()
+-- so that miltertest exits 1 (miltertest itself prints nothing for Lua
+-- errors: every message is written before error() is called).
+--
+-- Case fields for one message on one connection (message()):
+--   name     the test point's description
+--   daemon   which daemon to talk to (default "main")
+--   mta      the "v" macro, sent with the connection (default Postfix's;
+--            false: none). Not starting with "Postfix", the daemon
+--            xtext-decodes {auth_authen} as Sendmail encodes it
+--   v_at_mail  send "v" with the MAIL macros instead (as the brief's recipe)
+--   login    {auth_authen} (nil: not authenticated)
+--   qid      the "i" macro (queue id), sent with MAIL (as Sendmail does)
+--   eom_qid  the "i" macro sent with end-of-DATA only (as Postfix does: it
+--            does not know the queue id at MAIL FROM)
+--   sender   MAIL FROM argument, with the angle brackets
+--   headers  list of { name, value }
+--   mail     expected MAIL FROM reply: "continue" (default), "accept"
+--            (accepted, no further callbacks), "reject" (554, sent as
+--            SMFIR_REPLYCODE; miltertest cannot show its text) or
+--            "tempfail" (451, also SMFIR_REPLYCODE)
+--   eom      expected end-of-DATA verdict: "accept" (default) or
+--            { code, xcode, text } for an exact SMTP reply
+--   hdradd   { name, value }: a header the milter must add at EOM
+--   nohdradd name of a header the milter must not add
+--   log      list of strings the daemon's log must gain during the case
+--   nolog    list of strings it must not gain
+--   run      function(case) replacing message() (multi-message cases)
+
+POSTFIX = "Postfix 3.7.11"
+SMFIC_EOM = string.byte("E")   -- SMFIC_BODYEOB; miltertest exports no name for it
+SENDMAIL = "8.17.1.9"
+MT_TIMEOUT = tonumber(mt_timeout or "30")
+
+local reply_names = {
+    [SMFIR_CONTINUE] = "continue", [SMFIR_ACCEPT] = "accept",
+    [SMFIR_REPLYCODE] = "replycode", [SMFIR_TEMPFAIL] = "tempfail",
+    [SMFIR_REJECT] = "reject", [SMFIR_DISCARD] = "discard",
+}
+function reply_name(r)
+    if r == nil then return "nil" end
+    return reply_names[r] or string.format("%q", string.char(r))
+end
+
+-- fail(...): end the current case with a message (caught by run_cases)
+function fail(fmt, ...)
+    error(string.format(fmt, ...), 0)
+end
+
+function sock(daemon) return "unix:" .. dir .. "/" .. daemon .. ".sock" end
+function logfile(daemon) return dir .. "/" .. daemon .. ".log" end
+
+function log_size(daemon)
+    local f = io.open(logfile(daemon), "rb")
+    if f == nil then return 0 end
+    local n = f:seek("end")
+    f:close()
+    return n
+end
+
+function log_since(daemon, offset)
+    local f = io.open(logfile(daemon), "rb")
+    if f == nil then return "" end
+    f:seek("set", offset)
+    local s = f:read("a")
+    f:close()
+    return s or ""
+end
+
+-- Connections the current case opened: closed after it, pass or fail.
+local open_conns = {}
+
+-- connect(daemon, mta): a connection that has sent its connect info
+function connect(daemon, mta)
+    local conn = mt.connect(sock(daemon), 40, 0.25)
+    if conn == nil then fail("cannot connect to %s", sock(daemon)) end
+    table.insert(open_conns, conn)
+    mt.set_timeout(MT_TIMEOUT)
+    -- Steps the milter negotiated away must not be sent (miltertest raises
+    -- an error): the cases never call helo, rcptto, data, eoh or body, and
+    -- miltertest skips them itself when it fills in the steps in between.
+    -- Macros go right before their command: the connect info makes
+    -- libmilter drop any MAIL macros sent earlier on the connection.
+    if mta then mt.macro(conn, SMFIC_CONNECT, "v", mta, "j", "mail.example.com") end
+    local err = mt.conninfo(conn, "client.example.net", "192.0.2.10")
+    if err ~= nil then fail("conninfo: %s", err) end
+    if mt.getreply(conn) ~= SMFIR_CONTINUE then
+        fail("connect: reply %s, want continue", reply_name(mt.getreply(conn)))
+    end
+    return conn
+end
+
+-- keep(conn): not closed when the current case ends (handed to a later
+-- case, which calls release(conn) to have it closed after itself)
+function keep(conn)
+    for i, c in ipairs(open_conns) do
+        if c == conn then table.remove(open_conns, i) return end
+    end
+end
+function release(conn) table.insert(open_conns, conn) end
+
+function disconnect(conn)
+    keep(conn)
+    mt.disconnect(conn)
+end
+
+local function want_code(what)
+    if what == "continue" then return SMFIR_CONTINUE end
+    if what == "accept" then return SMFIR_ACCEPT end
+    if what == "reject" or what == "tempfail" then return SMFIR_REPLYCODE end
+    fail("bad expectation %s", tostring(what))
+end
+
+-- message(conn, t): one message on an open connection, checked against t
+function message(conn, t)
+    local m = {}
+    if t.login ~= nil then
+        table.insert(m, "{auth_authen}") table.insert(m, t.login)
+        table.insert(m, "{auth_type}") table.insert(m, "PLAIN")
+    end
+    if t.v_at_mail then table.insert(m, "v") table.insert(m, t.v_at_mail) end
+    if t.qid ~= nil then table.insert(m, "i") table.insert(m, t.qid) end
+    if #m > 0 then mt.macro(conn, SMFIC_MAIL, table.unpack(m)) end
+    local err = mt.mailfrom(conn, t.sender)
+    if err ~= nil then fail("MAIL FROM:%s: %s", t.sender, err) end
+    local mail = t.mail or "continue"
+    local r = mt.getreply(conn)
+    if r ~= want_code(mail) then
+        fail("MAIL FROM:%s (login %s): reply %s, want %s", t.sender, tostring(t.login),
+             reply_name(r), mail)
+    end
+    if mail ~= "continue" then return end
+    -- miltertest fills in a dummy "From: <sender@example.com>" when a
+    -- message has no header at all: every case must bring its own
+    if t.headers == nil and not mt.test_option(conn, SMFIP_NOHDRS) then
+        fail("the case has no headers (miltertest would send a dummy From:)")
+    end
+    for _, h in ipairs(t.headers or {}) do
+        local value = h[2]
+        err = mt.header(conn, h[1], value)
+        if err ~= nil then fail("header %s: %s", h[1], err) end
+        r = mt.getreply(conn)
+        if r ~= SMFIR_CONTINUE then
+            fail("header %s: %s: reply %s, want continue", h[1], value, reply_name(r))
+        end
+    end
+    if t.eom_qid ~= nil then mt.macro(conn, SMFIC_EOM, "i", t.eom_qid) end
+    err = mt.eom(conn)
+    if err ~= nil then fail("eom: %s", err) end
+    r = mt.getreply(conn)
+    local eom = t.eom or "accept"
+    if eom == "accept" then
+        if r ~= SMFIR_CONTINUE and r ~= SMFIR_ACCEPT then
+            fail("end of DATA: reply %s, want accept (continue)", reply_name(r))
+        end
+    else
+        if r ~= SMFIR_REPLYCODE then
+            fail("end of DATA: reply %s, want %s %s %s", reply_name(r), eom[1], eom[2], eom[3])
+        end
+        if not mt.eom_check(conn, MT_SMTPREPLY, eom[1], eom[2], eom[3]) then
+            fail("end of DATA: the reply text is not \"%s %s %s\"", eom[1], eom[2], eom[3])
+        end
+    end
+    if t.hdradd ~= nil then
+        if not mt.eom_check(conn, MT_HDRADD, t.hdradd[1], t.hdradd[2]) then
+            local got = mt.getheader(conn, t.hdradd[1], 0)
+            fail("end of DATA: no header \"%s: %s\" added (%s: %s)", t.hdradd[1], t.hdradd[2],
+                 t.hdradd[1], tostring(got))
+        end
+    end
+    if t.nohdradd ~= nil and mt.eom_check(conn, MT_HDRADD, t.nohdradd) then
+        fail("end of DATA: header %s added: %s", t.nohdradd,
+             tostring(mt.getheader(conn, t.nohdradd, 0)))
+    end
+end
+
+-- The default case: one message on a new connection.
+function single(t)
+    local conn = connect(t.daemon or "main", t.mta == nil and POSTFIX or t.mta)
+    message(conn, t)
+    disconnect(conn)
+end
+
+local function check_log(t, offset)
+    local got = log_since(t.daemon or "main", offset)
+    for _, want in ipairs(t.log or {}) do
+        if not string.find(got, want, 1, true) then
+            fail("the log lacks \"%s\"; it got:\n%s", want, got)
+        end
+    end
+    for _, bad in ipairs(t.nolog or {}) do
+        if string.find(got, bad, 1, true) then
+            fail("the log has \"%s\"; it got:\n%s", bad, got)
+        end
+    end
+end
+
+-- run_cases(cases): run the cases of the current phase
+function run_cases(cases)
+    local want_phase = phase or "up"
+    local ran, failed = 0, 0
+    io.stdout:setvbuf("line")
+    for _, t in ipairs(cases) do
+        if (t.phase or "up") == want_phase then
+            ran = ran + 1
+            local offset = log_size(t.daemon or "main")
+            local ok, err = pcall(t.run or single, t)
+            if ok then
+                -- the daemon writes a line before it answers; nothing to wait for
+                ok, err = pcall(check_log, t, offset)
+            end
+            for i = #open_conns, 1, -1 do
+                pcall(mt.disconnect, open_conns[i], false)
+                open_conns[i] = nil
+            end
+            if ok then
+                io.stdout:write("ok ", t.name, "\n")
+            else
+                failed = failed + 1
+                io.stdout:write("not ok ", t.name, "\n")
+                io.stderr:write("FAIL: ", t.name, ": ", tostring(err), "\n")
+            end
+        end
+    end
+    io.stdout:write("done ", ran, "\n")
+    io.stdout:flush()
+    if failed > 0 then
+        io.stderr:write("FAIL: ", failed, " of ", ran, " case(s) in phase ", want_phase, "\n")
+        error(failed .. " case(s) failed")
+    end
+end

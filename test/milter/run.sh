@@ -1,0 +1,321 @@
+#!/bin/sh
+# The milter layer: the real homed-milter daemon against a private slapd
+# (etc/example.ldif + test/milter/extra.ldif), driven by miltertest Lua
+# scripts and, for what miltertest cannot send or see, rawmilter.pl. TAP
+# output; everything is started and stopped here.
+#
+#   HM_SRCDIR=... HM_BUILDDIR=... sh test/milter/run.sh
+#   HM_DAEMON_WRAPPER="valgrind --error-exitcode=42 --leak-check=full
+#       --errors-for-leak-kinds=definite -q" sh test/milter/run.sh
+#
+# With HM_DAEMON_WRAPPER every daemon runs under it; the last test then
+# also asserts that the wrapper reported nothing. HM_KEEP=1 keeps the work
+# directory (configurations, daemon logs) for a look afterwards.
+set -u
+SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${HM_BUILDDIR:-$SRC}
+HM=$BUILD/homed-milter
+HERE=$SRC/test/milter
+WRAPPER=${HM_DAEMON_WRAPPER:-}
+. "$SRC/test/lib/tap.sh"
+. "$SRC/test/lib/slapd.sh"
+
+[ -x "$HM" ] || skip_all "homed-milter is not built"
+command -v miltertest >/dev/null 2>&1 || skip_all "miltertest is not installed"
+[ -x "$SLAPD" ] || skip_all "slapd is not installed"
+command -v ldapsearch >/dev/null 2>&1 || skip_all "ldapsearch (ldap-utils) is not installed"
+command -v perl >/dev/null 2>&1 || skip_all "perl is not installed"
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/hm-milter.XXXXXX") || exit 1
+SLAPD_DIR=$W/slapd
+DAEMONS="main unauth report erraccept errreject noheaders hup"
+# Under valgrind everything is slower: wait longer before giving up.
+if [ -n "$WRAPPER" ]; then PATIENCE=600; MT_TIMEOUT=60; else PATIENCE=100; MT_TIMEOUT=15; fi
+
+# stop_daemons: TERM to all at once (libmilter takes up to 5 s to notice),
+# then wait; STOPPED_RC_<name> gets each exit status ("killed" if it had to be).
+# "second" is the intruder of the socket test.
+stop_daemons() {
+    for _d in $DAEMONS second; do
+        [ -f "$W/$_d.pid" ] && kill -TERM "$(cat "$W/$_d.pid")" 2>/dev/null
+    done
+    for _d in $DAEMONS second; do
+        [ -f "$W/$_d.pid" ] || continue
+        _pid=$(cat "$W/$_d.pid")
+        _i=0
+        while alive "$_pid" && [ $_i -lt $((PATIENCE * 3)) ]; do
+            _i=$((_i + 1))
+            sleep 0.1
+        done
+        if alive "$_pid"; then
+            kill -KILL "$_pid" 2>/dev/null
+            wait "$_pid" 2>/dev/null
+            eval "STOPPED_RC_$_d=killed"
+        else
+            wait "$_pid" 2>/dev/null
+            eval "STOPPED_RC_$_d=$?"
+        fi
+        rm -f "$W/$_d.pid"
+    done
+}
+
+cleanup() {
+    set +e
+    stop_daemons
+    slapd_stop
+    if [ "${HM_KEEP:-}" = 1 ]; then echo "# work directory kept: $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT PIPE TERM
+
+mkdir -p "$SLAPD_DIR"
+slapd_init "$SRC/etc/example.ldif" "$HERE/extra.ldif" >/dev/null || skip_all "slapadd failed"
+slapd_start || skip_all "slapd did not start"
+printf 'miltersecret\n' > "$W/secret"
+
+# conf NAME [POLICY KEYS] [REJECT_TEXT]: write $W/NAME.conf
+conf() {
+    cat > "$W/$1.conf.new" <<CONF
+socket = "unix:$W/$1.sock";
+socket_mode = "0666";
+log_level = "info";
+local_hosts = [ "mail.example.com" ];
+ldap = {
+  uri = [ "$SLAPD_LDAPI_URL" ];
+  bind_dn = "cn=milter,dc=example,dc=com";
+  bind_password_file = "$W/secret";
+  base = "ou=people,dc=example,dc=com";
+  timeout = 2;
+};
+policy = {
+  reject_text = "${3:-Mailbox is not local: %s}";
+  ${2:-}
+};
+cache = { ttl = 0; negative_ttl = 0; };
+CONF
+    mv "$W/$1.conf.new" "$W/$1.conf"
+}
+conf main
+conf unauth 'unauthenticated = "reject";'
+conf report 'mode = "report";'
+conf erraccept 'on_directory_error = "accept";'
+conf errreject 'on_directory_error = "reject";'
+conf noheaders 'header_fields = [];'
+conf hup
+
+# --- start the daemons -------------------------------------------------------------
+for d in $DAEMONS; do
+    # shellcheck disable=SC2086 # the wrapper is a command line
+    $WRAPPER "$HM" -f -c "$W/$d.conf" > "$W/$d.log" 2>&1 3>&- &
+    echo $! > "$W/$d.pid"
+done
+NOT_UP=""
+for d in $DAEMONS; do
+    i=0
+    until grep -q 'started, listening' "$W/$d.log" && [ -S "$W/$d.sock" ]; do
+        i=$((i + 1))
+        if [ $i -gt "$PATIENCE" ] || ! alive "$(cat "$W/$d.pid")"; then
+            NOT_UP="$NOT_UP $d"
+            diag "daemon $d did not come up; its log:" "$(cat "$W/$d.log")"
+            break
+        fi
+        sleep 0.1
+    done
+done
+is "$NOT_UP" "" "the daemons start and listen ($DAEMONS)"
+
+# lua SCRIPT PHASE [-D ...]: run the cases of PHASE, one test point each
+lua() {
+    _script=$1
+    _phase=$2
+    shift 2
+    miltertest -D lib="$HERE" -D dir="$W" -D phase="$_phase" -D mt_timeout="$MT_TIMEOUT" "$@" \
+        -s "$HERE/$_script" > "$W/lua.out" 2> "$W/lua.err"
+    _rc=$?
+    while IFS= read -r _line; do
+        case $_line in
+        "ok "*) tap_result 0 "${_line#ok }" ;;
+        "not ok "*)
+            _name=${_line#not ok }
+            tap_result 1 "$_name"
+            diag "$(awk -v n="FAIL: $_name: " 'index($0, n) == 1 { p = 1; print; next }
+                /^FAIL: / { p = 0 } p' "$W/lua.err" | head -40)"
+            ;;
+        esac
+    done < "$W/lua.out"
+    if ! grep -q '^done ' "$W/lua.out"; then
+        tap_result 1 "$_script phase $_phase ran to its end (miltertest exit $_rc)"
+        diag "$(cat "$W/lua.out" "$W/lua.err")" \
+            "(miltertest prints nothing for a Lua syntax error: check with luac -p)"
+    fi
+}
+
+# raw DAEMON STEP...: one rawmilter.pl session; RAW is its output
+raw() {
+    _d=$1
+    shift
+    RAW=$(perl "$HERE/rawmilter.pl" "unix:$W/$_d.sock" "$@" 2>&1)
+}
+# last line of RAW for a step
+raw_step() { printf '%s\n' "$RAW" | grep "^$1 " | tail -1; }
+JANED="M:{auth_authen}=janed"
+POSTFIX="M:v=Postfix 3.7.11"
+
+# --- slapd up: the decision table and the sessions ----------------------------------
+lua decisions.lua up
+lua sessions.lua up
+
+line=$(grep -F 'NOQUEUE: login=janed sender=johnd@company1.com reject' "$W/main.log" | head -1)
+is "$line" "homed-milter: warning: NOQUEUE: login=janed sender=johnd@company1.com reject reason=not-owned stage=mail" \
+    "log line of a MAIL FROM reject, as SPEC.md shows it"
+
+# --- what miltertest cannot see or send: rawmilter.pl -------------------------------
+raw main "$JANED" "$POSTFIX" 'mail:<JohnD@Company1.COM>'
+is "$(raw_step mail)" "mail y 554 5.7.1 Mailbox is not local: JohnD@Company1.COM" \
+    "MAIL FROM reject: the reply names the sender as written, without brackets"
+raw main 'M:{auth_authen}=nobody' "$POSTFIX" 'mail:<nobody@example.com>'
+is "$(raw_step mail)" "mail y 554 5.7.1 Mailbox is not local: nobody@example.com" \
+    "login with no entry: 554 5.7.1 at MAIL FROM"
+raw main 'M:{auth_authen}=johnd' "$POSTFIX" 'mail:<JohnD@COMPANY1.com>'
+is "$(raw_step mail)" "mail y 554 5.7.1 Mailbox is not local: JohnD@COMPANY1.com" \
+    "entry homed elsewhere: 554 5.7.1 at MAIL FROM"
+raw main 'M:{auth_authen}=twin' "$POSTFIX" 'mail:<twin@example.com>'
+like "$(raw_step mail)" "^mail y 451 4\.3\.0 " "login matching two entries: 451 4.3.0 at MAIL FROM"
+raw unauth "$POSTFIX" 'mail:<janed@example.com>'
+like "$(raw_step mail)" "^mail y 554 5\.7\.1 " "unauthenticated = reject: 554 5.7.1 at MAIL FROM"
+
+# Big header fields. miltertest's mt.header copies into a 1 KB stack buffer
+# (longer values smash its stack), so these go through rawmilter.pl.
+# Postfix passes header fields of up to header_size_limit (102400 bytes).
+raw main "$JANED" "$POSTFIX" 'mail:<janed@example.com>' 'big:From=102400::johnd@company1.com' eom
+is "$(printf '%s\n' "$RAW" | tail -1)" "eom y 554 5.7.1 Mailbox is not local: johnd@company1.com" \
+    "a 100 KB From: (Postfix's header_size_limit): a definite 554 naming the address"
+raw main "$JANED" "$POSTFIX" 'mail:<janed@example.com>' 'big:From=1000000::johnd@company1.com' eom
+is "$(printf '%s\n' "$RAW" | tail -1)" "eom y 554 5.7.1 Mailbox is not local: johnd@company1.com" \
+    "a 1 MB From: a definite 554 naming the address"
+raw main "$JANED" "$POSTFIX" 'mail:<janed@example.com>' 'big:From=1000000:janed@example.com:' eom
+is "$(printf '%s\n' "$RAW" | tail -1)" "eom c" "a 1 MB From: holding an owned address: accepted"
+raw main "$JANED" "$POSTFIX" 'mail:<janed@example.com>' 'big:Subject=3000000::x' eom
+raw main "$JANED" "$POSTFIX" 'mail:<janed@example.com>' 'hdr:From=janed@example.com' eom
+is "$(printf '%s\n' "$RAW" | tail -1)" "eom c" \
+    "a 3 MB header field (more than libmilter takes): the daemon keeps serving"
+# NUL bytes: milter protocol strings end at a NUL, so the milter sees the
+# part before it (an MTA hands over the same); it must decide on that.
+raw main "$JANED" "$POSTFIX" 'mail:<janed@example.com>' 'hdr:From=johnd@company1.com%00janed@example.com' eom
+is "$(printf '%s\n' "$RAW" | tail -1)" "eom y 554 5.7.1 Mailbox is not local: johnd@company1.com" \
+    "a NUL byte in From: the part before it is decided on (554)"
+raw main "$JANED" "$POSTFIX" 'mail:<johnd@company1.com>%00<janed@example.com>'
+is "$(raw_step mail)" "mail y 554 5.7.1 Mailbox is not local: johnd@company1.com" \
+    "a NUL byte in MAIL FROM: the part before it is decided on (554)"
+
+# --- HUP ------------------------------------------------------------------------------
+# wait_log DAEMON PATTERN COUNT: until the log has COUNT lines matching PATTERN
+wait_log() {
+    _i=0
+    while [ "$(grep -c -- "$2" "$W/$1.log")" -lt "$3" ]; do
+        _i=$((_i + 1))
+        [ $_i -gt "$PATIENCE" ] && return 1
+        sleep 0.1
+    done
+}
+HUP_PID=$(cat "$W/hup.pid")
+lua decisions.lua hup1
+
+# A syntax error, then a value the checker refuses: both refused, old config kept.
+cp "$W/hup.conf" "$W/hup.good"
+printf 'policy = {\n  reject_text = "Broken: %%s";\n  mode = report;\n};\n' > "$W/hup.conf"
+kill -HUP "$HUP_PID"
+wait_log hup 'reload refused' 1
+line=$(grep 'reload refused' "$W/hup.log" | tail -1)
+like "$line" "^homed-milter: error: reload refused, the old configuration stays: $W/hup\.conf:[0-9]+: " \
+    "HUP with a syntax error: 'reload refused' logged with FILE:LINE"
+sed 's/reject_text = .*/reject_text = "Broken: %s"; mode = "sometimes";/' "$W/hup.good" > "$W/hup.conf"
+kill -HUP "$HUP_PID"
+wait_log hup 'reload refused' 2
+line=$(grep 'reload refused' "$W/hup.log" | tail -1)
+like "$line" "^homed-milter: error: reload refused, the old configuration stays: $W/hup\.conf:[0-9]+: .*mode" \
+    "HUP with an invalid value: 'reload refused' logged with FILE:LINE"
+lua decisions.lua hup2
+
+# The good new file (another reject_text) is put in force from inside the
+# Lua script, between messages of open connections.
+cat > "$W/reload-good.sh" <<SH
+n=\$(grep -c 'reloaded' "$W/hup.log")
+sed 's/reject_text = .*/reject_text = "Not your mailbox: %s";/' "$W/hup.good" > "$W/hup.conf"
+kill -HUP $HUP_PID
+i=0
+while [ "\$(grep -c 'reloaded' "$W/hup.log")" -le "\$n" ]; do
+    i=\$((i + 1)); [ \$i -gt $PATIENCE ] && exit 1
+    sleep 0.1
+done
+SH
+lua sessions.lua hup3 -D reload="sh $W/reload-good.sh"
+like "$(grep 'reloaded' "$W/hup.log" | tail -1)" "^homed-milter: info: reloaded $W/hup\.conf\$" \
+    "HUP with a good file: 'reloaded' logged"
+
+# --- slapd stopped, then started again ---------------------------------------------------
+slapd_stop
+lua decisions.lua down
+raw main "$JANED" "$POSTFIX" 'mail:<janed@example.com>'
+is "$(raw_step mail)" "mail y 451 4.3.0 Directory unavailable, try again later" \
+    "slapd stopped: 451 4.3.0 at MAIL FROM"
+raw errreject "$JANED" "$POSTFIX" 'mail:<janed@example.com>'
+is "$(raw_step mail)" "mail y 554 5.7.1 Mailbox is not local: janed@example.com" \
+    "slapd stopped, on_directory_error = reject: 554 5.7.1 at MAIL FROM"
+slapd_start || diag "slapd did not start again"
+lua decisions.lua back
+
+# --- a second instance on the socket of a running one -------------------------------------
+# Only a stale socket may be removed: a second start (a typo, a second unit)
+# must not take the socket away from the running daemon.
+"$HM" -f -c "$W/main.conf" > "$W/second.log" 2>&1 3>&- &
+echo $! > "$W/second.pid"
+i=0
+while alive "$(cat "$W/second.pid")" && ! grep -q 'started, listening' "$W/second.log" &&
+    [ $i -lt "$PATIENCE" ]; do
+    i=$((i + 1))
+    sleep 0.1
+done
+raw main "$JANED" "$POSTFIX" 'M:i=SECOND0001' 'mail:<janed@example.com>' 'hdr:From=janed@example.com' eom
+if grep -q 'SECOND0001: ' "$W/main.log"; then answered=first
+elif grep -q 'SECOND0001: ' "$W/second.log"; then answered=second
+else answered=nobody; fi
+if alive "$(cat "$W/second.pid")"; then
+    second=running   # stopped with the others below
+else
+    wait "$(cat "$W/second.pid")"
+    second="exit $?"
+    rm -f "$W/second.pid"
+fi
+like "$answered, second instance: $second" "^first, second instance: exit [1-9]" \
+    "a second instance on a live socket: the first keeps it, the second exits non-zero"
+
+# --- stop: TERM, exit 0, nothing from the wrapper -------------------------------------------
+# What valgrind reports as errors (with -q and --leak-check=full it also
+# lists "possibly lost" blocks, such as libmilter's never-joined threads:
+# those are not errors, and --error-exitcode ignores them too).
+VALGRIND_ERRORS='^==[0-9]+== (Invalid |Conditional jump|Use of uninitialised|Syscall param|Mismatched free|Source and destination overlap|Argument .* of function|Process terminating|.* are definitely lost)'
+stop_daemons
+BAD=""
+for d in $DAEMONS; do
+    rc=unknown
+    eval "rc=\${STOPPED_RC_$d:-unknown}"
+    if grep -Eq "$VALGRIND_ERRORS" "$W/$d.log"; then
+        BAD="$BAD $d"
+        # the whole report once; for the other daemons only its first lines
+        if [ "$BAD" = " $d" ]; then n=80; else n=3; fi
+        diag "daemon $d: exit status $rc; the wrapper reported:" \
+            "$(awk -v re="$VALGRIND_ERRORS" '$0 ~ re { p = 1 } p { print } /^==[0-9]+== $/ { p = 0 }' \
+                "$W/$d.log" | head -$n)"
+    elif [ "$rc" != 0 ]; then
+        BAD="$BAD $d"
+        diag "daemon $d: exit status $rc; the end of its log:" "$(tail -20 "$W/$d.log")"
+    fi
+done
+if [ -n "$WRAPPER" ]; then
+    is "$BAD" "" "TERM stops every daemon with exit 0, and '$WRAPPER' reported nothing"
+else
+    is "$BAD" "" "TERM stops every daemon with exit 0"
+fi
+
+done_testing
