@@ -1,7 +1,7 @@
 # lib-postfix.sh - a private Postfix with SMTP AUTH for tests (sourced)
 #
 # Needs PF_DIR (an empty directory owned by the test, on a path the user
-# "postfix" can traverse) and, from test/lib/slapd.sh, alive and
+# "postfix" can traverse) and, from test/lib/slapd.sh, alive, wait_gone and
 # free_port. Run as root: Postfix's daemons drop to user postfix. Binds
 # only to 127.0.0.1; nothing it accepts leaves the machine (every
 # transport is discard: or the private sink below).
@@ -185,12 +185,6 @@ postfix_sink_wait() {
 postfix_sink_stop() {
     [ -n "${PF_SINK_PID:-}" ] || return 0
     kill -TERM "$PF_SINK_PID" 2>/dev/null
-    _i=0
-    while alive "$PF_SINK_PID"; do
-        _i=$((_i + 1))
-        [ $_i -gt 50 ] && kill -KILL "$PF_SINK_PID" 2>/dev/null
-        sleep 0.1
-    done
-    wait "$PF_SINK_PID" 2>/dev/null
+    wait_gone "$PF_SINK_PID"
     PF_SINK_PID=""
 }

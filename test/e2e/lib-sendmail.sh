@@ -3,7 +3,7 @@
 # Sendmail conflicts with Postfix as a package, so it is never installed:
 # sendmail-bin and sendmail-cf are unpacked with dpkg -x under SM_DIR and
 # the daemon runs from there as root. Needs SM_DIR (an empty directory
-# owned by the test) and, from test/lib/slapd.sh, alive and free_port.
+# owned by the test) and, from test/lib/slapd.sh, alive, wait_gone and free_port.
 # Binds only to 127.0.0.1 and never looks anything up in the DNS. Sendmail
 # resolves its own host name before it reads sendmail.cf and waits a
 # minute when that name has no dot, so its name comes from a private hosts
@@ -171,13 +171,7 @@ sendmail_start() {
 sendmail_stop() {
     [ -n "${SM_PID:-}" ] || return 0
     kill -TERM "$SM_PID" 2>/dev/null
-    _i=0
-    while alive "$SM_PID"; do
-        _i=$((_i + 1))
-        [ $_i -gt 50 ] && kill -KILL "$SM_PID" 2>/dev/null
-        sleep 0.1
-    done
-    wait "$SM_PID" 2>/dev/null
+    wait_gone "$SM_PID"
     SM_PID=""
 }
 

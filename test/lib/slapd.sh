@@ -19,6 +19,18 @@ SLAPD_SUFFIX=dc=example,dc=com
 # alive PID: true while PID exists and is not a zombie
 alive() { [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" != Z ]; }
 
+# wait_gone PID [TENTHS]: wait until PID is gone, KILL it after TENTHS
+# tenths of a second (default 50); reaps it when it is our child.
+wait_gone() {
+    _w=0
+    while alive "$1"; do
+        _w=$((_w + 1))
+        [ $_w -gt "${2:-50}" ] && kill -KILL "$1" 2>/dev/null
+        sleep 0.1
+    done
+    wait "$1" 2>/dev/null
+}
+
 # A TCP port nothing listens on now (the kernel's pick is not reachable
 # from a shell, so try random high ports against /proc/net/tcp).
 free_port() {
@@ -121,12 +133,7 @@ slapd_stop() {
     _pid=$(cat "$SLAPD_DIR/slapd.pid")
     kill -CONT "$_pid" 2>/dev/null
     kill -TERM "$_pid" 2>/dev/null
-    _i=0
-    while alive "$_pid"; do
-        _i=$((_i + 1))
-        [ $_i -gt 50 ] && kill -KILL "$_pid" 2>/dev/null
-        sleep 0.1
-    done
+    wait_gone "$_pid"
     rm -f "$SLAPD_DIR/slapd.pid"
 }
 
