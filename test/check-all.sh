@@ -131,6 +131,30 @@ else
     FAILED=$((FAILED + 1))
 fi
 
+say "installation"
+# install_check: --prefix and --sysconfdir respected, and an existing
+# configuration is never overwritten.
+install_check() {
+    _d=$OUT/install
+    rm -rf "$_d" "$OUT/inst" && mkdir -p "$_d" && cd "$_d" &&
+        "$SRC/configure" -q --prefix=/opt/hm --sysconfdir=/etc/hm &&
+        make -j"$JOBS" >/dev/null && make install DESTDIR="$OUT/inst" >/dev/null || return 1
+    cd "$SRC" || return 1
+    for _f in /opt/hm/sbin/homed-milter /opt/hm/share/man/man8/homed-milter.8 \
+        /opt/hm/share/man/man5/homed-milter.conf.5 /etc/hm/homed-milter.conf \
+        /opt/hm/share/doc/homed-milter/examples/homed-milter.service \
+        /opt/hm/share/doc/homed-milter/examples/example.ldif; do
+        [ -f "$OUT/inst$_f" ] || { echo "missing $_f"; return 1; }
+    done
+    "$OUT/inst/opt/hm/sbin/homed-milter" -h | grep -q "default /etc/hm/homed-milter.conf" ||
+        { echo "the default configuration path ignores --sysconfdir"; return 1; }
+    echo "# mine" > "$OUT/inst/etc/hm/homed-milter.conf"
+    make -C "$_d" install DESTDIR="$OUT/inst" >/dev/null || return 1
+    [ "$(cat "$OUT/inst/etc/hm/homed-milter.conf")" = "# mine" ] ||
+        { echo "make install overwrote the configuration"; return 1; }
+}
+step install install_check
+
 say "distribution"
 step distcheck make -C "$OUT/normal" distcheck
 
