@@ -19,7 +19,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "cfg.h"
 #include "daemon.h"
 #include "log.h"
 #include "query.h"

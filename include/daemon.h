@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-#include "config.h"
+#include "cfg.h"
 
 /*
  * daemon_run - serve with CFG (one reference is taken over). FOREGROUND

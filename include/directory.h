@@ -9,7 +9,7 @@
 #ifndef HM_DIRECTORY_H
 #define HM_DIRECTORY_H
 
-#include "config.h"
+#include "cfg.h"
 #include "entry.h"
 
 struct dir;

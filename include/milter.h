@@ -8,7 +8,7 @@
 #ifndef HM_MILTER_H
 #define HM_MILTER_H
 
-#include "config.h"
+#include "cfg.h"
 
 /*
  * milter_register - register the filter with libmilter (smfi_register).

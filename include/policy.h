@@ -10,7 +10,7 @@
 #include <stdbool.h>
 
 #include "address.h"
-#include "config.h"
+#include "cfg.h"
 #include "entry.h"
 
 enum policy_stage { HM_STAGE_MAIL, HM_STAGE_HEADER };

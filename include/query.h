@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-#include "config.h"
+#include "cfg.h"
 
 /*
  * query_run - look LOGIN up under CFG, decide on ADDRESS as an envelope

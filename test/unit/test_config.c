@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "cfg.h"
 
 static char dir[] = "/tmp/hm-config-XXXXXX";
 

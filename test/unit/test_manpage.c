@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "cfg.h"
 
 #define MAX_KEYS 128
 

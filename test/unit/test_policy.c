@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "address.h"
-#include "config.h"
+#include "cfg.h"
 #include "entry.h"
 #include "policy.h"
 #include "testutil.h"

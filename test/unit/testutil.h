@@ -4,7 +4,7 @@
 #ifndef HM_TESTUTIL_H
 #define HM_TESTUTIL_H
 
-#include "config.h"
+#include "cfg.h"
 
 /*
  * test_config - load a configuration whose text is FMT formatted with the

@@ -1,11 +1,11 @@
 /*
- * config_check.h - value checks of the config module (private to it)
+ * cfg_check.h - value checks of the cfg module (private to it)
  *
  * Each check returns 0, or -1 with a static message in *error_r. Pure and
  * thread-safe, except cfg_read_secret() which reads a file.
  */
-#ifndef HM_CONFIG_CHECK_H
-#define HM_CONFIG_CHECK_H
+#ifndef HM_CFG_CHECK_H
+#define HM_CFG_CHECK_H
 
 int cfg_check_socket(const char *value, const char **error_r);
 int cfg_check_mode(const char *value, const char **error_r);

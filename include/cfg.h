@@ -1,12 +1,12 @@
 /*
- * config.h - the configuration file, loaded once and then read-only
+ * cfg.h - the configuration file (module cfg), loaded once and then read-only
  *
  * A struct cfg is immutable after cfg_load() returns it. It is reference
  * counted: a reload builds a new one while requests in flight keep the one
  * they started with (cfg_ref/cfg_unref are thread-safe).
  */
-#ifndef HM_CONFIG_H
-#define HM_CONFIG_H
+#ifndef HM_CFG_H
+#define HM_CFG_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	config_check - checks of single configuration values
+ *	cfg_check - checks of single configuration values
  * SUMMARY
  *	cfg_check_*(), cfg_read_secret()
  * DESCRIPTION
@@ -26,7 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "config_check.h"
+#include "cfg_check.h"
 
 #define CFG_SECRET_MAX 4096
 

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	config - load and validate the configuration file
+ *	cfg - load and validate the configuration file
  * SUMMARY
  *	cfg_load(), cfg_ref(), cfg_unref(), cfg_key_name(), cfg_set_socket()
  * DESCRIPTION
@@ -29,8 +29,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "config_check.h"
+#include "cfg.h"
+#include "cfg_check.h"
 
 enum cfg_type { T_STRING, T_INT, T_BOOL, T_LIST, T_ENUM, T_RESERVED };
 
