@@ -10,17 +10,24 @@
  *	write the pid file, drop privileges to user, then serve.
  *
  *	libmilter runs in a thread of its own. The main thread waits for
- *	signals with sigwait(): HUP loads the configuration file again and
- *	puts it in force for new connections (a bad file is logged with
- *	FILE:LINE and the old configuration kept); TERM and INT stop
- *	libmilter and remove the pid file. On Linux a signal sent to the
- *	process goes to the main thread first when it waits for it, so
- *	libmilter's own signal thread, which would stop on HUP, never sees
- *	it.
+ *	signals with sigwait(): HUP and USR1 load the configuration file
+ *	again, in a thread of their own, and put it in force for new
+ *	connections (a bad file is logged with FILE:LINE and the old
+ *	configuration kept); TERM and INT stop libmilter and remove the pid
+ *	file. libmilter has a signal thread of its own that stops on HUP and
+ *	TERM; on Linux a signal goes to the main thread when it waits for
+ *	it, which it does at nearly all times. Should libmilter catch one
+ *	anyway (a burst of HUPs), it stops, the milter thread says so, and
+ *	the daemon exits non-zero so that the service manager restarts it.
+ *	USR1 reloads without that race: libmilter does not watch it.
+ *
+ *	Detaching uses a pipe: the starting process exits only when the
+ *	daemon knows whether it started, with its status.
  */
 #include "autoconf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>
 #include <pthread.h>
@@ -71,7 +78,8 @@ static bool daemon_socket_alive(const char *path)
 static int daemon_open_socket(const struct cfg *cfg, const struct passwd *pw)
 {
     const char *path = daemon_socket_path(cfg->socket);
-    mode_t mode = (mode_t)strtol(cfg->socket_mode, NULL, 8);
+    mode_t mode = (mode_t)strtol(cfg->socket_mode, NULL, 8), old;
+    int rc;
 
     /* Only a stale socket is removed: never steal a live instance's. */
     if (path != NULL && daemon_socket_alive(path)) {
@@ -79,7 +87,11 @@ static int daemon_open_socket(const struct cfg *cfg, const struct passwd *pw)
         return -1;
     }
 
-    if (smfi_setconn(cfg->socket) != MI_SUCCESS || smfi_opensocket(true) != MI_SUCCESS) {
+    /* Nobody may connect before the socket has its mode and owner. */
+    old = umask(0177);
+    rc = smfi_setconn(cfg->socket) == MI_SUCCESS && smfi_opensocket(true) == MI_SUCCESS;
+    umask(old);
+    if (!rc) {
         log_error("cannot listen on %s", cfg->socket);
         return -1;
     }
@@ -95,19 +107,22 @@ static int daemon_open_socket(const struct cfg *cfg, const struct passwd *pw)
 
 static int daemon_write_pid(const char *path)
 {
-    FILE *f;
+    int fd;
 
     if (path == NULL)
         return 0;
-    if ((f = fopen(path, "w")) == NULL) {
+    /* O_NOFOLLOW: a symlink planted there must not redirect root's write. */
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 || dprintf(fd, "%ld\n", (long)getpid()) < 0) {
         log_error("%s: cannot write the pid file: %m", path);
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
-    fprintf(f, "%ld\n", (long)getpid());
-    return fclose(f) == 0 ? 0 : -1;
+    return close(fd);
 }
 
-static int daemon_drop(const struct passwd *pw)
+static int daemon_drop(const struct cfg *cfg, const struct passwd *pw)
 {
     if (pw == NULL)
         return 0;
@@ -119,62 +134,147 @@ static int daemon_drop(const struct passwd *pw)
         log_error("dropped privileges to %s, yet root could be regained", pw->pw_name);
         return -1;
     }
+    if (cfg->ldap.bind_password_file != NULL &&
+        access(cfg->ldap.bind_password_file, R_OK) != 0)
+        log_warning("%s is not readable by %s: a reload will be refused",
+                    cfg->ldap.bind_password_file, pw->pw_name);
     return 0;
 }
+
+/*
+ * Detach, the parent waiting on a pipe for the child's start-up status:
+ * errors after the fork (pid file, privilege drop) still reach the caller
+ * as the exit code. Returns the pipe's write end in the child.
+ */
+static int daemon_detach(int *ready_r)
+{
+    unsigned char status = EX_OSERR;
+    int p[2], devnull;
+    pid_t pid;
+
+    if (pipe(p) != 0 || (pid = fork()) < 0) {
+        log_error("cannot detach: %m");
+        return -1;
+    }
+    if (pid > 0) {
+        close(p[1]);
+        while (read(p[0], &status, 1) < 0 && errno == EINTR)
+            ;
+        _exit(status);
+    }
+    close(p[0]);
+    setsid();
+    if (chdir("/") != 0 || (devnull = open("/dev/null", O_RDWR)) < 0) {
+        log_error("cannot detach: %m");
+        return -1;
+    }
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    if (devnull > 2)
+        close(devnull);
+    *ready_r = p[1];
+    return 0;
+}
+
+static void daemon_ready(int fd, int rc)
+{
+    unsigned char status = (unsigned char)rc;
+
+    if (fd < 0)
+        return;
+    if (write(fd, &status, 1) != 1)
+        log_warning("cannot tell the starting process how the start went: %m");
+    close(fd);
+}
+
+static pthread_t daemon_main_thread;
+static int daemon_stopping; /* atomic: we asked libmilter to stop */
+static pthread_mutex_t daemon_reload_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *daemon_milter_thread(void *arg)
 {
     (void)arg;
     if (smfi_main() != MI_SUCCESS)
         log_error("libmilter stopped with an error");
+    /* Stopped by libmilter's own signal thread, not by us: tell main. */
+    if (!__atomic_load_n(&daemon_stopping, __ATOMIC_SEQ_CST))
+        pthread_kill(daemon_main_thread, SIGUSR2);
     return NULL;
 }
 
-/* Load the file again; keep the old configuration when it is bad. */
-static void daemon_reload(const char *file)
+static bool daemon_changed(const char *a, const char *b)
 {
+    return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/* Load the file again; keep the old configuration when it is bad. */
+static void *daemon_reload(void *arg)
+{
+    const struct cfg *start = arg;
     struct cfg *cfg = NULL;
     char *error = NULL;
 
-    if (cfg_load(file, &cfg, &error) < 0) {
+    pthread_mutex_lock(&daemon_reload_lock);
+    if (cfg_load(start->file, &cfg, &error) < 0) {
         log_error("reload refused, the old configuration stays: %s",
                   error ? error : "out of memory");
         free(error);
-        return;
-    }
-    if (milter_set_config(cfg) == 0) {
+    } else if (milter_set_config(cfg) == 0) {
         log_set_level(cfg->log_level);
-        log_info("reloaded %s", file);
+        log_info("reloaded %s", start->file);
+        if (daemon_changed(start->socket, cfg->socket) ||
+            daemon_changed(start->socket_mode, cfg->socket_mode) ||
+            daemon_changed(start->user, cfg->user) ||
+            daemon_changed(start->pid_file, cfg->pid_file))
+            log_warning(
+                "socket, socket_mode, user and pid_file change only at a restart");
     } else {
         log_error("reload failed: out of memory; the old configuration stays");
     }
     cfg_unref(cfg);
+    pthread_mutex_unlock(&daemon_reload_lock);
+    return NULL;
 }
 
-/* Wait for signals until TERM or INT. */
-static void daemon_wait(const char *file, const sigset_t *set)
+/*
+ * Wait for signals. HUP and USR1 reload, in a thread of their own so that
+ * the main thread is back in sigwait() at once; TERM and INT stop. USR2
+ * comes from the milter thread when libmilter stopped by itself (its own
+ * signal thread caught a HUP or TERM first): exit, for a restart.
+ */
+static int daemon_wait(const struct cfg *start, const sigset_t *set)
 {
+    pthread_t reloader;
     int sig;
 
     for (;;) {
         if (sigwait(set, &sig) != 0)
             continue;
-        if (sig == SIGHUP) {
-            daemon_reload(file);
-            continue;
+        if (sig == SIGHUP || sig == SIGUSR1) {
+            if (pthread_create(&reloader, NULL, daemon_reload, (void *)start) == 0)
+                pthread_detach(reloader);
+            else
+                daemon_reload((void *)start);
+        } else if (sig == SIGUSR2) {
+            log_error("libmilter stopped on a signal of its own; exiting so that the "
+                      "service manager starts homed-milter again");
+            return EX_SOFTWARE;
+        } else {
+            log_info("stopping on signal %d", sig);
+            __atomic_store_n(&daemon_stopping, 1, __ATOMIC_SEQ_CST);
+            smfi_stop();
+            return EX_OK;
         }
-        log_info("stopping on signal %d", sig);
-        smfi_stop();
-        return;
     }
 }
 
-static int daemon_prepare(struct cfg *cfg, bool foreground, struct passwd **pw_r)
+static int daemon_prepare(struct cfg *cfg, bool foreground, int *ready_r)
 {
-    const char *why;
+    struct passwd *pw = NULL;
+    const char *why = "out of memory";
 
-    *pw_r = NULL;
-    if (cfg->user != NULL && (*pw_r = getpwnam(cfg->user)) == NULL) {
+    if (cfg->user != NULL && (pw = getpwnam(cfg->user)) == NULL) {
         log_error("user %s does not exist", cfg->user);
         return EX_NOUSER;
     }
@@ -182,48 +282,46 @@ static int daemon_prepare(struct cfg *cfg, bool foreground, struct passwd **pw_r
         log_error("cannot start: %s", why);
         return EX_SOFTWARE;
     }
-    if (daemon_open_socket(cfg, *pw_r) < 0)
+    if (daemon_open_socket(cfg, pw) < 0)
         return EX_UNAVAILABLE;
-    if (!foreground && daemon(0, 0) != 0) {
-        log_error("cannot detach: %m");
+    if (!foreground && daemon_detach(ready_r) < 0)
         return EX_OSERR;
-    }
-    if (daemon_write_pid(cfg->pid_file) < 0 || daemon_drop(*pw_r) < 0)
+    if (daemon_write_pid(cfg->pid_file) < 0 || daemon_drop(cfg, pw) < 0)
         return EX_OSERR;
     return EX_OK;
 }
 
 int daemon_run(struct cfg *cfg, bool foreground)
 {
-    struct passwd *pw;
     pthread_t thread;
     sigset_t set;
-    char *file = strdup(cfg->file),
-         *pid_file = cfg->pid_file ? strdup(cfg->pid_file) : NULL;
-    int rc;
+    int rc, ready = -1;
 
     log_open("homed-milter", foreground, true);
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     dir_library_init();
-    rc = daemon_prepare(cfg, foreground, &pw);
+    rc = daemon_prepare(cfg, foreground, &ready);
+    daemon_main_thread = pthread_self();
     if (rc == EX_OK && pthread_create(&thread, NULL, daemon_milter_thread, NULL) != 0)
         rc = EX_OSERR;
+    daemon_ready(ready, rc);
     if (rc == EX_OK) {
         log_info("started, listening on %s", cfg->socket);
-        cfg_unref(cfg);
-        cfg = NULL;
-        daemon_wait(file, &set);
+        rc = daemon_wait(cfg, &set);
+        if (rc != EX_OK)
+            smfi_stop();
         pthread_join(thread, NULL);
-        if (pid_file != NULL)
-            unlink(pid_file);
+        pthread_mutex_lock(&daemon_reload_lock); /* no reload in flight */
+        if (cfg->pid_file != NULL && unlink(cfg->pid_file) != 0)
+            log_debug("%s: not removed: %m", cfg->pid_file);
     }
     milter_shutdown();
     cfg_unref(cfg);
-    free(file);
-    free(pid_file);
     return rc;
 }

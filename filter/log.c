@@ -5,7 +5,9 @@
  *	log_open(), log_set_level(), log_msg()
  * DESCRIPTION
  *	Lines go to syslog with facility mail and, when asked, to stderr
- *	prefixed with the program name. The current level is an atomic int,
+ *	prefixed with the program name. Control bytes become '?' and long
+ *	lines are cut, so that no client input can forge a log line. The
+ *	current level is an atomic int,
  *	so log_msg() may be called from any thread; log_open() is called
  *	once, before threads start. Messages are formatted into a heap
  *	buffer sized by vsnprintf, never a fixed one. Nothing here knows
@@ -16,9 +18,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
 
 #include "log.h"
+
+#define HM_LOG_LINE_MAX 2000
 
 static const char *log_ident = "homed-milter";
 static bool log_to_stderr = true;
@@ -27,6 +32,24 @@ static int log_max = HM_LOG_INFO;
 
 static const int log_priority[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 static const char *const log_names[] = {"error", "warning", "info", "debug"};
+
+/*
+ * One line stays one line: control bytes (a client's newline in an
+ * address, say) become '?', and a line is cut at HM_LOG_LINE_MAX bytes.
+ */
+static void log_sanitize(char *line)
+{
+    size_t i;
+
+    for (i = 0; line[i] != '\0'; i++) {
+        if (i == HM_LOG_LINE_MAX) {
+            strcpy(line + i - 3, "...");
+            return;
+        }
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+            line[i] = '?';
+    }
+}
 
 void log_open(const char *ident, bool to_stderr, bool to_syslog)
 {
@@ -67,6 +90,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
     va_end(ap);
     if (line == NULL)
         return;
+    log_sanitize(line);
     if (log_to_syslog)
         syslog(log_priority[level], "%s", line);
     if (log_to_stderr)

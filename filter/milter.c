@@ -6,8 +6,8 @@
  * DESCRIPTION
  *	Maps the milter protocol onto the decision core and nothing else:
  *
- *	MAIL FROM	reads {auth_authen} (xtext-decoded when the MTA is not
- *			Postfix, as Sendmail encodes it), looks the login up
+ *	MAIL FROM	reads {auth_authen} (xtext-decoded when the MTA is
+ *			Sendmail, which encodes it), looks the login up
  *			once, and decides on the envelope sender. Mail from a
  *			client that did not authenticate is accepted at once
  *			(no further callbacks) or rejected, as configured.
@@ -208,23 +208,37 @@ static void milter_log(SMFICTX *ctx, const struct milter_msg *m, const char *wha
                                                                             : "");
 }
 
-/* The login of an authenticated client, or NULL; Sendmail sends xtext. */
-static char *milter_login(SMFICTX *ctx)
+/*
+ * The login of an authenticated client in *login_r (NULL: none). Sendmail
+ * xtext-encodes {auth_authen}; it is decoded only when the "v" macro
+ * names Sendmail (a version number): decoding another MTA's literal login
+ * "+6Aaned" would make it janed. Returns -1 when the MTA's macros
+ * contradict each other or memory runs out: the message is tempfailed.
+ */
+static int milter_login(SMFICTX *ctx, char **login_r)
 {
     const char *raw = smfi_getsymval(ctx, "{auth_authen}");
+    const char *type = smfi_getsymval(ctx, "{auth_type}");
     const char *mta = smfi_getsymval(ctx, "v");
     const char *why;
-    char *login;
 
-    if (raw == NULL || *raw == '\0')
-        return NULL;
-    if (mta != NULL && strncmp(mta, "Postfix", 7) == 0)
-        return strdup(raw);
-    if (addr_xtext_decode(raw, strlen(raw), &login, &why) == 0)
-        return login;
-    log_warning("%s: {auth_authen} is not valid xtext (%s); using it as it is",
-                milter_queue_id(ctx), why);
-    return strdup(raw);
+    *login_r = NULL;
+    if (raw == NULL || *raw == '\0') {
+        if (type == NULL || *type == '\0')
+            return 0;
+        log_error("%s: the MTA sends {auth_type} but no {auth_authen} at MAIL FROM: "
+                  "check its milter macros",
+                  milter_queue_id(ctx));
+        return -1;
+    }
+    if (mta != NULL && mta[0] >= '0' && mta[0] <= '9') {
+        if (addr_xtext_decode(raw, strlen(raw), login_r, &why) == 0)
+            return 0;
+        log_warning("%s: {auth_authen} is not valid xtext (%s); using it as it is",
+                    milter_queue_id(ctx), why);
+    }
+    *login_r = strdup(raw);
+    return *login_r != NULL ? 0 : -1;
 }
 
 static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
@@ -242,9 +256,10 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
     m = &c->msg;
     milter_msg_clear(m);
     m->sender = strdup(argv[0] ? argv[0] : "");
-    m->login = milter_login(ctx);
-    if (m->sender == NULL)
+    if (m->sender == NULL || milter_login(ctx, &m->login) < 0) {
+        smfi_setreply(ctx, "451", "4.3.0", "Temporary failure, try again later");
         return SMFIS_TEMPFAIL;
+    }
     if (m->login != NULL)
         m->lookup = dir_lookup(c->gen->dir, m->login, &m->entry, &m->detail);
     req.login = m->login;
@@ -263,7 +278,7 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
         rc = SMFIS_ACCEPT; /* not ours to check: no further callbacks */
     if (rc == SMFIS_CONTINUE && v.decision != HM_ACCEPT && m->reported.reason == NULL) {
         m->reported = v; /* report mode: remembered for the header */
-        m->reported_address = strdup(req.written);
+        m->reported_address = policy_shown(req.written);
         memset(&v, 0, sizeof(v));
     }
     policy_verdict_clear(&v);
@@ -285,14 +300,15 @@ static bool milter_checked_field(const struct cfg *cfg, const char *name)
 static void milter_keep(struct milter_msg *m, const char *field, const char *address,
                         struct policy_verdict *v)
 {
+    /* Kept for a log line or a header: printable and bounded. */
     if (v->action != HM_ACCEPT && m->kept.reason == NULL) {
         m->kept = *v;
         m->kept_field = strdup(field);
-        m->kept_address = strdup(address ? address : "");
+        m->kept_address = policy_shown(address);
         memset(v, 0, sizeof(*v));
     } else if (v->decision != HM_ACCEPT && m->reported.reason == NULL) {
         m->reported = *v;
-        m->reported_address = strdup(address ? address : "");
+        m->reported_address = policy_shown(address);
         memset(v, 0, sizeof(*v));
     }
 }
@@ -327,8 +343,8 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
         return SMFIS_CONTINUE;
     if (addr_parse_list(value, strlen(value), &list, &why) < 0 || list.n == 0) {
         /* No mailbox at all ("x:;") is no sender either: malformed. */
-        log_info("%s: %s: no address to check: %s", milter_queue_id(ctx), name,
-                 list.n == 0 ? "no mailbox" : why);
+        log_debug("%s: %s: no address to check: %s", milter_queue_id(ctx), name,
+                  list.n == 0 ? "no mailbox" : why);
         milter_check_address(ctx, c, name, value, NULL);
         addr_list_free(&list);
         return SMFIS_CONTINUE;

@@ -100,7 +100,7 @@ bool policy_owns(const struct cfg *cfg, const struct entry *entry,
 }
 
 /* The client's address for a reply: no brackets, printable, bounded. */
-static char *policy_shown(const char *written)
+char *policy_shown(const char *written)
 {
     size_t len = written ? strlen(written) : 0, i, cut;
     const char *from = written ? written : "";

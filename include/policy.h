@@ -54,6 +54,14 @@ bool policy_is_local(const struct cfg *cfg, const struct entry *entry);
 bool policy_owns(const struct cfg *cfg, const struct entry *entry,
                  const struct addr *address);
 
+/*
+ * policy_shown - WRITTEN as it may appear in a reply, a log line or a
+ * header: outer angle brackets removed, "<>" for the null sender, bytes
+ * outside printable ASCII as '?', cut after 256 bytes with "...".
+ * Returns a malloc'd string, or NULL when out of memory.
+ */
+char *policy_shown(const char *written);
+
 /* policy_action_name - "accept", "reject" or "tempfail". */
 const char *policy_action_name(enum policy_action action);
 

@@ -110,7 +110,49 @@ stop
 wait "$PID" 2>/dev/null
 ok_if "-f: TERM stops it" [ -z "$PID" ]
 
+# --- reloads -------------------------------------------------------------------
+# answers SOCKET: whether something accepts connections on the unix socket
+answers() {
+    perl -MIO::Socket::UNIX -e 'exit(IO::Socket::UNIX->new(Peer => $ARGV[0]) ? 0 : 1)' "$1"
+}
+conf reload "unix:$T/r.sock"
+"$HM" -f -c "$T/reload.conf" 2>"$T/reload.err" &
+PID=$!
+_i=0
+until [ -S "$T/r.sock" ] || [ $_i -gt 50 ]; do _i=$((_i + 1)); sleep 0.1; done
+kill -USR1 "$PID"
+_i=0
+until grep -q "reloaded" "$T/reload.err" || [ $_i -gt 50 ]; do _i=$((_i + 1)); sleep 0.1; done
+like "$(cat "$T/reload.err")" "info: reloaded $T/reload.conf" "USR1 reloads"
+kill -HUP "$PID"
+_i=0
+until [ "$(grep -c reloaded "$T/reload.err")" -ge 2 ] || [ $_i -gt 50 ]; do _i=$((_i + 1)); sleep 0.1; done
+is "$(grep -c "info: reloaded" "$T/reload.err")" 2 "HUP reloads"
+ok_if "still answering after the reloads" answers "$T/r.sock"
+# A burst of HUPs: some may reach libmilter's own signal thread. Then the
+# daemon must exit (70) for a restart, never stay alive but deaf.
+_n=0
+while [ $_n -lt 200 ] && alive "$PID"; do kill -HUP "$PID" 2>/dev/null; _n=$((_n + 1)); done
+sleep 1
+if alive "$PID"; then
+    ok_if "after 200 HUPs: alive and answering" answers "$T/r.sock"
+    stop
+else
+    wait "$PID"
+    is "$?" 70 "after a burst of HUPs that reached libmilter: exits 70 for a restart"
+    PID=""
+fi
+ok_if "the burst left no process behind" [ -z "$PID" ]
+
 # --- start-up errors ---------------------------------------------------------
+conf nopid "unix:$T/p.sock" "pid_file = \"$T/no/such/dir/x.pid\";"
+"$HM" -c "$T/nopid.conf" 2>"$T/nopid.err"
+is "$?" 71 "detached: a pid file that cannot be written still reaches the caller (71)"
+ln -s "$T/target" "$T/link.pid"
+conf linkpid "unix:$T/l.sock" "pid_file = \"$T/link.pid\";"
+"$HM" -c "$T/linkpid.conf" 2>"$T/linkpid.err"
+is "$?" 71 "a pid file that is a symlink is refused"
+ok_if "nothing was written through the symlink" [ ! -e "$T/target" ]
 conf nouser "unix:$T/n.sock" 'user = "no-such-user-hm";'
 "$HM" -f -c "$T/nouser.conf" 2>"$T/nouser.err"
 is "$?" 67 "an unknown user exits 67 (EX_NOUSER)"

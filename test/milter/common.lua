@@ -130,6 +130,7 @@ function message(conn, t)
         table.insert(m, "{auth_authen}") table.insert(m, t.login)
         table.insert(m, "{auth_type}") table.insert(m, "PLAIN")
     end
+    if t.auth_type_only then table.insert(m, "{auth_type}") table.insert(m, t.auth_type_only) end
     if t.v_at_mail then table.insert(m, "v") table.insert(m, t.v_at_mail) end
     if t.qid ~= nil then table.insert(m, "i") table.insert(m, t.qid) end
     if #m > 0 then mt.macro(conn, SMFIC_MAIL, table.unpack(m)) end
