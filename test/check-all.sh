@@ -103,7 +103,10 @@ say "bootstrap"
 
 say "build and make check (all layers)"
 if configure_in "$OUT/normal" && make -C "$OUT/normal" -j"$JOBS" >"$OUT/make.out" 2>&1; then
-    make -C "$OUT/normal" -j"$JOBS" check >"$OUT/check.out" 2>&1
+    # The layers one after the other: timing bounds (a hung directory must
+    # answer within timeout + 1 s) are not to compete with each other.
+    make -C "$OUT/normal" -j"$JOBS" check TESTS= >/dev/null 2>&1
+    make -C "$OUT/normal" check >"$OUT/check.out" 2>&1
     count_log "$OUT/normal"
 else
     cat "$OUT/make.out" 2>/dev/null | tail -40

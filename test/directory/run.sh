@@ -193,7 +193,7 @@ if [ -x "$LOOKUP" ]; then
     slapd_start
     ask janed
     is "$ANSWER" "found uid=janed,ou=people,dc=example,dc=com" "slapd back: the client reconnects by itself"
-    slapd_hang
+    ok_if "slapd hung with SIGSTOP (every thread stopped)" slapd_hang
     ask janed
     like "$ANSWER" "^error .*no answer within 2 s" "slapd hung: a timeout on the open connection"
     slapd_resume

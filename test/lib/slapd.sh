@@ -137,5 +137,19 @@ slapd_stop() {
     rm -f "$SLAPD_DIR/slapd.pid"
 }
 
-slapd_hang() { kill -STOP "$(cat "$SLAPD_DIR/slapd.pid")"; }
+# slapd_hang: SIGSTOP, and wait until every thread has stopped (state T):
+# under load the stop is not instant, and a test must not race it.
+slapd_hang() {
+    _pid=$(cat "$SLAPD_DIR/slapd.pid")
+    kill -STOP "$_pid" || return 1
+    _i=0
+    until [ "$(sed 's/.*) //' "/proc/$_pid/stat" | cut -c1)" = T ]; do
+        _i=$((_i + 1))
+        [ $_i -gt 50 ] && { echo "# slapd $_pid did not stop" >&2; return 1; }
+        sleep 0.1
+    done
+    for _t in /proc/"$_pid"/task/*; do
+        until [ "$(sed 's/.*) //' "$_t/stat" 2>/dev/null | cut -c1)" != R ]; do sleep 0.05; done
+    done
+}
 slapd_resume() { kill -CONT "$(cat "$SLAPD_DIR/slapd.pid")"; }
