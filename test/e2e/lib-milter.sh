@@ -62,27 +62,18 @@ milter_start() {
     "$HM" -f -c "$MILTER_DIR/homed-milter.conf" </dev/null >>"$MILTER_LOG" 2>&1 3>&- &
     MILTER_PID=$!
     MILTER_TERMED=""
-    _i=0
-    until [ -S "$MILTER_SOCKET_PATH" ]; do
-        _i=$((_i + 1))
-        if [ $_i -gt 50 ] || ! alive "$MILTER_PID"; then
-            echo "# homed-milter did not come up:" >&2
-            sed 's/^/#   /' "$MILTER_LOG" >&2
-            return 1
-        fi
-        sleep 0.1
-    done
+    wait_for 50 eval '[ -S "$MILTER_SOCKET_PATH" ] || ! alive "$MILTER_PID"'
+    [ -S "$MILTER_SOCKET_PATH" ] && alive "$MILTER_PID" || {
+        echo "# homed-milter did not come up:" >&2
+        sed 's/^/#   /' "$MILTER_LOG" >&2
+        return 1
+    }
 }
 
 milter_reload() {
     _n=$(grep -c 'reloaded' "$MILTER_LOG")
     kill -HUP "$MILTER_PID" || return 1
-    _i=0
-    until [ "$(grep -c 'reloaded' "$MILTER_LOG")" -gt "$_n" ]; do
-        _i=$((_i + 1))
-        [ $_i -gt 50 ] && return 1
-        sleep 0.1
-    done
+    wait_for 50 eval '[ "$(grep -c reloaded "$MILTER_LOG")" -gt "$_n" ]'
 }
 
 milter_term() {

@@ -1,9 +1,10 @@
 # lib-postfix.sh - a private Postfix with SMTP AUTH for tests (sourced)
 #
 # Needs PF_DIR (an empty directory owned by the test, on a path the user
-# "postfix" can traverse) and, from test/lib/slapd.sh, alive, wait_gone and
-# free_port. Run as root: Postfix's daemons drop to user postfix. Binds
-# only to 127.0.0.1; nothing it accepts leaves the machine (every
+# "postfix" can traverse) and, from test/lib/slapd.sh, alive, wait_for,
+# wait_gone, port_open and free_port. Run as root: Postfix's daemons drop
+# to user postfix. Binds only to 127.0.0.1; nothing it accepts leaves the
+# machine (every
 # transport is discard: or the private sink below).
 #
 # postfix_init MILTER [HOSTNAME]
@@ -112,24 +113,13 @@ postfix_set() {
     "$POSTCONF" -c "$PF_CONF" -e "$@" && postfix_backdate
 }
 
-# port_open PORT: something accepts TCP connections on 127.0.0.1:PORT
-port_open() {
-    _hex=$(printf '%04X' "$1")
-    grep -q "^ *[0-9]*: 0100007F:$_hex 00000000:0000 0A " /proc/net/tcp 2>/dev/null
-}
-
 postfix_start() {
     "$POSTFIX" -c "$PF_CONF" start >"$PF_DIR/start.out" 2>&1 || {
         sed 's/^/# /' "$PF_DIR/start.out" >&2
         [ -f "$PF_LOG" ] && tail -5 "$PF_LOG" | sed 's/^/# /' >&2
         return 1
     }
-    _i=0
-    until port_open "$PF_PORT"; do
-        _i=$((_i + 1))
-        [ $_i -gt 100 ] && { echo "# postfix did not come up" >&2; return 1; }
-        sleep 0.1
-    done
+    wait_for 100 port_open "$PF_PORT" || { echo "# postfix did not come up" >&2; return 1; }
 }
 
 postfix_stop() {
@@ -138,12 +128,7 @@ postfix_stop() {
     [ -f "$_pidf" ] || return 0
     _pid=$(tr -d ' \n' < "$_pidf")
     "$POSTFIX" -c "$PF_CONF" stop >/dev/null 2>&1
-    _i=0
-    while [ -n "$_pid" ] && alive "$_pid"; do
-        _i=$((_i + 1))
-        [ $_i -gt 100 ] && kill -KILL "$_pid" 2>/dev/null
-        sleep 0.1
-    done
+    [ -n "$_pid" ] && wait_gone "$_pid" 100
     rm -f "$_pidf"
 }
 
@@ -158,12 +143,8 @@ postfix_sink_start() {
     "$SMTP_SINK" -u postfix -d "$PF_DIR/sink/%H%M%S." "127.0.0.1:$PF_SINK_PORT" 10 \
         </dev/null >"$PF_DIR/sink.out" 2>&1 3>&- &
     PF_SINK_PID=$!
-    _i=0
-    until port_open "$PF_SINK_PORT"; do
-        _i=$((_i + 1))
-        [ $_i -gt 50 ] && { echo "# smtp-sink did not come up" >&2; return 1; }
-        sleep 0.1
-    done
+    wait_for 50 port_open "$PF_SINK_PORT" ||
+        { echo "# smtp-sink did not come up" >&2; return 1; }
     postfix_set "default_transport = smtp:[127.0.0.1]:$PF_SINK_PORT" \
         "relay_transport = smtp:[127.0.0.1]:$PF_SINK_PORT" \
         'smtp_tls_security_level = none'
@@ -174,12 +155,7 @@ postfix_sink_count() {
 }
 
 postfix_sink_wait() {
-    _i=0
-    until grep -rqF -- "$1" "$PF_DIR/sink"; do
-        _i=$((_i + 1))
-        [ $_i -gt 100 ] && return 1
-        sleep 0.1
-    done
+    wait_for 100 grep -rqF -- "$1" "$PF_DIR/sink"
 }
 
 postfix_sink_stop() {

@@ -3,7 +3,8 @@
 # Sendmail conflicts with Postfix as a package, so it is never installed:
 # sendmail-bin and sendmail-cf are unpacked with dpkg -x under SM_DIR and
 # the daemon runs from there as root. Needs SM_DIR (an empty directory
-# owned by the test) and, from test/lib/slapd.sh, alive, wait_gone and free_port.
+# owned by the test) and, from test/lib/slapd.sh, alive, wait_for, wait_gone,
+# port_open and free_port.
 # Binds only to 127.0.0.1 and never looks anything up in the DNS. Sendmail
 # resolves its own host name before it reads sendmail.cf and waits a
 # minute when that name has no dot, so its name comes from a private hosts
@@ -155,17 +156,12 @@ sendmail_start() {
     # unshare and sh all exec it in turn, so $! is its pid
     (sendmail_ns -bD) </dev/null >"$SM_DIR/daemon.out" 2>&1 3>&- &
     SM_PID=$!
-    _hex=$(printf '%04X' "$SM_PORT")
-    _i=0
-    until grep -q "^ *[0-9]*: 0100007F:$_hex 00000000:0000 0A " /proc/net/tcp; do
-        _i=$((_i + 1))
-        if [ $_i -gt 100 ] || ! alive "$SM_PID"; then
-            echo "# sendmail did not come up:" >&2
-            sed 's/^/#   /' "$SM_DIR/daemon.out" >&2
-            return 1
-        fi
-        sleep 0.1
-    done
+    wait_for 100 eval 'port_open "$SM_PORT" || ! alive "$SM_PID"'
+    port_open "$SM_PORT" && alive "$SM_PID" || {
+        echo "# sendmail did not come up:" >&2
+        sed 's/^/#   /' "$SM_DIR/daemon.out" >&2
+        return 1
+    }
 }
 
 sendmail_stop() {

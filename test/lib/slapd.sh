@@ -19,6 +19,18 @@ SLAPD_SUFFIX=dc=example,dc=com
 # alive PID: true while PID exists and is not a zombie
 alive() { [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" != Z ]; }
 
+# wait_for TENTHS CMD...: run CMD every tenth of a second until it
+# succeeds; returns 1 when it still fails after TENTHS tries.
+wait_for() {
+    _w=$1
+    shift
+    until "$@"; do
+        _w=$((_w - 1))
+        [ "$_w" -gt 0 ] || return 1
+        sleep 0.1
+    done
+}
+
 # wait_gone PID [TENTHS]: wait until PID is gone, KILL it after TENTHS
 # tenths of a second (default 50); reaps it when it is our child.
 wait_gone() {
@@ -39,6 +51,11 @@ free_port() {
         _hex=$(printf '%04X' "$_p")
         grep -q ":$_hex " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$_p"; return; }
     done
+}
+
+# port_open PORT: whether something listens on 127.0.0.1:PORT
+port_open() {
+    grep -q "^ *[0-9]*: 0100007F:$(printf '%04X' "$1") 00000000:0000 0A " /proc/net/tcp 2>/dev/null
 }
 
 urlencode_path() { printf '%s' "$1" | od -An -tx1 -v | tr -d ' \n' | sed 's/\(..\)/%\1/g'; }
@@ -116,17 +133,19 @@ slapd_start() {
     "$SLAPD" -f "$SLAPD_DIR/slapd.conf" \
         -h "$SLAPD_LDAPI_URL $SLAPD_LDAP_URL/ ${SLAPD_LDAPS_URL:+$SLAPD_LDAPS_URL/}" \
         3>&- || return 1   # the daemon must not keep a test's pipe (fd 3) open
-    _i=0
-    until [ -s "$SLAPD_DIR/slapd.pid" ] &&
+    wait_for 100 slapd_answers || { echo "# slapd did not come up" >&2; return 1; }
+}
+
+# slapd_answers: the pid file is written and both URLs answer a search
+slapd_answers() {
+    [ -s "$SLAPD_DIR/slapd.pid" ] &&
         ldapsearch -x -LLL -H "$SLAPD_LDAPI_URL" -b "" -s base namingContexts \
             >/dev/null 2>&1 &&
-        ldapsearch -x -LLL -H "$SLAPD_LDAP_URL" -b "" -s base namingContexts \
-            >/dev/null 2>&1; do
-        _i=$((_i + 1))
-        [ $_i -gt 100 ] && { echo "# slapd did not come up" >&2; return 1; }
-        sleep 0.1
-    done
+        ldapsearch -x -LLL -H "$SLAPD_LDAP_URL" -b "" -s base namingContexts >/dev/null 2>&1
 }
+
+# state PID: the one-letter process state (R, S, T, Z...)
+state() { sed 's/.*) //' "$1" 2>/dev/null | cut -c1; }
 
 slapd_stop() {
     [ -f "$SLAPD_DIR/slapd.pid" ] || return 0
@@ -142,14 +161,10 @@ slapd_stop() {
 slapd_hang() {
     _pid=$(cat "$SLAPD_DIR/slapd.pid")
     kill -STOP "$_pid" || return 1
-    _i=0
-    until [ "$(sed 's/.*) //' "/proc/$_pid/stat" | cut -c1)" = T ]; do
-        _i=$((_i + 1))
-        [ $_i -gt 50 ] && { echo "# slapd $_pid did not stop" >&2; return 1; }
-        sleep 0.1
-    done
+    wait_for 50 eval '[ "$(state "/proc/$_pid/stat")" = T ]' ||
+        { echo "# slapd $_pid did not stop" >&2; return 1; }
     for _t in /proc/"$_pid"/task/*; do
-        until [ "$(sed 's/.*) //' "$_t/stat" 2>/dev/null | cut -c1)" != R ]; do sleep 0.05; done
+        wait_for 50 eval '[ "$(state "$_t/stat")" != R ]' || return 1
     done
 }
 slapd_resume() { kill -CONT "$(cat "$SLAPD_DIR/slapd.pid")"; }

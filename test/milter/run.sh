@@ -211,12 +211,8 @@ is "$(raw_step mail)" "mail y 554 5.7.1 Mailbox is not local: johnd@company1.com
 # --- HUP ------------------------------------------------------------------------------
 # wait_log DAEMON PATTERN COUNT: until the log has COUNT lines matching PATTERN
 wait_log() {
-    _i=0
-    while [ "$(grep -c -- "$2" "$W/$1.log")" -lt "$3" ]; do
-        _i=$((_i + 1))
-        [ $_i -gt "$PATIENCE" ] && return 1
-        sleep 0.1
-    done
+    _wl_log=$W/$1.log _wl_pattern=$2 _wl_count=$3
+    wait_for "$PATIENCE" eval '[ "$(grep -c -- "$_wl_pattern" "$_wl_log")" -ge "$_wl_count" ]'
 }
 HUP_PID=$(cat "$W/hup.pid")
 lua decisions.lua hup1
