@@ -1,0 +1,1 @@
+## test/bench: included from Makefile.am

@@ -1,0 +1,1 @@
+## test/faults: included from Makefile.am

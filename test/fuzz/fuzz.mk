@@ -1,0 +1,1 @@
+## test/fuzz: included from Makefile.am

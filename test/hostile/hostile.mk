@@ -1,0 +1,1 @@
+## test/hostile: included from Makefile.am
