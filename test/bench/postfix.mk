@@ -1,0 +1,1 @@
+## test/bench/postfix.mk: included from Makefile.am
