@@ -105,6 +105,7 @@ static const struct cfg_key cfg_keys[] = {
     STR("ldap.home_attribute", ldap.home_attribute, "mailHost", cfg_check_attribute,
         true),
     INT("ldap.timeout", ldap.timeout, 5, 1, 300),
+    INT("ldap.connections", ldap.connections, 8, 1, 256),
     RESERVED("ldap.delegation_filter"),
     ENUM("policy.mode", policy.mode, "enforce", modes),
     BOOL("policy.check_envelope", policy.check_envelope, 1),

@@ -2,7 +2,7 @@
  * NAME
  *	directory - find a login's mailbox entry in LDAP
  * SUMMARY
- *	dir_new(), dir_free(), dir_lookup(), dir_filter_expand()
+ *	dir_new(), dir_free(), dir_lookup()
  * DESCRIPTION
  *	The only module that includes <ldap.h>. A lookup expands
  *	ldap.login_filter with the login escaped per RFC 4515, searches
@@ -15,15 +15,23 @@
  *				LDAP error;
  *	HM_LOOKUP_AMBIGUOUS	more than one entry.
  *
+ *	Definite answers (found, not found) are kept in a cache (cache.ttl,
+ *	cache.negative_ttl, cache.size) and answered from it; errors never
+ *	are. A reload makes a new dir, and so an empty cache.
+ *
  *	Every operation waits at most ldap.timeout seconds (connect, bind,
  *	StartTLS, search). The URIs are tried in order at each connect.
- *	After any error the connection is torn down; the next lookup builds
- *	a new one. A failure on a connection that had been idle (the server
- *	may have closed it) is retried once on a fresh connection; a
- *	timeout is not, so that an outage costs the client one timeout.
+ *	Connections stay open and bound between lookups, in a pool of at
+ *	most ldap.connections. After any error a connection is torn down;
+ *	its next user builds a new one. A failure on a connection that had
+ *	been idle (the server may have closed it) is retried once on a
+ *	fresh connection; a timeout is not, so that an outage costs the
+ *	client one timeout.
  *
- *	Thread safety: the connection is used under the dir's mutex, so no
- *	LDAP handle is ever used by two threads at once.
+ *	Thread safety: a lookup takes a connection out of the pool, under
+ *	the pool's mutex, and puts it back when done, so no LDAP handle is
+ *	ever used by two threads at once. When every connection is busy a
+ *	lookup waits at most ldap.timeout for one.
  */
 #include "autoconf.h"
 
@@ -36,13 +44,23 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cache.h"
 #include "directory.h"
+
+/* One pooled connection. */
+struct dir_conn {
+    LDAP *ld;        /* NULL: not connected */
+    const char *uri; /* what ld is connected to */
+    bool busy;       /* taken by a lookup */
+};
 
 struct dir {
     struct cfg *cfg;
-    pthread_mutex_t lock;
-    LDAP *ld;        /* NULL: not connected */
-    const char *uri; /* what ld is connected to */
+    struct cache *cache;
+    pthread_mutex_t lock; /* guards the busy flags */
+    pthread_cond_t given; /* a connection was put back */
+    size_t nconns;
+    struct dir_conn conns[];
 };
 
 /* The outcome of one attempt, with the text that explains it. */
@@ -69,14 +87,30 @@ static void dir_say(char **detail, const char *fmt, ...)
 
 struct dir *dir_new(struct cfg *cfg)
 {
-    struct dir *dir = calloc(1, sizeof(*dir));
+    size_t n = (size_t)cfg->ldap.connections;
+    struct dir *dir = calloc(1, sizeof(*dir) + n * sizeof(dir->conns[0]));
+    pthread_condattr_t attr;
 
     if (dir == NULL)
         return NULL;
-    if (pthread_mutex_init(&dir->lock, NULL) != 0) {
+    dir->nconns = n;
+    dir->cache =
+        cache_new((size_t)cfg->cache.size, cfg->cache.ttl, cfg->cache.negative_ttl, NULL);
+    if (dir->cache == NULL || pthread_mutex_init(&dir->lock, NULL) != 0) {
+        cache_free(dir->cache);
         free(dir);
         return NULL;
     }
+    /* The wait for a connection is timed on the monotonic clock. */
+    if (pthread_condattr_init(&attr) != 0 ||
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
+        pthread_cond_init(&dir->given, &attr) != 0) {
+        pthread_mutex_destroy(&dir->lock);
+        cache_free(dir->cache);
+        free(dir);
+        return NULL;
+    }
+    pthread_condattr_destroy(&attr);
     dir->cfg = cfg_ref(cfg);
     return dir;
 }
@@ -88,20 +122,25 @@ void dir_library_init(void)
     ldap_get_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &version);
 }
 
-static void dir_disconnect(struct dir *dir)
+static void dir_disconnect(struct dir_conn *c)
 {
-    if (dir->ld != NULL)
-        ldap_unbind_ext(dir->ld, NULL, NULL);
-    dir->ld = NULL;
-    dir->uri = NULL;
+    if (c->ld != NULL)
+        ldap_unbind_ext(c->ld, NULL, NULL);
+    c->ld = NULL;
+    c->uri = NULL;
 }
 
 void dir_free(struct dir *dir)
 {
+    size_t i;
+
     if (dir == NULL)
         return;
-    dir_disconnect(dir);
+    for (i = 0; i < dir->nconns; i++)
+        dir_disconnect(&dir->conns[i]);
+    pthread_cond_destroy(&dir->given);
     pthread_mutex_destroy(&dir->lock);
+    cache_free(dir->cache);
     cfg_unref(dir->cfg);
     free(dir);
 }
@@ -285,16 +324,16 @@ static LDAP *dir_connect_one(struct dir *dir, const char *uri, char **detail)
 }
 
 /* Connect to the first URI that answers; the detail names every failure. */
-static int dir_connect(struct dir *dir, char **detail)
+static int dir_connect(struct dir *dir, struct dir_conn *c, char **detail)
 {
     const struct cfg_list *uris = &dir->cfg->ldap.uri;
     char *all = NULL, *one = NULL;
     size_t i;
 
     for (i = 0; i < uris->n; i++) {
-        dir->ld = dir_connect_one(dir, uris->v[i], &one);
-        if (dir->ld != NULL) {
-            dir->uri = uris->v[i];
+        c->ld = dir_connect_one(dir, uris->v[i], &one);
+        if (c->ld != NULL) {
+            c->uri = uris->v[i];
             free(all);
             free(one);
             return 0;
@@ -315,99 +354,6 @@ static int dir_connect(struct dir *dir, char **detail)
     free(*detail);
     *detail = all;
     return -1;
-}
-
-/* A growing string; after a failed allocation it stays failed. */
-struct dir_buf {
-    char *s;
-    size_t n;
-    bool failed;
-};
-
-static void dir_buf_add(struct dir_buf *b, const char *value, size_t len)
-{
-    char *grown;
-
-    if (b->failed)
-        return;
-    if ((grown = realloc(b->s, b->n + len + 1)) == NULL) {
-        b->failed = true;
-        return;
-    }
-    memcpy(grown + b->n, value, len);
-    b->n += len;
-    grown[b->n] = '\0';
-    b->s = grown;
-}
-
-/* Append LEN bytes of VALUE escaped per RFC 4515: * ( ) \ NUL and 8-bit as \XX. */
-static void dir_buf_add_escaped(struct dir_buf *b, const char *value, size_t len)
-{
-    struct berval raw = {(ber_len_t)len, (char *)value}, esc = {0, NULL};
-
-    if (len == 0)
-        return;
-    if (ldap_bv2escaped_filter_value(&raw, &esc) != 0) {
-        b->failed = true;
-        return;
-    }
-    dir_buf_add(b, esc.bv_val, esc.bv_len);
-    ber_memfree(esc.bv_val);
-}
-
-int dir_filter_escape(const char *value, size_t len, char **escaped_r)
-{
-    struct dir_buf b = {NULL, 0, false};
-
-    dir_buf_add(&b, "", 0);
-    dir_buf_add_escaped(&b, value, len);
-    if (b.failed) {
-        free(b.s);
-        return -1;
-    }
-    *escaped_r = b.s;
-    return 0;
-}
-
-int dir_filter_expand(const char *template, const char *login, char **filter_r,
-                      const char **error_r)
-{
-    const char *at = strrchr(login, '@'), *p;
-    size_t llen = at ? (size_t)(at - login) : strlen(login);
-    struct dir_buf b = {NULL, 0, false};
-
-    dir_buf_add(&b, "", 0);
-    for (p = template; *p != '\0'; p++) {
-        if (*p != '%') {
-            dir_buf_add(&b, p, 1);
-            continue;
-        }
-        switch (*++p) {
-        case '%':
-            dir_buf_add(&b, "%", 1);
-            break;
-        case 'u':
-            dir_buf_add_escaped(&b, login, strlen(login));
-            break;
-        case 'l':
-            dir_buf_add_escaped(&b, login, llen);
-            break;
-        case 'd':
-            dir_buf_add_escaped(&b, at ? at + 1 : "", at ? strlen(at + 1) : 0);
-            break;
-        default:
-            free(b.s);
-            *error_r = "only %u, %l, %d and %% may be used in a filter";
-            return -1;
-        }
-    }
-    if (b.failed) {
-        free(b.s);
-        *error_r = "out of memory";
-        return -1;
-    }
-    *filter_r = b.s;
-    return 0;
 }
 
 /* Copy the values of ATTR in MSG into E with ADD. */
@@ -473,7 +419,8 @@ static bool dir_same(const char *value, size_t len, const char *text, size_t tle
  * full-width letters to janed; an authentication store that tells those
  * apart must not get janed's entry for them.
  */
-static bool dir_login_is(struct dir *dir, LDAPMessage *msg, const char *login)
+static bool dir_login_is(const struct dir *dir, LDAP *ld, LDAPMessage *msg,
+                         const char *login)
 {
     const char *attr = dir->cfg->ldap.login_attribute, *at = strrchr(login, '@');
     struct berval **vals;
@@ -482,7 +429,7 @@ static bool dir_login_is(struct dir *dir, LDAPMessage *msg, const char *login)
 
     if (attr[0] == '\0')
         return true;
-    vals = ldap_get_values_len(dir->ld, msg, attr);
+    vals = ldap_get_values_len(ld, msg, attr);
     for (i = 0; vals != NULL && vals[i] != NULL && !same; i++)
         same = dir_same(vals[i]->bv_val, vals[i]->bv_len, login, strlen(login)) ||
                (at != NULL &&
@@ -491,30 +438,30 @@ static bool dir_login_is(struct dir *dir, LDAPMessage *msg, const char *login)
     return same;
 }
 
-static void dir_read_answer(struct dir *dir, LDAPMessage *res, const char *filter,
-                            const char *login, struct dir_try *t)
+static void dir_read_answer(struct dir *dir, const struct dir_conn *c, LDAPMessage *res,
+                            const char *filter, const char *login, struct dir_try *t)
 {
     const struct cfg *cfg = dir->cfg;
     LDAPMessage *msg;
-    int count = ldap_count_entries(dir->ld, res);
+    int count = ldap_count_entries(c->ld, res);
 
     if (count > 1) {
         t->result = HM_LOOKUP_AMBIGUOUS;
-        dir_say(&t->detail, "%s: more than one entry matches %s under %s", dir->uri,
-                filter, cfg->ldap.base);
+        dir_say(&t->detail, "%s: more than one entry matches %s under %s", c->uri, filter,
+                cfg->ldap.base);
     } else if (count == 0) {
         t->result = HM_LOOKUP_NOT_FOUND;
         dir_say(&t->detail, "no entry matches %s under %s", filter, cfg->ldap.base);
-    } else if ((msg = ldap_first_entry(dir->ld, res)) != NULL &&
-               !dir_login_is(dir, msg, login)) {
+    } else if ((msg = ldap_first_entry(c->ld, res)) != NULL &&
+               !dir_login_is(dir, c->ld, msg, login)) {
         t->result = HM_LOOKUP_NOT_FOUND;
         dir_say(&t->detail,
                 "an entry matches %s under %s, but no %s value is the login "
                 "itself",
                 filter, cfg->ldap.base, cfg->ldap.login_attribute);
-    } else if (msg == NULL || (t->entry = dir_make_entry(dir, dir->ld, msg)) == NULL) {
+    } else if (msg == NULL || (t->entry = dir_make_entry(dir, c->ld, msg)) == NULL) {
         t->result = HM_LOOKUP_ERROR;
-        dir_say(&t->detail, "%s: cannot read the entry (out of memory)", dir->uri);
+        dir_say(&t->detail, "%s: cannot read the entry (out of memory)", c->uri);
     } else {
         t->result = HM_LOOKUP_FOUND;
     }
@@ -524,8 +471,8 @@ static const int dir_scopes[] = {LDAP_SCOPE_BASE, LDAP_SCOPE_ONELEVEL,
                                  LDAP_SCOPE_SUBTREE};
 
 /* One search on the current connection, which must exist. */
-static void dir_search(struct dir *dir, const char *filter, const char *login,
-                       struct dir_try *t)
+static void dir_search(struct dir *dir, struct dir_conn *c, const char *filter,
+                       const char *login, struct dir_try *t)
 {
     const struct cfg *cfg = dir->cfg;
     struct timeval tv = {cfg->ldap.timeout, 0};
@@ -539,50 +486,106 @@ static void dir_search(struct dir *dir, const char *filter, const char *login,
         dir_say(&t->detail, "out of memory");
         return;
     }
-    rc = ldap_search_ext(dir->ld, cfg->ldap.base, dir_scopes[cfg->ldap.scope], filter,
+    rc = ldap_search_ext(c->ld, cfg->ldap.base, dir_scopes[cfg->ldap.scope], filter,
                          attrs, 0, NULL, NULL, &tv, 2, &msgid);
     free(attrs);
     if (rc != LDAP_SUCCESS) {
-        dir_say_ldap(dir, &t->detail, dir->ld, dir->uri, "search", rc);
+        dir_say_ldap(dir, &t->detail, c->ld, c->uri, "search", rc);
         t->retry = rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR;
         return;
     }
-    rc = dir_wait(dir, dir->ld, dir->uri, msgid, "search", &res, &t->detail, &lost);
+    rc = dir_wait(dir, c->ld, c->uri, msgid, "search", &res, &t->detail, &lost);
     if (rc < 0) {
         t->retry = lost;
         return;
     }
     if (rc == 1) {
         t->result = HM_LOOKUP_AMBIGUOUS;
-        dir_say(&t->detail, "%s: more than one entry matches %s under %s", dir->uri,
-                filter, cfg->ldap.base);
+        dir_say(&t->detail, "%s: more than one entry matches %s under %s", c->uri, filter,
+                cfg->ldap.base);
     } else {
-        dir_read_answer(dir, res, filter, login, t);
+        dir_read_answer(dir, c, res, filter, login, t);
     }
     ldap_msgfree(res);
 }
 
 /*
- * Take the connection, waiting at most ldap.timeout: while the directory
- * hangs, each waiting client gets its 451 after one timeout, not after
- * the timeouts of all those queued before it.
+ * Take a connection out of the pool, preferring one that is open, and
+ * waiting at most ldap.timeout for one: while the directory hangs, each
+ * waiting client gets its 451 after one timeout, not after the timeouts
+ * of all those queued before it. NULL when none came free.
  */
-static int dir_lock(struct dir *dir)
+static struct dir_conn *dir_take(struct dir *dir)
 {
+    struct dir_conn *c = NULL;
     struct timespec deadline;
+    size_t i;
+    int rc = 0;
 
-    clock_gettime(CLOCK_REALTIME, &deadline);
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += dir->cfg->ldap.timeout;
-    return pthread_mutex_timedlock(&dir->lock, &deadline);
+    pthread_mutex_lock(&dir->lock);
+    while (rc == 0) {
+        for (i = 0; i < dir->nconns; i++) {
+            if (!dir->conns[i].busy && (c == NULL || dir->conns[i].ld != NULL))
+                c = &dir->conns[i];
+        }
+        if (c != NULL) {
+            c->busy = true;
+            break;
+        }
+        rc = pthread_cond_timedwait(&dir->given, &dir->lock, &deadline);
+    }
+    pthread_mutex_unlock(&dir->lock);
+    return c;
+}
+
+static void dir_give(struct dir *dir, struct dir_conn *c)
+{
+    pthread_mutex_lock(&dir->lock);
+    c->busy = false;
+    pthread_cond_signal(&dir->given);
+    pthread_mutex_unlock(&dir->lock);
+}
+
+/* Search for FILTER on a pooled connection, building it when needed. */
+static void dir_search_pooled(struct dir *dir, const char *filter, const char *login,
+                              struct dir_try *t)
+{
+    struct dir_conn *c = dir_take(dir);
+    bool fresh;
+
+    if (c == NULL) {
+        dir_say(&t->detail, "all %zu directory connections stayed busy for %d s",
+                dir->nconns, dir->cfg->ldap.timeout);
+        return;
+    }
+    fresh = c->ld == NULL;
+    if (fresh && dir_connect(dir, c, &t->detail) < 0) {
+        dir_give(dir, c);
+        return;
+    }
+    dir_search(dir, c, filter, login, t);
+    if (t->result == HM_LOOKUP_ERROR && t->retry && !fresh) {
+        dir_disconnect(c);
+        if (dir_connect(dir, c, &t->detail) == 0) {
+            free(t->detail);
+            t->detail = NULL;
+            dir_search(dir, c, filter, login, t);
+        }
+    }
+    if (t->result == HM_LOOKUP_ERROR)
+        dir_disconnect(c);
+    dir_give(dir, c);
 }
 
 enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **entry_r,
                           char **detail_r)
 {
     struct dir_try t = {HM_LOOKUP_ERROR, false, NULL, NULL};
+    enum hm_lookup cached;
     const char *why;
     char *filter = NULL;
-    bool fresh;
 
     *entry_r = NULL;
     *detail_r = NULL;
@@ -590,36 +593,15 @@ enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **ent
         dir_say(detail_r, "the login is empty");
         return HM_LOOKUP_NOT_FOUND;
     }
+    if (cache_get(dir->cache, login, &cached, entry_r, detail_r))
+        return cached;
     if (dir_filter_expand(dir->cfg->ldap.login_filter, login, &filter, &why) < 0) {
         dir_say(detail_r, "ldap.login_filter: %s", why);
         return HM_LOOKUP_ERROR;
     }
-    if (dir_lock(dir) != 0) {
-        free(filter);
-        dir_say(detail_r, "the directory connection stayed busy for %d s",
-                dir->cfg->ldap.timeout);
-        return HM_LOOKUP_ERROR;
-    }
-    fresh = dir->ld == NULL;
-    if (fresh && dir_connect(dir, &t.detail) < 0) {
-        pthread_mutex_unlock(&dir->lock);
-        free(filter);
-        *detail_r = t.detail;
-        return HM_LOOKUP_ERROR;
-    }
-    dir_search(dir, filter, login, &t);
-    if (t.result == HM_LOOKUP_ERROR && t.retry && !fresh) {
-        dir_disconnect(dir);
-        if (dir_connect(dir, &t.detail) == 0) {
-            free(t.detail);
-            t.detail = NULL;
-            dir_search(dir, filter, login, &t);
-        }
-    }
-    if (t.result == HM_LOOKUP_ERROR)
-        dir_disconnect(dir);
-    pthread_mutex_unlock(&dir->lock);
+    dir_search_pooled(dir, filter, login, &t);
     free(filter);
+    cache_put(dir->cache, login, t.result, t.entry, t.detail);
     *entry_r = t.entry;
     *detail_r = t.detail;
     return t.result;

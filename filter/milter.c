@@ -65,6 +65,7 @@ struct milter_msg {
 struct milter_conn {
     struct milter_gen *gen;
     struct milter_msg msg;
+    sfsistat header_reply; /* SMFIS_NOREPLY when the MTA expects none */
 };
 
 static pthread_mutex_t milter_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -338,21 +339,22 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
     const char *why;
     size_t i;
 
-    if (c == NULL || c->msg.kept.reason != NULL ||
-        !milter_checked_field(c->gen->cfg, name))
+    if (c == NULL)
         return SMFIS_CONTINUE;
+    if (c->msg.kept.reason != NULL || !milter_checked_field(c->gen->cfg, name))
+        return c->header_reply;
     if (addr_parse_list(value, strlen(value), &list, &why) < 0 || list.n == 0) {
         /* No mailbox at all ("x:;") is no sender either: malformed. */
         log_debug("%s: %s: no address to check: %s", milter_queue_id(ctx), name,
                   list.n == 0 ? "no mailbox" : why);
         milter_check_address(ctx, c, name, value, NULL);
         addr_list_free(&list);
-        return SMFIS_CONTINUE;
+        return c->header_reply;
     }
     for (i = 0; i < list.n && c->msg.kept.reason == NULL; i++)
         milter_check_address(ctx, c, name, list.v[i].written, &list.v[i]);
     addr_list_free(&list);
-    return SMFIS_CONTINUE;
+    return c->header_reply;
 }
 
 static sfsistat mlfi_eom(SMFICTX *ctx)
@@ -407,22 +409,32 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                                unsigned long f2, unsigned long f3, unsigned long *pf0,
                                unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-    /* The connection's state, and so its configuration, starts here. */
+    /*
+     * The connection's state, and so its configuration, starts here. Every
+     * step the milter does not use is declined, and no reply is asked for
+     * header fields (the verdict on them comes at end-of-DATA): each is a
+     * round trip the MTA would otherwise wait for. An MTA that offers less
+     * (an older Sendmail) sends those steps anyway; libmilter answers them.
+     */
     struct milter_conn *c = milter_conn(ctx);
     struct milter_gen *gen = c != NULL ? c->gen : NULL;
-    unsigned long want = SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOBODY | SMFIP_NOEOH |
-                         SMFIP_NOUNKNOWN | SMFIP_NODATA;
+    unsigned long want = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NODATA |
+                         SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN;
 
     (void)f2;
     (void)f3;
     if (gen != NULL && gen->cfg->policy.header_fields.n == 0)
         want |= SMFIP_NOHDRS;
+    else if (gen != NULL)
+        want |= SMFIP_NR_HDR;
     *pf0 = f0 & SMFIF_ADDHDRS;
     *pf1 = f1 & want;
     *pf2 = 0;
     *pf3 = 0;
-    smfi_setsymlist(ctx, SMFIM_CONNECT, "v");
-    smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {auth_type} i");
+    if (c != NULL)
+        c->header_reply = (*pf1 & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+    /* "v" (the MTA's version) tells whether {auth_authen} is xtext. */
+    smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {auth_type} i v");
     smfi_setsymlist(ctx, SMFIM_EOM, "i {i}");
     return SMFIS_CONTINUE;
 }

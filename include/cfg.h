@@ -43,6 +43,7 @@ struct cfg {
         struct cfg_list address_attributes;
         char *home_attribute; /* "": no homed check */
         int timeout;          /* seconds, per LDAP operation */
+        int connections;      /* at most this many open at once */
     } ldap;
     struct {
         int mode; /* enum cfg_mode */

@@ -24,7 +24,8 @@ slapd_start || skip_all "slapd did not start"
 printf 'miltersecret\n' > "$SLAPD_DIR/secret"
 printf 'wrong\n' > "$SLAPD_DIR/wrong"
 
-# conf NAME [URIS] [EXTRA LDAP KEYS] [EXTRA POLICY KEYS]: write $SLAPD_DIR/NAME.conf
+# conf NAME [URIS] [EXTRA LDAP KEYS] [EXTRA POLICY KEYS] [CACHE KEYS]:
+# write $SLAPD_DIR/NAME.conf
 conf() {
     cat > "$SLAPD_DIR/$1.conf" <<CONF
 local_hosts = [ "mail.example.com" ];
@@ -37,6 +38,7 @@ ldap = {
   ${3:-}
 };
 policy = { ${4:-} };
+cache = { ${5:-} };
 CONF
 }
 
@@ -164,20 +166,27 @@ is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "a b
 like "$LINE2" "No such object" "a base that does not exist: said so"
 
 # --- one long-lived client across outages -------------------------------------------
+# The connection's own behaviour first (no cache), then what the cache adds,
+# then the pool. ldap_conns: how many TCP connections to slapd are open.
+ldap_conns() {
+    _port=$(printf '%04X' "${SLAPD_LDAP_URL##*:}")
+    awk -v p=":$_port" '$3 ~ p"$" && $4 == "01"' /proc/net/tcp | wc -l
+}
 LOOKUP=$BUILD/test/directory/lookup
 if [ -x "$LOOKUP" ]; then
+    conf nocache "\"$SLAPD_LDAP_URL\"" "connections = 2;" "" "ttl = 0; negative_ttl = 0;"
     mkfifo "$SLAPD_DIR/in"
     : > "$SLAPD_DIR/answers"
-    "$LOOKUP" "$SLAPD_DIR/main.conf" < "$SLAPD_DIR/in" > "$SLAPD_DIR/answers" 2>&1 &
+    "$LOOKUP" "$SLAPD_DIR/nocache.conf" < "$SLAPD_DIR/in" > "$SLAPD_DIR/answers" 2>&1 &
     LOOKUP_PID=$!
     exec 3>"$SLAPD_DIR/in"
     ASKED=0
-    # ask LOGIN: one lookup on the same client; ANSWER is its line
+    # ask LINE [N]: one command on the same client; ANSWER is its (last) line
     ask() {
-        ASKED=$((ASKED + 1))
+        ASKED=$((ASKED + ${2:-1}))
         printf '%s\n' "$1" >&3
         _i=0
-        while [ "$(wc -l < "$SLAPD_DIR/answers")" -lt "$ASKED" ] && [ $_i -lt 100 ]; do
+        while [ "$(wc -l < "$SLAPD_DIR/answers")" -lt "$ASKED" ] && [ $_i -lt 150 ]; do
             _i=$((_i + 1)); sleep 0.1
         done
         ANSWER=$(sed -n "${ASKED}p" "$SLAPD_DIR/answers")
@@ -201,9 +210,54 @@ if [ -x "$LOOKUP" ]; then
     is "$ANSWER" "found uid=janed,ou=people,dc=example,dc=com" "slapd resumed: found again"
     ask nobody
     like "$ANSWER" "^not-found no entry matches \(uid=nobody\)" "long-lived client: not found"
+    for _n in 1 2 3 4 5 6 7 8 9 10; do ask janed; done
+    is "$(ldap_conns)" 1 "pool: ten lookups one after the other use one connection, kept open"
+    ask "parallel 6 janed" 6
+    is "$(sed -n "$((ASKED - 5)),${ASKED}p" "$SLAPD_DIR/answers" | sort | uniq -c | sed 's/^ *//')" \
+        "6 found uid=janed,ou=people,dc=example,dc=com" "pool: six lookups at once all found"
+    _open=$(ldap_conns)
+    ok_if "pool: at most ldap.connections (2) open after six lookups at once (saw $_open)" \
+        [ "$_open" -ge 1 ] && [ "$_open" -le 2 ]
+    slapd_hang
+    ask "parallel 4 janed" 4
+    slapd_resume
+    _last4=$(sed -n "$((ASKED - 3)),${ASKED}p" "$SLAPD_DIR/answers")
+    is "$(printf '%s\n' "$_last4" | grep -c '^error ')" 4 \
+        "pool exhausted while slapd hangs: every lookup is a directory error"
+    like "$_last4" "no answer within 2 s" "pool exhausted: those on a connection time out"
+    ask janed
+    is "$ANSWER" "found uid=janed,ou=people,dc=example,dc=com" "pool: found again after the hang"
     exec 3>&-
     wait "$LOOKUP_PID"
     is "$?" 0 "long-lived client: exits cleanly"
+
+    # The cache: answers kept through an outage, errors never kept.
+    conf cached "\"$SLAPD_LDAP_URL\"" "" "" "ttl = 2; negative_ttl = 60;"
+    ASKED=0
+    : > "$SLAPD_DIR/answers"
+    "$LOOKUP" "$SLAPD_DIR/cached.conf" < "$SLAPD_DIR/in" > "$SLAPD_DIR/answers" 2>&1 &
+    LOOKUP_PID=$!
+    exec 3>"$SLAPD_DIR/in"
+    ask janed
+    ask nobody
+    slapd_stop
+    ask janed
+    is "$ANSWER" "found uid=janed,ou=people,dc=example,dc=com" "cache: a found entry is answered while slapd is down"
+    ask nobody
+    like "$ANSWER" "^not-found no entry matches \(uid=nobody\)" "cache: a not-found answer is kept (negative_ttl)"
+    ask alice
+    like "$ANSWER" "^error " "cache: a login never asked is a directory error"
+    ask alice
+    like "$ANSWER" "^error " "cache: the error was not kept"
+    sleep 2.2
+    ask janed
+    like "$ANSWER" "^error " "cache: after cache.ttl the entry is asked for again"
+    slapd_start
+    ask alice
+    is "$ANSWER" "found uid=alice,ou=people,dc=example,dc=com" "cache: slapd back, the login once in error is found"
+    exec 3>&-
+    wait "$LOOKUP_PID"
+    is "$?" 0 "cached client: exits cleanly"
 else
     tap_result 1 "test/directory/lookup is not built"
 fi

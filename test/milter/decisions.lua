@@ -20,16 +20,17 @@ local function r554(address) return { "554", "5.7.1", NOT_LOCAL .. address } end
 
 local cases = {
     -- --- negotiation ----------------------------------------------------------
-    { name = "negotiation: HELO, RCPT, DATA, EOH, body and unknown commands are negotiated away; connect and headers kept",
+    { name = "negotiation: connect, HELO, RCPT, DATA, EOH, body and unknown commands are negotiated away; headers kept, with no reply asked",
       run = function()
           local conn = connect("main", POSTFIX)
-          for _, opt in ipairs({ "SMFIP_NOHELO", "SMFIP_NORCPT", "SMFIP_NODATA", "SMFIP_NOEOH",
+          for _, opt in ipairs({ "SMFIP_NOCONNECT", "SMFIP_NOHELO", "SMFIP_NORCPT", "SMFIP_NODATA", "SMFIP_NOEOH",
                                  "SMFIP_NOBODY", "SMFIP_NOUNKNOWN" }) do
               if _G[opt] ~= nil and not mt.test_option(conn, _G[opt]) then
                   fail("%s not negotiated", opt)
               end
           end
           if mt.test_option(conn, SMFIP_NOHDRS) then fail("SMFIP_NOHDRS negotiated: From: would go unchecked") end
+          if not mt.test_option(conn, SMFIP_NR_HDR) then fail("SMFIP_NR_HDR not negotiated: the MTA waits for a reply to each header") end
           if mt.test_option(conn, SMFIP_NOMAIL) then fail("SMFIP_NOMAIL negotiated") end
           local SMFIF_ADDHDRS = 0x01   -- report mode adds a header; miltertest exports no SMFIF_*
           if not mt.test_action(conn, SMFIF_ADDHDRS) then fail("SMFIF_ADDHDRS not requested") end

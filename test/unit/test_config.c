@@ -239,6 +239,7 @@ static const struct {
     {"ldap.address_attributes", "true", "a boolean", "a list of strings"},
     {"ldap.home_attribute", "[ \"mailHost\" ]", "a list", "a string"},
     {"ldap.timeout", "\"5\"", "a string", "an integer"},
+    {"ldap.connections", "\"8\"", "a string", "an integer"},
     {"ldap.delegation_filter", "1", NULL, NULL},
     {"policy.mode", "true", "a boolean", "a string"},
     {"policy.check_envelope", "1", "an integer", "a boolean (true or false)"},

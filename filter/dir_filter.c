@@ -1,0 +1,115 @@
+/*
+ * NAME
+ *	dir_filter - LDAP search filters with escaped values
+ * SUMMARY
+ *	dir_filter_escape(), dir_filter_expand()
+ * DESCRIPTION
+ *	Part of the directory module: the only place where a value from a
+ *	client enters a filter. Every such value goes through libldap's
+ *	ldap_bv2escaped_filter_value (RFC 4515): '*', '(', ')', backslash,
+ *	NUL and every byte >= 0x80 become \XX, so a login such as "*" or
+ *	"a)(uid=*" is only ever a value, never filter syntax.
+ *
+ *	Thread safety: pure functions.
+ */
+#include "autoconf.h"
+
+#include <ldap.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "directory.h"
+
+/* A growing string; after a failed allocation it stays failed. */
+struct dir_buf {
+    char *s;
+    size_t n;
+    bool failed;
+};
+
+static void dir_buf_add(struct dir_buf *b, const char *value, size_t len)
+{
+    char *grown;
+
+    if (b->failed)
+        return;
+    if ((grown = realloc(b->s, b->n + len + 1)) == NULL) {
+        b->failed = true;
+        return;
+    }
+    memcpy(grown + b->n, value, len);
+    b->n += len;
+    grown[b->n] = '\0';
+    b->s = grown;
+}
+
+/* Append LEN bytes of VALUE escaped per RFC 4515: * ( ) \ NUL and 8-bit as \XX. */
+static void dir_buf_add_escaped(struct dir_buf *b, const char *value, size_t len)
+{
+    struct berval raw = {(ber_len_t)len, (char *)value}, esc = {0, NULL};
+
+    if (len == 0)
+        return;
+    if (ldap_bv2escaped_filter_value(&raw, &esc) != 0) {
+        b->failed = true;
+        return;
+    }
+    dir_buf_add(b, esc.bv_val, esc.bv_len);
+    ber_memfree(esc.bv_val);
+}
+
+int dir_filter_escape(const char *value, size_t len, char **escaped_r)
+{
+    struct dir_buf b = {NULL, 0, false};
+
+    dir_buf_add(&b, "", 0);
+    dir_buf_add_escaped(&b, value, len);
+    if (b.failed) {
+        free(b.s);
+        return -1;
+    }
+    *escaped_r = b.s;
+    return 0;
+}
+
+int dir_filter_expand(const char *template, const char *login, char **filter_r,
+                      const char **error_r)
+{
+    const char *at = strrchr(login, '@'), *p;
+    size_t llen = at ? (size_t)(at - login) : strlen(login);
+    struct dir_buf b = {NULL, 0, false};
+
+    dir_buf_add(&b, "", 0);
+    for (p = template; *p != '\0'; p++) {
+        if (*p != '%') {
+            dir_buf_add(&b, p, 1);
+            continue;
+        }
+        switch (*++p) {
+        case '%':
+            dir_buf_add(&b, "%", 1);
+            break;
+        case 'u':
+            dir_buf_add_escaped(&b, login, strlen(login));
+            break;
+        case 'l':
+            dir_buf_add_escaped(&b, login, llen);
+            break;
+        case 'd':
+            dir_buf_add_escaped(&b, at ? at + 1 : "", at ? strlen(at + 1) : 0);
+            break;
+        default:
+            free(b.s);
+            *error_r = "only %u, %l, %d and %% may be used in a filter";
+            return -1;
+        }
+    }
+    if (b.failed) {
+        free(b.s);
+        *error_r = "out of memory";
+        return -1;
+    }
+    *filter_r = b.s;
+    return 0;
+}
