@@ -129,6 +129,11 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 if configure_in "$OUT/asan" CFLAGS="-g -O1 $SAN" LDFLAGS="$SAN"; then
     ASAN_OPTIONS=detect_leaks=1 make -C "$OUT/asan" -j"$JOBS" check-unit >"$OUT/asan.out" 2>&1
     count_log "$OUT/asan"
+    say "milter layer with the daemon built with ASan+UBSan"
+    make -C "$OUT/asan" -j"$JOBS" homed-milter >>"$OUT/asan.out" 2>&1
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        make -C "$OUT/asan" check TESTS=test/milter/run.sh >"$OUT/milter-asan.out" 2>&1
+    count_log "$OUT/asan"
 else
     echo "FAILED: sanitizer configure"
     FAILED=$((FAILED + 1))
