@@ -1,0 +1,1 @@
+## test/bench/directory.mk: included from Makefile.am
