@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # rawmilter.pl - the MTA side of the milter protocol, byte for byte
 #
-#   perl rawmilter.pl SOCKET STEP...
+#   perl rawmilter.pl SOCKET [offer:FLAGS] STEP...
 #
 # For what miltertest cannot do: its strings stop at the first NUL, its
 # header buffer is 1 KB, and it never shows the reply text of a MAIL-stage
@@ -16,6 +16,8 @@
 #   eom               end of message (preceded by the E macros)
 #   quit              close politely (also done at the end)
 #
+# offer:FLAGS (first, hex) offers only those protocol flags, as an older
+# MTA would; by default every flag of protocol version 6 is offered.
 # Prints one line per reply: "STEP CODE [DATA]", where CODE is the reply
 # letter (c continue, a accept, y reply code, t tempfail, r reject,
 # h add header) and DATA the reply's data, NULs shown as "|". A connection
@@ -80,10 +82,13 @@ sub show {
 }
 
 # Negotiate: version 6, every action, every protocol step offered.
-send_cmd('O', pack('NNN', 6, 0x1ff, 0x1fffff)) or die "rawmilter: write: $!\n";
+my $offer = 0x1fffff;
+if (@ARGV && $ARGV[0] =~ /^offer:(?:0x)?([0-9A-Fa-f]+)$/) { $offer = hex($1); shift @ARGV }
+send_cmd('O', pack('NNN', 6, 0x1ff, $offer)) or die "rawmilter: write: $!\n";
 my ($c, $d) = read_reply();
 die "rawmilter: no option negotiation reply\n" unless defined $c && $c eq 'O';
 my (undef, undef, $popts) = unpack('NNN', $d);
+print "negotiated ", sprintf('0x%x', $popts), "\n";
 if (!($popts & 0x01)) {    # SMFIP_NOCONNECT not set: send connect info
     send_cmd('C', "client.test\0" . '4' . pack('n', 12345) . "127.0.0.1\0");
     show('connect', read_reply()) unless $popts & 0x1000;    # SMFIP_NR_CONN

@@ -184,6 +184,22 @@ like "$(raw_step mail)" "^mail y 451 4\.3\.0 " "login matching two entries: 451 
 raw unauth "$POSTFIX" 'mail:<janed@example.com>'
 like "$(raw_step mail)" "^mail y 554 5\.7\.1 " "unauthenticated = reject: 554 5.7.1 at MAIL FROM"
 
+# An MTA that offers neither SMFIP_NOCONNECT nor SMFIP_NR_HDR (an older
+# Sendmail offers SMFIP_NOHELO|NORCPT|NOBODY|NOEOH at most) still gets an
+# answer to every step it sends, and the same verdicts.
+raw main offer:0x5a "$JANED" "$POSTFIX" 'mail:<janed@example.com>' \
+    'hdr:From=janed@example.com' 'hdr:Subject=old MTA' eom
+is "$(printf '%s\n' "$RAW" | tr '\n' ' ')" \
+    "negotiated 0x5a connect c mail c hdr c hdr c eom c " \
+    "an MTA offering no NOCONNECT nor NR_HDR: every step answered, owner accepted"
+raw main offer:0x5a "$JANED" "$POSTFIX" 'mail:<janed@example.com>' \
+    'hdr:From=johnd@company1.com' eom
+is "$(raw_step eom)" "eom y 554 5.7.1 Mailbox is not local: johnd@company1.com" \
+    "an MTA offering no NR_HDR: a forged From: still rejected at end of DATA"
+raw main "$JANED" "$POSTFIX" 'mail:<janed@example.com>' 'hdr:From=janed@example.com' eom
+is "$(printf '%s\n' "$RAW" | tr '\n' ' ')" "negotiated 0x3db mail c eom c " \
+    "a modern MTA: connect, HELO, RCPT, DATA, EOH, body, unknown declined; no header replies"
+
 # Big header fields. miltertest's mt.header copies into a 1 KB stack buffer
 # (longer values smash its stack), so these go through rawmilter.pl.
 # Postfix passes header fields of up to header_size_limit (102400 bytes).
