@@ -202,13 +202,18 @@ static void cache_drop(struct cache_shard *s, struct cache_node **slot)
 bool cache_get(struct cache *cache, const char *login, enum hm_lookup *result_r,
                struct entry **entry_r, char **detail_r)
 {
-    uint64_t hash = cache_hash(cache->key, login);
-    struct cache_shard *s = cache_shard(cache, hash);
+    uint64_t hash;
+    struct cache_shard *s;
     struct cache_node **slot, *n;
     bool hit = false;
 
     *entry_r = NULL;
     *detail_r = NULL;
+    /* A cache that keeps nothing (cache.size 0, or both TTLs 0) has nothing. */
+    if (cache->shards[0].capacity == 0 || (cache->ttl <= 0 && cache->negative_ttl <= 0))
+        return false;
+    hash = cache_hash(cache->key, login);
+    s = cache_shard(cache, hash);
     pthread_mutex_lock(&s->lock);
     if (s->nbuckets == 0 || *(slot = cache_slot(s, hash, login)) == NULL) {
         pthread_mutex_unlock(&s->lock);

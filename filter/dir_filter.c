@@ -24,24 +24,39 @@
 /* A growing string; after a failed allocation it stays failed. */
 struct dir_buf {
     char *s;
-    size_t n;
+    size_t n, cap;
     bool failed;
 };
+
+/* An empty string with room for CAP bytes and its NUL. */
+static void dir_buf_init(struct dir_buf *b, size_t cap)
+{
+    b->n = 0;
+    b->cap = cap + 1;
+    b->failed = (b->s = malloc(b->cap)) == NULL;
+    if (!b->failed)
+        b->s[0] = '\0';
+}
 
 static void dir_buf_add(struct dir_buf *b, const char *value, size_t len)
 {
     char *grown;
+    size_t want;
 
     if (b->failed)
         return;
-    if ((grown = realloc(b->s, b->n + len + 1)) == NULL) {
-        b->failed = true;
-        return;
+    if (b->cap - b->n <= len) {
+        want = 2 * (b->n + len + 1);
+        if ((grown = realloc(b->s, want)) == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->s = grown;
+        b->cap = want;
     }
-    memcpy(grown + b->n, value, len);
+    memcpy(b->s + b->n, value, len);
     b->n += len;
-    grown[b->n] = '\0';
-    b->s = grown;
+    b->s[b->n] = '\0';
 }
 
 /* Append LEN bytes of VALUE escaped per RFC 4515: * ( ) \ NUL and 8-bit as \XX. */
@@ -61,9 +76,9 @@ static void dir_buf_add_escaped(struct dir_buf *b, const char *value, size_t len
 
 int dir_filter_escape(const char *value, size_t len, char **escaped_r)
 {
-    struct dir_buf b = {NULL, 0, false};
+    struct dir_buf b;
 
-    dir_buf_add(&b, "", 0);
+    dir_buf_init(&b, 3 * len); /* at worst every byte becomes \XX */
     dir_buf_add_escaped(&b, value, len);
     if (b.failed) {
         free(b.s);
@@ -78,12 +93,16 @@ int dir_filter_expand(const char *template, const char *login, char **filter_r,
 {
     const char *at = strrchr(login, '@'), *p;
     size_t llen = at ? (size_t)(at - login) : strlen(login);
-    struct dir_buf b = {NULL, 0, false};
+    struct dir_buf b;
+    size_t run;
 
-    dir_buf_add(&b, "", 0);
+    /* Room for the template with one login in it, escaped at worst. */
+    dir_buf_init(&b, strlen(template) + 3 * strlen(login));
     for (p = template; *p != '\0'; p++) {
         if (*p != '%') {
-            dir_buf_add(&b, p, 1);
+            run = strcspn(p, "%"); /* the literal text up to the next % */
+            dir_buf_add(&b, p, run);
+            p += run - 1;
             continue;
         }
         switch (*++p) {

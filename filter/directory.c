@@ -57,6 +57,7 @@ struct dir_conn {
 struct dir {
     struct cfg *cfg;
     struct cache *cache;
+    char **attrs;         /* what a search asks for (dir_attributes) */
     pthread_mutex_t lock; /* guards the busy flags */
     pthread_cond_t given; /* a connection was put back */
     size_t nconns;
@@ -85,6 +86,8 @@ static void dir_say(char **detail, const char *fmt, ...)
     va_end(ap);
 }
 
+static char **dir_attributes(const struct cfg *cfg);
+
 struct dir *dir_new(struct cfg *cfg)
 {
     size_t n = (size_t)cfg->ldap.connections;
@@ -96,8 +99,11 @@ struct dir *dir_new(struct cfg *cfg)
     dir->nconns = n;
     dir->cache =
         cache_new((size_t)cfg->cache.size, cfg->cache.ttl, cfg->cache.negative_ttl, NULL);
-    if (dir->cache == NULL || pthread_mutex_init(&dir->lock, NULL) != 0) {
+    dir->attrs = dir_attributes(cfg);
+    if (dir->cache == NULL || dir->attrs == NULL ||
+        pthread_mutex_init(&dir->lock, NULL) != 0) {
         cache_free(dir->cache);
+        free(dir->attrs);
         free(dir);
         return NULL;
     }
@@ -107,6 +113,7 @@ struct dir *dir_new(struct cfg *cfg)
         pthread_cond_init(&dir->given, &attr) != 0) {
         pthread_mutex_destroy(&dir->lock);
         cache_free(dir->cache);
+        free(dir->attrs);
         free(dir);
         return NULL;
     }
@@ -141,6 +148,7 @@ void dir_free(struct dir *dir)
     pthread_cond_destroy(&dir->given);
     pthread_mutex_destroy(&dir->lock);
     cache_free(dir->cache);
+    free(dir->attrs);
     cfg_unref(dir->cfg);
     free(dir);
 }
@@ -390,7 +398,7 @@ static struct entry *dir_make_entry(struct dir *dir, LDAP *ld, LDAPMessage *msg)
     return e;
 }
 
-/* The attributes a lookup asks for; a NULL-terminated array, malloc'd. */
+/* The attributes a lookup asks for, built once per dir; NULL-terminated, malloc'd. */
 static char **dir_attributes(const struct cfg *cfg)
 {
     size_t n = cfg->ldap.address_attributes.n;
@@ -477,18 +485,12 @@ static void dir_search(struct dir *dir, struct dir_conn *c, const char *filter,
     const struct cfg *cfg = dir->cfg;
     struct timeval tv = {cfg->ldap.timeout, 0};
     LDAPMessage *res = NULL;
-    char **attrs = dir_attributes(cfg);
     bool lost = false;
     int msgid, rc;
 
     t->result = HM_LOOKUP_ERROR;
-    if (attrs == NULL) {
-        dir_say(&t->detail, "out of memory");
-        return;
-    }
     rc = ldap_search_ext(c->ld, cfg->ldap.base, dir_scopes[cfg->ldap.scope], filter,
-                         attrs, 0, NULL, NULL, &tv, 2, &msgid);
-    free(attrs);
+                         dir->attrs, 0, NULL, NULL, &tv, 2, &msgid);
     if (rc != LDAP_SUCCESS) {
         dir_say_ldap(dir, &t->detail, c->ld, c->uri, "search", rc);
         t->retry = rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR;
