@@ -1,0 +1,188 @@
+#!/bin/sh
+# dir.sh - the directory benchmark: dir_lookup against a raw libldap loop
+#
+#   make bench-dir
+#   HM_SRCDIR=... HM_BUILDDIR=... sh test/bench/dir.sh
+#
+# A private slapd holds HM_BENCH_USERS generated mailboxes (gen-ldif.sh).
+# dirbench looks logins up, every lookup another login, in two modes:
+#
+#   homed  dir_lookup() with the cache off and one pooled connection per
+#          thread: what every lookup of a cold cache costs;
+#   raw    the baseline: one libldap handle per thread, bound once, then
+#          ldap_search_ext_s with the same filter, base, scope, attributes
+#          and size limit, the answer read as the product reads it.
+#
+# Both run in one dirbench process (mode both), in short slices that
+# alternate homed, raw, raw, homed... (10 to 20 pairs a round), against
+# the same slapd, so that the machine's noise falls on both sides alike;
+# and that HM_BENCH_ROUNDS times at each number of threads. The table
+# gives lookups/s (median and min-max over the rounds), the ratio
+# homed/raw (median of the rounds' ratios, their min-max), the spread of
+# the ratios of single slice pairs, p50 latencies, the client's CPU time
+# per lookup and slapd's. The target: homed >= 0.90 x raw.
+#
+# On a busy machine the rates stay noisy, so the client's own cost is also
+# counted with callgrind (one thread, HM_BENCH_CG_LOOKUPS lookups, only the
+# counted lookups instrumented): instructions per lookup do not depend on
+# the load. Exit status 1 when a lookup failed; a missed target is only
+# reported, unless HM_BENCH_STRICT=1.
+#
+# Environment (defaults): HM_BENCH_USERS (10000), HM_BENCH_LOOKUPS per
+# round and mode (10000), HM_BENCH_ROUNDS (5), HM_BENCH_CONNS ("1 8 32"),
+# HM_BENCH_CG_LOOKUPS (2000; 0 skips callgrind),
+# HM_BENCH_TRANSPORT (ldapi; or ldap: TCP to 127.0.0.1), HM_KEEP=1 keeps
+# the work directory.
+set -u
+SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${HM_BUILDDIR:-$SRC}
+DIRBENCH=${HM_DIRBENCH:-$BUILD/test/bench/dirbench}
+USERS=${HM_BENCH_USERS:-10000}
+LOOKUPS=${HM_BENCH_LOOKUPS:-10000}
+ROUNDS=${HM_BENCH_ROUNDS:-5}
+CG_LOOKUPS=${HM_BENCH_CG_LOOKUPS:-2000}
+CONNS=${HM_BENCH_CONNS:-1 8 32}
+TRANSPORT=${HM_BENCH_TRANSPORT:-ldapi}
+TARGET=0.90
+. "$SRC/test/lib/slapd.sh"
+
+fail() { echo "dir.sh: $*" >&2; exit 1; }
+for p in "$DIRBENCH" "$SLAPD" "$SLAPADD"; do
+    [ -x "$p" ] || fail "$p is not built or installed (make bench-dir builds dirbench)"
+done
+command -v ldapsearch >/dev/null 2>&1 || fail "ldapsearch (ldap-utils) is not installed"
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/hm-dirbench.XXXXXX") || exit 1
+SLAPD_DIR=$W/slapd
+cleanup() {
+    set +e
+    slapd_stop
+    if [ "${HM_KEEP:-}" = 1 ]; then echo "# work directory kept: $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT PIPE TERM
+
+# run THREADS ROUND: one dirbench run (homed and raw interleaved), one result line
+run() {
+    _out=$W/run.out
+    "$DIRBENCH" -m both -c "$W/bench.conf" -t "$1" -n "$LOOKUPS" -u "$USERS" \
+        -s $(($2 * LOOKUPS)) -P "$SLAPD_PID" > "$_out" 2> "$W/run.err"
+    _rc=$?
+    _v() { sed -n "s/^$1=//p" "$_out"; }
+    if [ $_rc -ne 0 ]; then
+        echo "dir.sh: $1 threads, round $2: exit $_rc; homed found $(_v homed_found)," \
+            "errors $(_v homed_errors); raw found $(_v raw_found), errors $(_v raw_errors)" >&2
+        head -5 "$W/run.err" >&2
+        BROKEN=1
+        return
+    fi
+    echo "$1 $2 $(_v homed_rate) $(_v raw_rate) $(_v ratio) $(_v pair_ratio_min)" \
+        "$(_v pair_ratio_max) $(_v homed_p50_us) $(_v raw_p50_us) $(_v homed_cpu_us)" \
+        "$(_v raw_cpu_us) $(_v homed_slapd_us) $(_v raw_slapd_us)" >> "$W/results"
+}
+
+mkdir -p "$SLAPD_DIR"
+sh "$SRC/test/bench/gen-ldif.sh" "$USERS" > "$W/users.ldif"
+slapd_init "$SRC/etc/example.ldif" >/dev/null || fail "slapadd failed"
+# the generated directory is larger than slapd.sh's database allows
+sed 's/^maxsize .*/maxsize 1073741824/' "$SLAPD_DIR/slapd.conf" > "$W/slapd.conf" &&
+    mv "$W/slapd.conf" "$SLAPD_DIR/slapd.conf"
+"$SLAPADD" -q -f "$SLAPD_DIR/slapd.conf" -l "$W/users.ldif" || fail "slapadd failed"
+slapd_start || fail "slapd did not start"
+SLAPD_PID=$(cat "$SLAPD_DIR/slapd.pid")
+case $TRANSPORT in
+ldapi) URI=$SLAPD_LDAPI_URL ;;
+ldap) URI=$SLAPD_LDAP_URL ;;
+*) fail "HM_BENCH_TRANSPORT is ldapi or ldap" ;;
+esac
+printf 'miltersecret\n' > "$W/secret"
+cat > "$W/bench.conf" <<CONF
+socket = "unix:$W/unused.sock";
+local_hosts = [ "mail.example.com" ];
+ldap = {
+  uri = [ "$URI" ];
+  bind_dn = "cn=milter,dc=example,dc=com";
+  bind_password_file = "$W/secret";
+  base = "ou=people,dc=example,dc=com";
+  timeout = 5;
+};
+cache = { ttl = 0; negative_ttl = 0; };
+CONF
+
+BROKEN=0
+: > "$W/results"
+echo "# $(nproc) CPUs; $USERS users in slapd over $TRANSPORT; $LOOKUPS cold lookups" \
+    "of each mode a round, every one another login, in alternating slices; $ROUNDS rounds"
+for c in $CONNS; do
+    r=1
+    while [ $r -le "$ROUNDS" ]; do
+        run "$c" $r
+        r=$((r + 1))
+    done
+    echo "# $c threads done"
+done
+
+# One row per number of threads: medians and min-max over the rounds.
+awk -v target="$TARGET" '
+function sorted(s, a,   n, i, j, t) {
+    n = split(s, a, " ")
+    for (i = 2; i <= n; i++)
+        for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+    return n
+}
+function med(s,   a, n) { n = sorted(s, a); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+function lo(s,   a) { sorted(s, a); return a[1] }
+function hi(s,   a, n) { n = sorted(s, a); return a[n] }
+{
+    c = $1
+    if (!(c in seen)) { seen[c] = 1; order[++nk] = c }
+    hr[c] = hr[c] " " $3; rr[c] = rr[c] " " $4; ratio[c] = ratio[c] " " $5
+    pmin[c] = pmin[c] " " $6; pmax[c] = pmax[c] " " $7; hp[c] = hp[c] " " $8; rp[c] = rp[c] " " $9
+    hc[c] = hc[c] " " $10; rc[c] = rc[c] " " $11; hs[c] = hs[c] " " $12; rs[c] = rs[c] " " $13
+}
+END {
+    printf "%7s  %-22s %-22s %-17s %-11s %-13s %-13s %s\n", "threads", "homed lookups/s",
+        "raw lookups/s", "ratio (min-max)", "slice pairs", "p50 us h/raw", "client CPU us",
+        "slapd CPU us"
+    for (i = 1; i <= nk; i++) {
+        c = order[i]; x = med(ratio[c])
+        printf "%7d  %-22s %-22s %-17s %-11s %-13s %-13s %s\n", c,
+            sprintf("%5.0f (%.0f-%.0f)", med(hr[c]), lo(hr[c]), hi(hr[c])),
+            sprintf("%5.0f (%.0f-%.0f)", med(rr[c]), lo(rr[c]), hi(rr[c])),
+            sprintf("%4.2f (%.2f-%.2f)", x, lo(ratio[c]), hi(ratio[c])),
+            sprintf("%.2f-%.2f", lo(pmin[c]), hi(pmax[c])),
+            sprintf("%.0f/%.0f", med(hp[c]), med(rp[c])),
+            sprintf("%.1f/%.1f", med(hc[c]), med(rc[c])),
+            sprintf("%.1f/%.1f", med(hs[c]), med(rs[c]))
+        verdict[++nv] = sprintf("target homed >= %.2f x raw, %d threads: %.2f, %s", target, c,
+            x, x >= target ? "met" : "NOT met")
+        if (x < target) missed = 1
+    }
+    print "(lookups/s: median (min-max) over the rounds; ratio: homed/raw of each round, median"
+    print " (min-max); slice pairs: the lowest and highest ratio of one pair of slices; p50 and"
+    print " CPU per lookup: medians, homed/raw; client CPU: dirbench, all threads; slapd CPU"
+    print " from /proc in clock ticks)"
+    for (i = 1; i <= nv; i++) print verdict[i]
+    exit missed
+}' "$W/results"
+missed=$?
+
+# cg MODE: the client's instructions for CG_LOOKUPS lookups, one thread
+cg() {
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$W/cg.$1" \
+        "$DIRBENCH" -m "$1" -c "$W/bench.conf" -t 1 -n "$CG_LOOKUPS" -u "$USERS" -w 5 \
+        > "$W/cg.out" 2> "$W/cg.err" || { echo "dir.sh: callgrind, $1: failed" >&2; return; }
+    sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$W/cg.$1"
+}
+if [ "$CG_LOOKUPS" -gt 0 ] && command -v valgrind >/dev/null 2>&1; then
+    awk -v h="$(cg homed)" -v r="$(cg raw)" -v n="$CG_LOOKUPS" 'BEGIN {
+        if (h == 0 || r == 0) exit 1
+        printf "client instructions per lookup (callgrind, 1 thread, %d lookups): homed %.0f," \
+            " raw %.0f, ratio raw/homed %.2f\n", n, h / n, r / n, r / h
+    }' || BROKEN=1
+elif [ "$CG_LOOKUPS" -gt 0 ]; then
+    echo "# valgrind is not installed: no instruction counts"
+fi
+[ "$BROKEN" = 0 ] || exit 1
+[ "${HM_BENCH_STRICT:-}" = 1 ] && [ "$missed" != 0 ] && exit 1
+exit 0
