@@ -1,0 +1,508 @@
+#!/bin/sh
+# Postfix end to end: messages/s from an SMTP AUTH load generator
+# (test/bench/smtpload) through a private Postfix with
+#   (a) no milter,
+#   (b) Postfix's own reject_sender_login_mismatch with
+#       smtpd_sender_login_maps = proxy:ldap:... (uncached, on every MAIL),
+#   (c) the null milter (test/bench/nullmilter), negotiating what
+#       homed-milter negotiates,
+#   (d) homed-milter (cache on, defaults),
+# against a private slapd with HM_BENCH_USERS generated mailboxes. Delivery
+# is discard:, and a run's time lasts until Postfix's incoming and active
+# queues are empty again, not only until the client got its last 250.
+# Rounds interleave the four configurations (each round starts with the
+# next one); every ratio is taken within one round, and the table shows
+# the median and the min-max over the rounds.
+#
+# Environment (defaults in brackets):
+#   HM_BENCH_USERS [10000]        mailboxes in LDAP, all of them SASL users
+#                                 (without db_load: HM_BENCH_SASL_USERS [200])
+#   HM_BENCH_ROUNDS [3]           rounds
+#   HM_BENCH_MESSAGES [4000]      messages per configuration and round
+#   HM_BENCH_CONNS [8]            concurrent SMTP connections
+#   HM_BENCH_PER_SESSION [10]     messages per SMTP session (then a new
+#                                 session, authenticated as the next user)
+#   HM_BENCH_WARMUP [200]         unmeasured messages after each restart
+#   HM_BENCH_BODY [1024]          body bytes per message
+#   HM_BENCH_STRICT [0]           1: exit 1 when a target is missed
+#   HM_BENCH_KEEP [0]             1: keep the temporary directory
+#   HM_SMTPLOAD, HM_NULLMILTER    the tools (default: under HM_BUILDDIR)
+#   CI=true                       a missing tool is a failure, not a skip
+#
+# Needs root (Postfix), postfix, postfix-ldap (the ldap: map; without it,
+# and not under CI=true, (b) is left out), slapd, ldap-utils, sasl2-bin,
+# and db-util (db_load writes the sasldb in one go; without it saslpasswd2
+# is used, about 17 ms a user). Everything listens on 127.0.0.1 or on unix
+# sockets under one temporary directory and is stopped at exit.
+set -u
+SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${HM_BUILDDIR:-$SRC}
+HM=$BUILD/homed-milter
+SMTPLOAD=${HM_SMTPLOAD:-$BUILD/test/bench/smtpload}
+NULLMILTER=${HM_NULLMILTER:-$BUILD/test/bench/nullmilter}
+[ -n "${HM_SLAPD:-}" ] && SLAPD=$HM_SLAPD
+[ -n "${HM_SLAPADD:-}" ] && SLAPADD=$HM_SLAPADD
+[ -n "${HM_SLAPPASSWD:-}" ] && SLAPPASSWD=$HM_SLAPPASSWD
+. "$SRC/test/lib/slapd.sh"
+. "$SRC/test/e2e/lib-postfix.sh"
+
+USERS=${HM_BENCH_USERS:-10000}
+ROUNDS=${HM_BENCH_ROUNDS:-3}
+MESSAGES=${HM_BENCH_MESSAGES:-4000}
+CONNS=${HM_BENCH_CONNS:-8}
+PER_SESSION=${HM_BENCH_PER_SESSION:-10}
+WARMUP=${HM_BENCH_WARMUP:-200}
+BODY=${HM_BENCH_BODY:-1024}
+T0=$(date +%s)
+
+say() { printf '%s\n' "$*"; }
+fail() {
+    say "bench-postfix: FAIL: $*" >&2
+    exit 1
+}
+# A missing prerequisite: a failure under CI=true, else a skip (exit 0).
+missing() {
+    if [ "${CI:-}" = true ]; then fail "$* (required under CI=true)"; fi
+    say "bench-postfix: SKIP: $*" >&2
+    exit 0
+}
+
+for _v in USERS ROUNDS MESSAGES CONNS PER_SESSION WARMUP BODY; do
+    eval "_x=\$$_v"
+    case $_x in '' | *[!0-9]*) fail "HM_BENCH_$_v must be a number, not '$_x'" ;; esac
+done
+[ "$USERS" -ge 2 ] || fail "HM_BENCH_USERS must be at least 2"
+[ "$ROUNDS" -ge 1 ] && [ "$MESSAGES" -ge 1 ] && [ "$CONNS" -ge 1 ] ||
+    fail "HM_BENCH_ROUNDS, HM_BENCH_MESSAGES and HM_BENCH_CONNS must be at least 1"
+
+[ "$(id -u)" = 0 ] || missing "needs root (a private Postfix)"
+for _p in "$HM" "$SMTPLOAD" "$NULLMILTER"; do
+    [ -x "$_p" ] || missing "$_p is not built (make bench-postfix builds it)"
+done
+for _tool in "$SLAPD" "$SLAPADD" "$POSTFIX" "$POSTCONF"; do
+    [ -x "$_tool" ] || missing "$_tool is not installed"
+done
+command -v ldapsearch >/dev/null 2>&1 || missing "ldapsearch (ldap-utils) is not installed"
+DB_LOAD=$(command -v db_load || command -v db5.3_load || true)
+[ -n "$DB_LOAD" ] || [ -x "$SASLPASSWD2" ] || missing "neither db_load (db-util) nor saslpasswd2 (sasl2-bin)"
+
+BASE=$(mktemp -d "${TMPDIR:-/tmp}/hm-bench-pf.XXXXXX") || fail "mktemp"
+chmod 755 "$BASE" # Postfix's daemons (user postfix) must reach the milter sockets
+SLAPD_DIR=$BASE/slapd
+PF_DIR=$BASE/postfix
+M_DIR=$BASE/milter
+mkdir -p "$SLAPD_DIR" "$PF_DIR" "$M_DIR"
+HM_PID=""
+NULL_PID=""
+
+stop_pid() { # PID...: TERM them all, then wait (libmilter takes seconds)
+    for _sp in "$@"; do [ -n "$_sp" ] && kill -TERM "$_sp" 2>/dev/null; done
+    for _sp in "$@"; do [ -n "$_sp" ] && wait_gone "$_sp" 100; done
+}
+cleanup() {
+    postfix_stop 2>/dev/null
+    stop_pid "$HM_PID" "$NULL_PID" 2>/dev/null
+    HM_PID=""
+    NULL_PID=""
+    slapd_stop
+    cg_remove
+    if [ "${HM_BENCH_KEEP:-0}" = 1 ]; then say "# kept $BASE"; else rm -rf "$BASE"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# --- CPU accounting: a cgroup for the system under test (this shell, and so
+# slapd, the milters and Postfix, which it starts) and one for the load
+# generator, when the kernel lets us make them (cgroup v1 cpuacct or v2).
+# CPU time per message is steadier than a rate when other work shares the
+# machine. Without them, only the milter's and slapd's own CPU is shown.
+CG_SUT=""
+CG_CLIENT=""
+CG_HOME=""
+cg_setup() {
+    _name=${BASE##*/}
+    for _root in /sys/fs/cgroup/cpuacct /sys/fs/cgroup/cpu,cpuacct; do
+        if [ -f "$_root/cpuacct.usage" ] && mkdir "$_root/$_name" 2>/dev/null; then
+            mkdir "$_root/$_name-client" 2>/dev/null || { rmdir "$_root/$_name"; continue; }
+            CG_HOME=$_root CG_SUT=$_root/$_name CG_CLIENT=$_root/$_name-client
+            break
+        fi
+    done
+    if [ -z "$CG_SUT" ]; then
+        for _root in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+            [ -f "$_root/cgroup.procs" ] && [ -f "$_root/cgroup.controllers" ] || continue
+            # our own v2 group: the processes' place in the hierarchy matters
+            _cur=$(sed -n 's/^0:://p' /proc/self/cgroup)
+            _par=$_root${_cur%/}
+            mkdir "$_par/$_name" 2>/dev/null || continue
+            mkdir "$_par/$_name-client" 2>/dev/null || { rmdir "$_par/$_name"; continue; }
+            [ -f "$_par/$_name/cpu.stat" ] || { rmdir "$_par/$_name" "$_par/$_name-client"; continue; }
+            CG_HOME=$_par CG_SUT=$_par/$_name CG_CLIENT=$_par/$_name-client
+            break
+        done
+    fi
+    [ -n "$CG_SUT" ] && echo $$ > "$CG_SUT/cgroup.procs" 2>/dev/null || cg_remove
+}
+cg_usage() { # CGROUP: CPU time used in it, in ns
+    if [ -f "$1/cpuacct.usage" ]; then cat "$1/cpuacct.usage"
+    else awk '$1 == "usage_usec" { printf "%.0f\n", $2 * 1000 }' "$1/cpu.stat"; fi
+}
+cg_remove() {
+    [ -n "$CG_SUT" ] || return 0
+    echo $$ > "$CG_HOME/cgroup.procs" 2>/dev/null
+    for _g in "$CG_SUT" "$CG_CLIENT"; do
+        _w=0
+        while [ -d "$_g" ] && ! rmdir "$_g" 2>/dev/null; do
+            _w=$((_w + 1))
+            [ $_w -gt 50 ] && { say "# could not remove the cgroup $_g" >&2; break; }
+            sleep 0.1
+        done
+    done
+    CG_SUT=""
+    CG_CLIENT=""
+}
+
+# --- the directory: example.ldif (base, ou=people, cn=milter) + USERS mailboxes
+gen_users() { # N: LDIF of mailboxes u00001.. homed on mail.example.com
+    awk -v n="$1" 'BEGIN {
+        for (i = 1; i <= n; i++) {
+            u = sprintf("u%05d", i)
+            printf "dn: uid=%s,ou=people,dc=example,dc=com\n", u
+            printf "objectClass: inetOrgPerson\nobjectClass: inetLocalMailRecipient\n"
+            printf "uid: %s\ncn: User %d\nsn: %d\nmail: %s@example.com\n", u, i, i, u
+            printf "mailLocalAddress: %s.alias@example.com\nmailHost: mail.example.com\n\n", u
+        }
+    }'
+}
+_gen=$SRC/test/bench/gen-ldif.sh
+if [ -f "$_gen" ] && sh "$_gen" "$USERS" > "$BASE/users.ldif" 2>"$BASE/gen.err" &&
+    [ "$(grep -c '^dn: uid=u[0-9]' "$BASE/users.ldif")" = "$USERS" ] &&
+    grep -q '^mailHost: mail.example.com' "$BASE/users.ldif"; then
+    LDIF_FROM=gen-ldif.sh
+else
+    gen_users "$USERS" > "$BASE/users.ldif"
+    LDIF_FROM=postfix.sh
+fi
+# The users file for smtpload: login (uid) TAB password TAB sender (the
+# entry's first mail value).
+awk 'function flush() { if (uid != "" && mail != "") printf "%s\tpw-%s\t%s\n", uid, uid, mail; uid = mail = "" }
+    /^$/ { flush(); next }
+    /^uid: / { uid = substr($0, 6) }
+    /^mail: / && mail == "" { mail = substr($0, 7) }
+    END { flush() }' "$BASE/users.ldif" > "$BASE/users.txt"
+[ "$(wc -l < "$BASE/users.txt")" -ge 2 ] || fail "no users in the generated LDIF"
+# Without db_load every SASL user costs a saslpasswd2 run: take fewer
+# (all of them in LDAP too).
+if [ -z "$DB_LOAD" ] && [ "$(wc -l < "$BASE/users.txt")" -gt "${HM_BENCH_SASL_USERS:-200}" ]; then
+    head -n "${HM_BENCH_SASL_USERS:-200}" "$BASE/users.txt" > "$BASE/users.sasl" &&
+        mv "$BASE/users.sasl" "$BASE/users.txt"
+    say "# no db_load (db-util): only the first ${HM_BENCH_SASL_USERS:-200} mailboxes are SASL users"
+fi
+N_USERS=$(wc -l < "$BASE/users.txt" | tr -d ' ')
+# The sanity checks log in as the last user (no round uses it first) and
+# try the first user's address.
+LASTLOGIN=$(sed -n '$s/\t.*//p' "$BASE/users.txt")
+OTHER=$(sed -n '1s/.*\t//p' "$BASE/users.txt")
+
+cg_setup
+_t=$(date +%s)
+slapd_init "$SRC/etc/example.ldif" "$BASE/users.ldif" >/dev/null 2>"$BASE/slapadd.err" ||
+    { cat "$BASE/slapadd.err" >&2; fail "slapadd failed"; }
+slapd_start || fail "slapd did not start"
+_n=$(ldapsearch -x -LLL -H "$SLAPD_LDAP_URL" -D cn=admin,dc=example,dc=com -w rootsecret \
+    -b ou=people,dc=example,dc=com -z 0 '(mailHost=mail.example.com)' dn 2>/dev/null |
+    grep -c '^dn: uid=u')
+[ "$_n" -ge "$N_USERS" ] || fail "slapd holds $_n of the $N_USERS mailboxes"
+say "# slapd: $N_USERS mailboxes (LDIF from $LDIF_FROM) loaded in $(($(date +%s) - _t)) s"
+
+# --- the milters, started once and kept for all rounds (homed-milter's cache
+# stays warm for what it has seen; each round uses users not seen before)
+NULL_SOCK=$M_DIR/null.sock
+HM_SOCK=$M_DIR/homed-milter.sock
+printf 'miltersecret\n' > "$M_DIR/ldap.secret"
+chmod 600 "$M_DIR/ldap.secret"
+cat > "$M_DIR/homed-milter.conf" <<CONF
+# homed-milter for the Postfix benchmark: defaults, cache on
+socket = "unix:$HM_SOCK";
+socket_mode = "0666";
+log_level = "info";
+local_hosts = [ "mail.example.com" ];
+ldap = {
+  uri = [ "$SLAPD_LDAP_URL" ];
+  bind_dn = "cn=milter,dc=example,dc=com";
+  bind_password_file = "$M_DIR/ldap.secret";
+  base = "ou=people,dc=example,dc=com";
+};
+CONF
+"$HM" -n -c "$M_DIR/homed-milter.conf" >"$M_DIR/check.out" 2>&1 ||
+    { cat "$M_DIR/check.out" >&2; fail "homed-milter -n rejects the configuration"; }
+"$HM" -f -c "$M_DIR/homed-milter.conf" </dev/null >>"$M_DIR/homed-milter.log" 2>&1 3>&- &
+HM_PID=$!
+# The null milter negotiates what homed-milter negotiates with its default
+# header_fields (From, Sender): header fields, without replies to them
+# (-H would be homed-milter with header_fields = []).
+(umask 0 && exec "$NULLMILTER" -p "unix:$NULL_SOCK") </dev/null >>"$M_DIR/nullmilter.log" 2>&1 3>&- &
+NULL_PID=$!
+wait_for 100 eval '[ -S "$HM_SOCK" ] && [ -S "$NULL_SOCK" ]' || {
+    sed 's/^/# /' "$M_DIR/homed-milter.log" "$M_DIR/nullmilter.log" >&2
+    fail "the milters did not come up"
+}
+alive "$HM_PID" && alive "$NULL_PID" || fail "a milter exited at once"
+
+# --- Postfix -----------------------------------------------------------------------
+postfix_init "" mail.example.com || fail "cannot configure Postfix"
+postfix_set 'smtpd_milters =' 'milter_protocol = 6' \
+    'milter_connect_timeout = 10s' 'milter_command_timeout = 10s' \
+    'milter_content_timeout = 10s' 'smtpd_sender_restrictions =' \
+    'smtpd_sender_login_maps =' 'smtpd_delay_open_until_valid_rcpt = yes' ||
+    fail "postconf failed"
+# SASL: every generated user, password pw-LOGIN, realm = myhostname.
+if [ -n "$DB_LOAD" ]; then
+    awk -v realm="$PF_HOSTNAME" -F '\t' \
+        '{ printf "%s\\00%s\\00userPassword\n%s\n", $1, realm, $2 }' "$BASE/users.txt" |
+        "$DB_LOAD" -T -t hash "$PF_CONF/sasl/sasldb2" || fail "db_load failed"
+    chown root:postfix "$PF_CONF/sasl/sasldb2" && chmod 640 "$PF_CONF/sasl/sasldb2"
+else
+    while IFS='	' read -r _l _p _s; do
+        postfix_adduser "$_l" "$_p" || fail "saslpasswd2 failed"
+    done < "$BASE/users.txt"
+fi
+# (b): who may use a sender address, asked of LDAP through proxymap.
+cat > "$PF_CONF/sender_login.cf" <<CF
+server_host = $SLAPD_LDAP_URL
+version = 3
+bind = yes
+bind_dn = cn=milter,dc=example,dc=com
+bind_pw = miltersecret
+search_base = ou=people,dc=example,dc=com
+scope = sub
+query_filter = (|(mail=%s)(mailLocalAddress=%s))
+result_attribute = uid
+CF
+chmod 640 "$PF_CONF/sender_login.cf" && chgrp postfix "$PF_CONF/sender_login.cf"
+HAVE_LDAP=1
+"$POSTCONF" -c "$PF_CONF" -m 2>/dev/null | grep -qx ldap || HAVE_LDAP=0
+if [ "$HAVE_LDAP" = 0 ]; then
+    [ "${CI:-}" = true ] &&
+        fail "Postfix has no ldap: map type: install the package postfix-ldap (needed for (b))"
+    say "# Postfix has no ldap: map type (package postfix-ldap): (b) is left out"
+fi
+postfix_start || fail "Postfix did not start"
+SPOOL=$PF_DIR/spool
+
+CONFIGS="a b c d"
+[ "$HAVE_LDAP" = 1 ] || CONFIGS="a c d"
+label() {
+    case $1 in
+    a) say "(a) Postfix alone" ;;
+    b) say "(b) native login_mismatch" ;;
+    c) say "(c) null milter" ;;
+    d) say "(d) homed-milter" ;;
+    esac
+}
+configure() { # CONFIG: stop Postfix, set it up for CONFIG, start it
+    postfix_stop 2>/dev/null # alive() may race a vanishing pid: no noise
+    case $1 in
+    a) postfix_set 'smtpd_milters =' 'smtpd_sender_login_maps =' 'smtpd_sender_restrictions =' ;;
+    b) postfix_set 'smtpd_milters =' \
+        "smtpd_sender_login_maps = proxy:ldap:$PF_CONF/sender_login.cf" \
+        'smtpd_sender_restrictions = reject_sender_login_mismatch' ;;
+    c) postfix_set "smtpd_milters = unix:$NULL_SOCK" 'smtpd_sender_login_maps =' \
+        'smtpd_sender_restrictions =' ;;
+    d) postfix_set "smtpd_milters = unix:$HM_SOCK" 'smtpd_sender_login_maps =' \
+        'smtpd_sender_restrictions =' ;;
+    esac || fail "postconf failed for ($1)"
+    postfix_start || fail "Postfix did not start for ($1)"
+}
+# load OUT SMTPLOAD-ARGS...: run smtpload into OUT; its exit status
+load() {
+    _out=$1
+    shift
+    sh -c 'if [ -n "$1" ]; then echo $$ > "$1/cgroup.procs"; fi; shift; exec "$@"' \
+        sh "$CG_CLIENT" "$SMTPLOAD" -p "$PF_PORT" -u "$BASE/users.txt" -c "$CONNS" -s "$BODY" -t 30 \
+        -w "$SPOOL/maildrop" -w "$SPOOL/incoming" -w "$SPOOL/active" -W 120 "$@" \
+        >"$_out" 2>"$_out.err"
+}
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" "$1"; } # FILE KEY
+
+# sanity CONFIG: a message from LASTLOGIN with someone else's address is
+# refused, one with its own address accepted
+sanity() {
+    load "$BASE/sanity.$1" -c 1 -n 1 -o $((N_USERS - 1)) -F "$OTHER" -v
+    _rej=$(field "$BASE/sanity.$1" 5xx)
+    _line=$(sed -n 's/^smtpload: first 5xx reply: //p' "$BASE/sanity.$1.err")
+    if [ "${_rej:-0}" = 1 ]; then
+        say "# sanity $(label "$1"): $LASTLOGIN as $OTHER refused: $_line"
+    else
+        cat "$BASE/sanity.$1" "$BASE/sanity.$1.err" >&2
+        fail "$(label "$1"): $LASTLOGIN as $OTHER was not refused"
+    fi
+    load "$BASE/sanity-ok.$1" -c 1 -n 1 -o $((N_USERS - 1)) -v
+    [ "$(field "$BASE/sanity-ok.$1" 2xx)" = 1 ] || {
+        cat "$BASE/sanity-ok.$1" "$BASE/sanity-ok.$1.err" >&2
+        fail "$(label "$1"): $LASTLOGIN as itself was not accepted"
+    }
+}
+
+# cputicks PID: user + system CPU time of PID in clock ticks (0 if none)
+cputicks() {
+    { [ -n "$1" ] && sed 's/.*) //' "/proc/$1/stat" 2>/dev/null || echo; } |
+        awk '{ print ($12 + $13) + 0 }'
+}
+HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
+SLAPD_PID=$(cat "$SLAPD_DIR/slapd.pid" 2>/dev/null)
+
+if [ "$PER_SESSION" = 0 ]; then
+    SESSIONS_PER_ROUND=$CONNS
+else
+    SESSIONS_PER_ROUND=$(((MESSAGES + PER_SESSION - 1) / PER_SESSION + CONNS))
+fi
+loadavg() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null; }
+# Other work on the machine makes every figure noisy: say so.
+_load1=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
+awk -v l="$_load1" 'BEGIN { exit !(l > 1.0) }' &&
+    say "# warning: the machine is busy (load average $_load1 before the start): figures are noisy"
+say "# Postfix $("$POSTCONF" -c "$PF_CONF" -h mail_version), $(nproc 2>/dev/null || echo '?') CPUs" \
+    "(load average $(loadavg));" \
+    "$CONNS connections, $PER_SESSION messages a session, $MESSAGES messages a run," \
+    "$ROUNDS rounds, $BODY-byte bodies, discard delivery"
+: > "$BASE/results"
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+    # interleave: round r starts with the (r-1)th configuration
+    _order=""
+    _skip=$(((r - 1) % $(echo $CONFIGS | wc -w)))
+    _rest=""
+    for _c in $CONFIGS; do
+        if [ "$_skip" -gt 0 ]; then
+            _rest="$_rest $_c"
+            _skip=$((_skip - 1))
+        else
+            _order="$_order $_c"
+        fi
+    done
+    _order="$_order$_rest"
+    # fresh users each round, the same for every configuration in it
+    _off=$((((r - 1) * SESSIONS_PER_ROUND) % N_USERS))
+    _woff=$(((_off + N_USERS / 2) % N_USERS))
+    for c in $_order; do
+        configure "$c"
+        if [ "$r" = 1 ] && { [ "$c" = b ] || [ "$c" = d ]; }; then sanity "$c"; fi
+        if [ "$WARMUP" -gt 0 ]; then
+            load "$BASE/warm.$r.$c" -n "$WARMUP" -k "$PER_SESSION" -o "$_woff" ||
+                { cat "$BASE/warm.$r.$c" "$BASE/warm.$r.$c.err" >&2; fail "warm-up failed for ($c)"; }
+        fi
+        _res=$BASE/run.$r.$c
+        _cpu0="$(cputicks "$HM_PID") $(cputicks "$NULL_PID") $(cputicks "$SLAPD_PID")"
+        _sut0=$([ -n "$CG_SUT" ] && cg_usage "$CG_SUT" || echo 0)
+        _cli0=$([ -n "$CG_SUT" ] && cg_usage "$CG_CLIENT" || echo 0)
+        load "$_res" -n "$MESSAGES" -k "$PER_SESSION" -o "$_off" -v
+        _rc=$?
+        _cpu1="$(cputicks "$HM_PID") $(cputicks "$NULL_PID") $(cputicks "$SLAPD_PID")"
+        _sut1=$([ -n "$CG_SUT" ] && cg_usage "$CG_SUT" || echo 0)
+        _cli1=$([ -n "$CG_SUT" ] && cg_usage "$CG_CLIENT" || echo 0)
+        # CPU time per message of everything but the client, and of the client
+        _sut=$(awk -v a="$_sut0" -v b="$_sut1" -v n="$MESSAGES" 'BEGIN { printf "%.0f", (b - a) / 1e3 / n }')
+        _cli=$(awk -v a="$_cli0" -v b="$_cli1" -v n="$MESSAGES" 'BEGIN { printf "%.0f", (b - a) / 1e3 / n }')
+        # CPU time per message: the milter of this configuration, and slapd
+        _cpu=$(echo "$_cpu0 $_cpu1" | awk -v c="$c" -v hz="$HZ" -v n="$MESSAGES" '{
+            m = c == "d" ? $4 - $1 : c == "c" ? $5 - $2 : 0
+            printf "%.0f %.0f", m * 1e6 / hz / n, ($6 - $3) * 1e6 / hz / n }')
+        _ok=$(field "$_res" 2xx)
+        if [ "$_rc" != 0 ] || [ "${_ok:-0}" != "$MESSAGES" ]; then
+            cat "$_res" "$_res.err" >&2
+            fail "round $r ($c): $_ok of $MESSAGES messages accepted (smtpload exit $_rc)"
+        fi
+        _def=$(find "$SPOOL/deferred" "$SPOOL/hold" -type f 2>/dev/null | wc -l)
+        [ "$_def" -eq 0 ] || say "# warning: $_def messages deferred or held after round $r ($c)"
+        # round config rate p50 p99 drain client_rate milter_us slapd_us sut_us client_us
+        printf '%s %s %s %s %s %s %s %s %s %s\n' "$r" "$c" "$(field "$_res" rate)" \
+            "$(field "$_res" p50_ms)" "$(field "$_res" p99_ms)" "$(field "$_res" drain_s)" \
+            "$(field "$_res" client_rate)" "$_cpu" "$_sut" "$_cli" >> "$BASE/results"
+        say "# round $r $(label "$c"): $(field "$_res" rate) msgs/s until drained" \
+            "(client $(field "$_res" client_rate), drain $(field "$_res" drain_s) s)," \
+            "p50 $(field "$_res" p50_ms) ms, p99 $(field "$_res" p99_ms) ms," \
+            "max $(field "$_res" max_ms) ms; CPU us/msg: server $_sut (milter ${_cpu% *}," \
+            "slapd ${_cpu#* }), client $_cli"
+    done
+    r=$((r + 1))
+done
+postfix_stop 2>/dev/null
+
+# --- the table ---------------------------------------------------------------------
+awk -v configs="$CONFIGS" -v strict="${HM_BENCH_STRICT:-0}" '
+function sort(a, n,   i, j, t) {
+    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
+}
+function median(a, n) { sort(a, n); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+function stat(src, n, fmt,   a, i, lo, hi, m) {   # "median (min..max)" of src[1..n]
+    for (i = 1; i <= n; i++) a[i] = src[i]
+    m = median(a, n); lo = a[1]; hi = a[n]
+    return sprintf(fmt " (" fmt ".." fmt ")", m, lo, hi)
+}
+function med(src, n,   a, i) { for (i = 1; i <= n; i++) a[i] = src[i]; return median(a, n) }
+{
+    rate[$1, $2] = $3; p50[$1, $2] = $4; p99[$1, $2] = $5; mcpu[$1, $2] = $8; scpu[$1, $2] = $9
+    sut[$1, $2] = $10; if ($10 > 0) havecg = 1
+    if ($1 > R) R = $1
+}
+END {
+    name["a"] = "(a) Postfix alone"; name["b"] = "(b) native sender_login_maps"
+    name["c"] = "(c) null milter"; name["d"] = "(d) homed-milter"
+    nc = split(configs, C, " ")
+    printf "\n%-29s %-15s %-21s %-20s %-7s %-13s %-20s %s\n", "configuration", "msgs/s",
+        "ratio to (a)", "p50 ms", "p99 ms", "server us/msg", "(a) us / this us", "milter, slapd us/msg"
+    for (k = 1; k <= nc; k++) {
+        c = C[k]
+        for (r = 1; r <= R; r++) {
+            x[r] = rate[r, c]; q[r] = rate[r, c] / rate[r, "a"]; l[r] = p50[r, c]; h[r] = p99[r, c]
+            u[r] = mcpu[r, c]; v[r] = scpu[r, c]; w[r] = sut[r, c]
+            e[r] = sut[r, c] > 0 ? sut[r, "a"] / sut[r, c] : 0
+        }
+        printf "%-29s %-15s %-21s %-20s %-7.1f %-13s %-20s %4.0f, %.0f\n", name[c], stat(x, R, "%.0f"),
+            (c == "a" ? "1 (baseline)" : stat(q, R, "%.3f")), stat(l, R, "%.2f"), med(h, R),
+            (havecg ? sprintf("%.0f", med(w, R)) : "n/a"),
+            (!havecg ? "n/a" : c == "a" ? "1 (baseline)" : stat(e, R, "%.3f")), med(u, R), med(v, R)
+    }
+    printf "msgs/s: accepted messages / time from the first connect until the queue drained.\n"
+    printf "Cells with (min..max): the median and the range over %d rounds; ratios are taken\n", R
+    printf "within a round. p99 and CPU: medians. server us/msg: CPU time of slapd, the milters\n"
+    printf "and Postfix per message; (a) us / this us: the rate this configuration would reach,\n"
+    printf "relative to (a), if CPU were the only limit (steadier than msgs/s on a busy machine).\n"
+    missed = 0
+    for (r = 1; r <= R; r++) {
+        q[r] = rate[r, "d"] / rate[r, "c"]; l[r] = p50[r, "d"] - p50[r, "c"]
+        e[r] = sut[r, "d"] > 0 ? sut[r, "c"] / sut[r, "d"] : 0
+    }
+    m = med(q, R)
+    printf "\ntarget (d)/(c) >= 0.95:          %s  %s\n", stat(q, R, "%.3f"), (m >= 0.95 ? "met" : "MISSED")
+    if (m < 0.95) missed++
+    m = med(l, R)
+    printf "target p50(d) - p50(c) <= 1 ms:  %s  %s\n", stat(l, R, "%+.2f"), (m <= 1 ? "met" : "MISSED")
+    if (m > 1) missed++
+    if (havecg)
+        printf "(by CPU: (c) us / (d) us = %s, %s 0.95)\n", stat(e, R, "%.3f"), (med(e, R) >= 0.95 ? ">=" : "<")
+    exit strict == 1 && missed > 0
+}' "$BASE/results"
+STATUS=$?
+
+# --- what the daemons said ---------------------------------------------------------
+_pw=$(grep -E 'warning|error|fatal|panic' "$PF_LOG" 2>/dev/null |
+    grep -v 'lost connection after CONNECT' |
+    sed 's/^.*postfix\/\([a-z]*\)\[[0-9]*\]: /\1: /; s/[0-9A-F]\{8,\}/QID/g' |
+    sort | uniq -c | sort -rn | head -10)
+[ -n "$_pw" ] && say "" "# Postfix log, warnings and errors (count, message):" &&
+    printf '%s\n' "$_pw" | sed 's/^/#   /'
+stop_pid "$HM_PID" "$NULL_PID" 2>/dev/null
+HM_PID=""
+NULL_PID=""
+# decision lines (reason=...) are expected, except directory errors
+_hw=$(grep -Ei 'error|warning|tempfail|fatal' "$M_DIR/homed-milter.log" |
+    grep -v 'reason=[a-ce-z]' |
+    sed 's/^[^:]*: //' | sort | uniq -c | sort -rn | head -10)
+[ -n "$_hw" ] && say "" "# homed-milter log, errors and warnings (count, line):" &&
+    printf '%s\n' "$_hw" | sed 's/^/#   /'
+say "# homed-milter log: $(grep -c 'accept reason=owned' "$M_DIR/homed-milter.log") accepted," \
+    "$(grep -c ' reject ' "$M_DIR/homed-milter.log") rejected decisions"
+say "# took $(($(date +%s) - T0)) s; load average at the end $(loadavg)"
+exit "$STATUS"

@@ -1,0 +1,781 @@
+/* smtpload - an SMTP AUTH load generator for the Postfix benchmark
+ *
+ *   smtpload -p PORT -u USERS [-H ADDR] [-c CONNS] [-n MESSAGES] [-k PER_SESSION]
+ *            [-o OFFSET] [-r RCPT] [-s BODY_BYTES] [-F SENDER] [-t TIMEOUT]
+ *            [-w QUEUE_DIR]... [-W DRAIN_TIMEOUT] [-v]
+ *
+ * CONNS threads each keep one SMTP connection to ADDR:PORT (default
+ * 127.0.0.1), say EHLO, authenticate with AUTH PLAIN as the next user of
+ * USERS (lines "login TAB password TAB sender"; users are handed out in
+ * turn, starting at line OFFSET) and then send messages, one transaction
+ * after the other (no pipelining), each with MAIL FROM the session's own
+ * sender (or SENDER with -F, to check that a forged sender is refused).
+ * After PER_SESSION messages (0: never) a connection says QUIT and starts
+ * a new session as the next user. MESSAGES in all are sent.
+ *
+ * Latency of a message: from writing MAIL FROM to reading the reply to the
+ * final dot. When every message has had its final reply, smtpload waits
+ * until no file is left under any QUEUE_DIR (e.g. Postfix's incoming and
+ * active queues), so that the rate counts the time until the queue has
+ * drained, not only until the client got 250.
+ *
+ * Prints one line of KEY=VALUE on stdout:
+ *   messages sent, replies by class (2xx 4xx 5xx: the final reply of each
+ *   message, i.e. the first that was not 2xx/3xx, or the one after the
+ *   dot), errors (broken connections, timeouts), sessions, auth_failures,
+ *   send_s, drain_s, total_s, rate (accepted messages / total_s),
+ *   client_rate (accepted / send_s), p50_ms, p99_ms, max_ms (latency of the
+ *   accepted messages).
+ * With -v, the first reply line of each class other than 2xx, and of the
+ * first failed AUTH, goes to stderr.
+ *
+ * Defaults: CONNS 8, MESSAGES 1000, PER_SESSION 0, OFFSET 0, RCPT
+ * sink@example.org, BODY_BYTES 1024, TIMEOUT 30 (seconds to wait for any
+ * one reply, or to connect), DRAIN_TIMEOUT 120 seconds. A thread whose
+ * sessions fail 5 times in a row (no connection, no greeting, AUTH
+ * refused) stops and counts one error.
+ * Exit status: 0 when every message had a final reply and the queue
+ * drained, 1 otherwise, 2 on a usage error.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LINE_MAX_LEN    1024 /* one reply line, CRLF included (RFC 5321: 512) */
+#define REPLY_LINES_MAX 100  /* lines in one multi-line reply */
+#define MAX_CONNS       1024
+#define MAX_QUEUE_DIRS  8
+#define MAX_USERS       10000000
+#define GIVE_UP_AFTER   5 /* consecutive failed sessions before a thread stops */
+
+struct user {
+    char *login;
+    char *sender;
+    char *auth; /* base64 of "\0login\0password" */
+};
+
+/* Options, set once before the threads start. */
+static struct {
+    struct sockaddr_in addr;
+    int conns;
+    long messages;
+    long per_session;
+    long offset;
+    const char *rcpt;
+    const char *forge;
+    long body_bytes;
+    int timeout_ms;
+    const char *queue_dirs[MAX_QUEUE_DIRS];
+    int n_queue_dirs;
+    double drain_timeout;
+    int verbose;
+    struct user *users;
+    long n_users;
+} opt;
+
+/* Shared state, under lock. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static long claimed;    /* messages handed to threads */
+static long next_user;  /* users handed out */
+static long replies[6]; /* final replies by class: replies[2] = 2xx ... */
+static long errors;     /* connections that broke or timed out mid-message */
+static long sessions;   /* sessions that authenticated */
+static long auth_failures;
+static double *latency; /* seconds, per claimed message; < 0: none */
+static int shown[6];    /* -v: a reply of this class was printed */
+
+struct conn {
+    int fd;
+    char buf[4096];
+    size_t len;              /* bytes in buf */
+    size_t pos;              /* bytes already consumed */
+    char last[LINE_MAX_LEN]; /* the last reply line, without CRLF */
+};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("smtpload: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(2);
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p == NULL)
+        die("out of memory");
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = xmalloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+static long number(const char *s, const char *what, long lo, long hi)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+        die("%s: '%s' is not a number from %ld to %ld", what, s, lo, hi);
+    return v;
+}
+
+static char *base64(const unsigned char *in, size_t n)
+{
+    static const char tab[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = xmalloc((n + 2) / 3 * 4 + 1);
+    char *o = out;
+    size_t i;
+    for (i = 0; i + 2 < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+        *o++ = tab[v >> 18 & 63];
+        *o++ = tab[v >> 12 & 63];
+        *o++ = tab[v >> 6 & 63];
+        *o++ = tab[v & 63];
+    }
+    if (i < n) {
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0);
+        *o++ = tab[v >> 18 & 63];
+        *o++ = tab[v >> 12 & 63];
+        *o++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
+        *o++ = '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* An address goes into MAIL FROM:<...> and a header as it is: refuse
+ * anything that could break the SMTP dialogue. */
+static int safe_address(const char *s)
+{
+    if (*s == '\0' || strlen(s) > 256)
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s <= ' ' || *s == '<' || *s == '>' || *s == 127)
+            return 0;
+    return 1;
+}
+
+static void load_users(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[2048];
+    long cap = 1024, lineno = 0;
+    if (f == NULL)
+        die("%s: %s", path, strerror(errno));
+    opt.users = xmalloc((size_t)cap * sizeof *opt.users);
+    while (fgets(line, sizeof line, f) != NULL) {
+        char *login, *pass, *sender, *end;
+        unsigned char plain[1024];
+        size_t ll, pl;
+        lineno++;
+        end = strchr(line, '\n');
+        if (end == NULL && !feof(f))
+            die("%s:%ld: line too long", path, lineno);
+        if (end != NULL)
+            *end = '\0';
+        if ((end = strchr(line, '\r')) != NULL)
+            *end = '\0';
+        if (line[0] == '\0' || line[0] == '#')
+            continue;
+        login = line;
+        pass = strchr(login, '\t');
+        sender = pass ? strchr(pass + 1, '\t') : NULL;
+        if (sender == NULL)
+            die("%s:%ld: want login TAB password TAB sender", path, lineno);
+        *pass++ = '\0';
+        *sender++ = '\0';
+        ll = strlen(login);
+        pl = strlen(pass);
+        if (ll == 0 || ll + pl + 2 > sizeof plain || !safe_address(sender))
+            die("%s:%ld: bad login, password or sender", path, lineno);
+        if (opt.n_users == cap) {
+            struct user *u;
+            if (cap >= MAX_USERS)
+                die("%s: more than %d users", path, MAX_USERS);
+            cap *= 2;
+            u = realloc(opt.users, (size_t)cap * sizeof *opt.users);
+            if (u == NULL)
+                die("out of memory");
+            opt.users = u;
+        }
+        plain[0] = '\0';
+        memcpy(plain + 1, login, ll);
+        plain[1 + ll] = '\0';
+        memcpy(plain + 2 + ll, pass, pl);
+        opt.users[opt.n_users].login = xstrdup(login);
+        opt.users[opt.n_users].sender = xstrdup(sender);
+        opt.users[opt.n_users].auth = base64(plain, ll + pl + 2);
+        opt.n_users++;
+    }
+    if (ferror(f))
+        die("%s: read error", path);
+    fclose(f);
+    if (opt.n_users == 0)
+        die("%s: no users", path);
+}
+
+/* ---- one connection -------------------------------------------------------- */
+
+static void conn_close(struct conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    c->len = c->pos = 0;
+}
+
+/* Wait until fd is ready for EVENTS, at most timeout_ms; 0 when ready. */
+static int wait_fd(int fd, short events)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    int r;
+    do
+        r = poll(&p, 1, opt.timeout_ms);
+    while (r < 0 && errno == EINTR);
+    if (r <= 0)
+        return -1; /* timeout or error */
+    return 0;
+}
+
+static int conn_open(struct conn *c)
+{
+    int one = 1, err = 0;
+    socklen_t el = sizeof err;
+    c->len = c->pos = 0;
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->fd < 0)
+        return -1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(c->fd, (struct sockaddr *)&opt.addr, sizeof opt.addr) < 0) {
+        if (errno != EINPROGRESS || wait_fd(c->fd, POLLOUT) < 0 ||
+            getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err != 0) {
+            conn_close(c);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int conn_write(struct conn *c, const char *data, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(c->fd, data, n, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(c->fd, POLLOUT) == 0)
+                continue;
+            return -1;
+        }
+        data += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* One line into c->last, without CRLF; -1 on EOF, timeout, overlong line. */
+static int conn_line(struct conn *c)
+{
+    for (;;) {
+        char *nl = memchr(c->buf + c->pos, '\n', c->len - c->pos);
+        ssize_t r;
+        if (nl != NULL) {
+            size_t n = (size_t)(nl - (c->buf + c->pos));
+            if (n > 0 && c->buf[c->pos + n - 1] == '\r')
+                n--;
+            if (n >= sizeof c->last)
+                return -1;
+            memcpy(c->last, c->buf + c->pos, n);
+            c->last[n] = '\0';
+            c->pos = (size_t)(nl - c->buf) + 1;
+            return 0;
+        }
+        if (c->len - c->pos >= LINE_MAX_LEN)
+            return -1; /* no newline within a line's worth of bytes */
+        if (c->pos > 0) {
+            memmove(c->buf, c->buf + c->pos, c->len - c->pos);
+            c->len -= c->pos;
+            c->pos = 0;
+        }
+        r = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
+        if (r > 0) {
+            c->len += (size_t)r;
+            continue;
+        }
+        if (r == 0)
+            return -1;
+        if (errno == EINTR)
+            continue;
+        if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(c->fd, POLLIN) == 0)
+            continue;
+        return -1;
+    }
+}
+
+/* A whole (possibly multi-line) reply; its code, or -1. */
+static int conn_reply(struct conn *c)
+{
+    int i;
+    for (i = 0; i < REPLY_LINES_MAX; i++) {
+        const char *l = c->last;
+        if (conn_line(c) < 0)
+            return -1;
+        if (l[0] < '2' || l[0] > '5' || l[1] < '0' || l[1] > '9' || l[2] < '0' ||
+            l[2] > '9' || (l[3] != ' ' && l[3] != '-' && l[3] != '\0'))
+            return -1;
+        if (l[3] != '-')
+            return (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
+    }
+    return -1;
+}
+
+/* Send a command line, return the reply code or -1. */
+static int command(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int command(struct conn *c, const char *fmt, ...)
+{
+    char line[LINE_MAX_LEN];
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof line - 2, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof line - 2)
+        return -1;
+    line[n++] = '\r';
+    line[n++] = '\n';
+    if (conn_write(c, line, (size_t)n) < 0)
+        return -1;
+    return conn_reply(c);
+}
+
+/* ---- sessions and messages -------------------------------------------------- */
+
+static void count_reply(int code, const char *line, long msg, double seconds)
+{
+    int cls = code / 100;
+    pthread_mutex_lock(&lock);
+    replies[cls]++;
+    if (cls == 2)
+        latency[msg] = seconds;
+    if (opt.verbose && cls != 2 && !shown[cls]) {
+        shown[cls] = 1;
+        fprintf(stderr, "smtpload: first %dxx reply: %s\n", cls, line);
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+static long claim_message(void)
+{
+    long m = -1;
+    pthread_mutex_lock(&lock);
+    if (claimed < opt.messages)
+        m = claimed++;
+    pthread_mutex_unlock(&lock);
+    return m;
+}
+
+static int messages_left(void)
+{
+    int left;
+    pthread_mutex_lock(&lock);
+    left = claimed < opt.messages;
+    pthread_mutex_unlock(&lock);
+    return left;
+}
+
+/* Connect, EHLO, AUTH PLAIN as the next user; 0 and *u on success. */
+static int session_start(struct conn *c, const struct user **u)
+{
+    long i;
+    int code;
+    pthread_mutex_lock(&lock);
+    i = (opt.offset + next_user++) % opt.n_users;
+    pthread_mutex_unlock(&lock);
+    *u = &opt.users[i];
+    if (conn_open(c) < 0)
+        return -1;
+    if (conn_reply(c) != 220 || command(c, "EHLO load.example.net") != 250)
+        goto fail;
+    code = command(c, "AUTH PLAIN %s", (*u)->auth);
+    if (code != 235) {
+        pthread_mutex_lock(&lock);
+        auth_failures++;
+        if (opt.verbose && !shown[0]) {
+            shown[0] = 1;
+            fprintf(stderr, "smtpload: AUTH as %s: %s\n", (*u)->login, c->last);
+        }
+        pthread_mutex_unlock(&lock);
+        goto fail;
+    }
+    pthread_mutex_lock(&lock);
+    sessions++;
+    pthread_mutex_unlock(&lock);
+    return 0;
+fail:
+    conn_close(c);
+    return -1;
+}
+
+static void session_end(struct conn *c)
+{
+    if (c->fd >= 0)
+        (void)command(c, "QUIT");
+    conn_close(c);
+}
+
+/* The message text for one sender, dot-stuffed already (no line starts
+ * with a dot), with the final dot. */
+static char *make_message(const char *sender, long msg, size_t *n)
+{
+    size_t cap = (size_t)opt.body_bytes + 1024, len;
+    char *m = xmalloc(cap);
+    int h = snprintf(
+        m, cap,
+        "From: <%s>\r\nTo: <%s>\r\nSubject: smtpload %ld\r\n"
+        "Message-ID: <smtpload.%ld.%ld@load.example.net>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n",
+        sender, opt.rcpt, msg, (long)getpid(), msg);
+    if (h < 0 || (size_t)h >= cap)
+        die("message header too long");
+    len = (size_t)h;
+    while (len + 80 + 3 < cap && (long)len - h < opt.body_bytes) {
+        memset(m + len, 'x', 70);
+        len += 70;
+        memcpy(m + len, "\r\n", 2);
+        len += 2;
+    }
+    memcpy(m + len, ".\r\n", 3);
+    *n = len + 3;
+    return m;
+}
+
+/* One transaction. Returns 0 when the session can go on, -1 when the
+ * connection is unusable (it is then closed). */
+static int send_message(struct conn *c, const struct user *u, long msg)
+{
+    const char *from = opt.forge ? opt.forge : u->sender;
+    double t0 = now();
+    size_t n;
+    char *text;
+    int code;
+
+    code = command(c, "MAIL FROM:<%s>", from);
+    if (code < 0)
+        goto broken;
+    if (code / 100 != 2)
+        goto refused;
+    code = command(c, "RCPT TO:<%s>", opt.rcpt);
+    if (code < 0)
+        goto broken;
+    if (code / 100 != 2)
+        goto refused;
+    code = command(c, "DATA");
+    if (code < 0)
+        goto broken;
+    if (code != 354)
+        goto refused;
+    text = make_message(from, msg, &n);
+    if (conn_write(c, text, n) < 0) {
+        free(text);
+        goto broken;
+    }
+    free(text);
+    code = conn_reply(c);
+    if (code < 0)
+        goto broken;
+    count_reply(code, c->last, msg, now() - t0);
+    if (code == 421) {
+        conn_close(c);
+        return -1;
+    }
+    return 0;
+refused:
+    count_reply(code, c->last, msg, 0);
+    if (code == 421 || command(c, "RSET") != 250) {
+        conn_close(c);
+        return -1;
+    }
+    return 0;
+broken:
+    pthread_mutex_lock(&lock);
+    errors++;
+    pthread_mutex_unlock(&lock);
+    conn_close(c);
+    return -1;
+}
+
+static void *worker(void *arg)
+{
+    struct conn c = {.fd = -1};
+    const struct user *u = NULL;
+    long in_session = 0;
+    int failed = 0;
+    (void)arg;
+    for (;;) {
+        long msg;
+        if (c.fd < 0) {
+            if (!messages_left())
+                break;
+            if (session_start(&c, &u) < 0) {
+                if (++failed >= GIVE_UP_AFTER) {
+                    pthread_mutex_lock(&lock);
+                    errors++;
+                    pthread_mutex_unlock(&lock);
+                    break;
+                }
+                continue;
+            }
+            failed = 0;
+            in_session = 0;
+        }
+        msg = claim_message();
+        if (msg < 0)
+            break;
+        if (send_message(&c, u, msg) < 0)
+            continue;
+        if (opt.per_session > 0 && ++in_session >= opt.per_session)
+            session_end(&c);
+    }
+    session_end(&c);
+    return NULL;
+}
+
+/* ---- the queue ------------------------------------------------------------------ */
+
+/* Files under DIR (recursively, bounded depth); -1 if it cannot be read. */
+static long count_files(const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    long n = 0;
+    if (d == NULL)
+        return errno == ENOENT ? 0 : -1;
+    while ((e = readdir(d)) != NULL) {
+        char path[4096];
+        struct stat st;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
+            continue;
+        if (lstat(path, &st) < 0)
+            continue; /* gone meanwhile */
+        if (S_ISDIR(st.st_mode)) {
+            if (depth < 4) {
+                long sub = count_files(path, depth + 1);
+                if (sub > 0)
+                    n += sub;
+            }
+        } else {
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static long queued(void)
+{
+    long total = 0;
+    int i;
+    for (i = 0; i < opt.n_queue_dirs; i++) {
+        long n = count_files(opt.queue_dirs[i], 0);
+        if (n < 0)
+            return -1;
+        total += n;
+    }
+    return total;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double percentile(const double *v, long n, double p)
+{
+    long i;
+    if (n == 0)
+        return 0;
+    i = (long)(p * (double)(n - 1) + 0.5);
+    return v[i < n ? i : n - 1];
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: smtpload -p PORT -u USERS [-H ADDR] [-c CONNS] [-n MESSAGES]\n"
+            "                [-k PER_SESSION] [-o OFFSET] [-r RCPT] [-s BODY_BYTES]\n"
+            "                [-F SENDER] [-t TIMEOUT] [-w QUEUE_DIR]... [-W "
+            "DRAIN_TIMEOUT] [-v]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *host = "127.0.0.1", *users = NULL;
+    pthread_t tid[MAX_CONNS];
+    double t0, t_sent, t_drained, *v;
+    long port = 0, left = 0, nv = 0, i;
+    int ch, started = 0, drained = 1;
+
+    opt.conns = 8;
+    opt.messages = 1000;
+    opt.rcpt = "sink@example.org";
+    opt.body_bytes = 1024;
+    opt.timeout_ms = 30000;
+    opt.drain_timeout = 120;
+    while ((ch = getopt(argc, argv, "c:F:H:k:n:o:p:r:s:t:u:vw:W:")) != -1) {
+        switch (ch) {
+        case 'c':
+            opt.conns = (int)number(optarg, "-c", 1, MAX_CONNS);
+            break;
+        case 'F':
+            opt.forge = optarg;
+            break;
+        case 'H':
+            host = optarg;
+            break;
+        case 'k':
+            opt.per_session = number(optarg, "-k", 0, 1000000000);
+            break;
+        case 'n':
+            opt.messages = number(optarg, "-n", 1, 100000000);
+            break;
+        case 'o':
+            opt.offset = number(optarg, "-o", 0, 1000000000);
+            break;
+        case 'p':
+            port = number(optarg, "-p", 1, 65535);
+            break;
+        case 'r':
+            opt.rcpt = optarg;
+            break;
+        case 's':
+            opt.body_bytes = number(optarg, "-s", 0, 10000000);
+            break;
+        case 't':
+            opt.timeout_ms = (int)number(optarg, "-t", 1, 3600) * 1000;
+            break;
+        case 'u':
+            users = optarg;
+            break;
+        case 'v':
+            opt.verbose = 1;
+            break;
+        case 'w':
+            if (opt.n_queue_dirs == MAX_QUEUE_DIRS)
+                die("at most %d queue directories", MAX_QUEUE_DIRS);
+            opt.queue_dirs[opt.n_queue_dirs++] = optarg;
+            break;
+        case 'W':
+            opt.drain_timeout = (double)number(optarg, "-W", 1, 3600);
+            break;
+        default:
+            usage();
+        }
+    }
+    if (optind != argc || port == 0 || users == NULL)
+        usage();
+    if (!safe_address(opt.rcpt) || (opt.forge && !safe_address(opt.forge)))
+        die("bad address in -r or -F");
+    opt.addr.sin_family = AF_INET;
+    opt.addr.sin_port = htons((unsigned short)port);
+    if (inet_pton(AF_INET, host, &opt.addr.sin_addr) != 1)
+        die("-H: '%s' is not an IPv4 address", host);
+    load_users(users);
+    latency = xmalloc((size_t)opt.messages * sizeof *latency);
+    for (i = 0; i < opt.messages; i++)
+        latency[i] = -1;
+    signal(SIGPIPE, SIG_IGN);
+
+    t0 = now();
+    for (i = 0; i < opt.conns; i++) {
+        if (pthread_create(&tid[i], NULL, worker, NULL) != 0) {
+            fprintf(stderr, "smtpload: cannot start thread %ld\n", i + 1);
+            break;
+        }
+        started++;
+    }
+    for (i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    t_sent = now();
+    if (opt.n_queue_dirs > 0) {
+        for (;;) {
+            left = queued();
+            if (left == 0)
+                break;
+            if (left < 0) {
+                fprintf(stderr, "smtpload: cannot read a queue directory\n");
+                drained = 0;
+                break;
+            }
+            if (now() - t_sent > opt.drain_timeout) {
+                fprintf(stderr, "smtpload: %ld files still queued after %.0f s\n", left,
+                        opt.drain_timeout);
+                drained = 0;
+                break;
+            }
+            nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
+        }
+    }
+    t_drained = now();
+
+    v = xmalloc((size_t)opt.messages * sizeof *v);
+    for (i = 0; i < opt.messages; i++)
+        if (latency[i] >= 0)
+            v[nv++] = latency[i];
+    qsort(v, (size_t)nv, sizeof *v, cmp_double);
+    {
+        double send_s = t_sent - t0, total_s = t_drained - t0;
+        long finished = replies[2] + replies[3] + replies[4] + replies[5];
+        printf("messages=%ld 2xx=%ld 4xx=%ld 5xx=%ld errors=%ld sessions=%ld "
+               "auth_failures=%ld "
+               "send_s=%.3f drain_s=%.3f total_s=%.3f rate=%.1f client_rate=%.1f "
+               "p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
+               finished, replies[2], replies[4], replies[5], errors, sessions,
+               auth_failures, send_s, t_drained - t_sent, total_s,
+               total_s > 0 ? (double)replies[2] / total_s : 0,
+               send_s > 0 ? (double)replies[2] / send_s : 0,
+               percentile(v, nv, 0.50) * 1e3, percentile(v, nv, 0.99) * 1e3,
+               nv > 0 ? v[nv - 1] * 1e3 : 0);
+        free(v);
+        return finished == opt.messages && drained && errors == 0 ? 0 : 1;
+    }
+}
