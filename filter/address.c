@@ -13,8 +13,10 @@
  *
  * DESCRIPTION
  *	Every input is checked whole by lex_start() before it is parsed:
- *	longer than HM_ADDR_MAX_INPUT, any NUL byte, or any byte sequence
- *	that is not well-formed UTF-8 (RFC 6532) is refused. Bytes of 0x80
+ *	longer than HM_ADDR_MAX_INPUT or any NUL byte is refused, and so is
+ *	any byte sequence that is not well-formed UTF-8 (RFC 6532) in an
+ *	envelope address or in an address of a header field; legacy 8-bit
+ *	text around it (a Latin-1 display name or comment) is only text. Bytes of 0x80
  *	and above are then accepted wherever atext, qtext, ctext or dtext
  *	is. Control characters are refused in quoted strings and domain
  *	literals (so none reaches an output string) but skipped in comments.
@@ -394,6 +396,17 @@ static int list_append(struct lex_parser *ps, struct addr_list *dst,
     return 0;
 }
 
+/* Every address of L must be well-formed UTF-8 (other text may be 8-bit). */
+static int list_utf8(struct lex_parser *ps, const struct addr_list *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        if (!lex_valid_utf8(l->v[i].written, strlen(l->v[i].written)))
+            return lex_fail(ps, "invalid UTF-8");
+    return 0;
+}
+
 int addr_parse_list(const char *in, size_t len, struct addr_list *out,
                     const char **error_r)
 {
@@ -403,7 +416,7 @@ int addr_parse_list(const char *in, size_t len, struct addr_list *out,
     if (out == NULL)
         return fail_r(error_r, "no output");
     if (lex_start(&ps, in, len, false) < 0 || parse_elements(&ps, &tmp) < 0 ||
-        list_append(&ps, out, &tmp) < 0) {
+        list_utf8(&ps, &tmp) < 0 || list_append(&ps, out, &tmp) < 0) {
         addr_list_free(&tmp);
         return fail_r(error_r, ps.error);
     }

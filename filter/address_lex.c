@@ -111,14 +111,27 @@ static size_t utf8_length(const unsigned char *p, const unsigned char *end)
 }
 
 /*
+ * lex_valid_utf8 - whether LEN bytes at S are well-formed UTF-8.
+ */
+bool lex_valid_utf8(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    size_t n;
+
+    for (; p < end; p += n)
+        if ((n = utf8_length(p, end)) == 0)
+            return false;
+    return true;
+}
+
+/*
  * lex_start - set up *ps over the input after refusing what no parser
- * here should ever look into: too long, NUL bytes, malformed UTF-8.
+ * here should ever look into: too long, NUL bytes, and (STRICT) malformed
+ * UTF-8. A header field may carry legacy 8-bit text (a Latin-1 display
+ * name or comment): its addresses are checked after parsing instead.
  */
 int lex_start(struct lex_parser *ps, const char *in, size_t len, bool strict)
 {
-    const unsigned char *p;
-    size_t n;
-
     ps->p = ps->end = (const unsigned char *)"";
     ps->error = NULL;
     ps->strict = strict;
@@ -130,9 +143,8 @@ int lex_start(struct lex_parser *ps, const char *in, size_t len, bool strict)
         return lex_fail(ps, "NUL byte");
     ps->p = (const unsigned char *)in;
     ps->end = ps->p + len;
-    for (p = ps->p; p < ps->end; p += n)
-        if ((n = utf8_length(p, ps->end)) == 0)
-            return lex_fail(ps, "invalid UTF-8");
+    if (strict && !lex_valid_utf8(in, len))
+        return lex_fail(ps, "invalid UTF-8");
     return 0;
 }
 

@@ -63,6 +63,9 @@ void lex_words_free(struct lex_words *w);
  */
 int lex_start(struct lex_parser *ps, const char *in, size_t len, bool strict);
 
+/* lex_valid_utf8 - whether LEN bytes at S are well-formed UTF-8. */
+bool lex_valid_utf8(const char *s, size_t len);
+
 /* lex_peek - the byte at the cursor, 0 at the end (input holds no NUL). */
 unsigned lex_peek(const struct lex_parser *ps);
 

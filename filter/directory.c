@@ -214,6 +214,17 @@ static void dir_clock(struct timespec *now)
     clock_gettime(CLOCK_MONOTONIC, now);
 }
 
+/* Whether a second has passed since START. */
+static bool dir_took_long(const struct timespec *start)
+{
+    struct timespec now;
+
+    dir_clock(&now);
+    return (now.tv_sec - start->tv_sec) * 1000LL +
+               (now.tv_nsec - start->tv_nsec) / 1000000 >=
+           1000;
+}
+
 /* Whether ldap.timeout has passed since START (to name a hang as one). */
 static bool dir_timed_out(const struct dir *dir, const struct timespec *start)
 {
@@ -555,8 +566,10 @@ static void dir_search_pooled(struct dir *dir, const char *filter, const char *l
                               struct dir_try *t)
 {
     struct dir_conn *c = dir_take(dir);
+    struct timespec start;
     bool fresh;
 
+    dir_clock(&start);
     if (c == NULL) {
         dir_say(&t->detail, "all %zu directory connections stayed busy for %d s",
                 dir->nconns, dir->cfg->ldap.timeout);
@@ -568,7 +581,11 @@ static void dir_search_pooled(struct dir *dir, const char *filter, const char *l
         return;
     }
     dir_search(dir, c, filter, login, t);
-    if (t->result == HM_LOOKUP_ERROR && t->retry && !fresh) {
+    /*
+     * Retried once: an idle connection the server closed fails at once.
+     * One that broke after a wait is an outage, not to be waited on twice.
+     */
+    if (t->result == HM_LOOKUP_ERROR && t->retry && !fresh && !dir_took_long(&start)) {
         dir_disconnect(c);
         if (dir_connect(dir, c, &t->detail) == 0) {
             free(t->detail);

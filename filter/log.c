@@ -12,6 +12,11 @@
  *	once, before threads start. Messages are formatted into a heap
  *	buffer sized by vsnprintf, never a fixed one. Nothing here knows
  *	what a secret is: callers never pass one.
+ *
+ *	Without syslogd's socket, syslog() would try a new connection for
+ *	every line (a socket, a failed connect, a close, under its lock),
+ *	only to drop the line: the socket's presence is looked at instead,
+ *	at most every 10 seconds, and no line is sent while it is missing.
  */
 #include "autoconf.h"
 
@@ -20,10 +25,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 #define HM_LOG_LINE_MAX 2000
+#define HM_LOG_RECHECK  10 /* seconds between looks for syslogd's socket */
+#ifndef _PATH_LOG
+#define _PATH_LOG "/dev/log"
+#endif
 
 static const char *log_ident = "homed-milter";
 static bool log_to_stderr = true;
@@ -49,6 +60,21 @@ static void log_sanitize(char *line)
         if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
             line[i] = '?';
     }
+}
+
+/* Whether syslogd's socket is there, as seen at most HM_LOG_RECHECK s ago. */
+static bool log_syslog_there(void)
+{
+    static long next_look;
+    static int there = 1;
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    if (now.tv_sec >= __atomic_load_n(&next_look, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&next_look, (long)now.tv_sec + HM_LOG_RECHECK, __ATOMIC_RELAXED);
+        __atomic_store_n(&there, access(_PATH_LOG, W_OK) == 0, __ATOMIC_RELAXED);
+    }
+    return __atomic_load_n(&there, __ATOMIC_RELAXED) != 0;
 }
 
 void log_open(const char *ident, bool to_stderr, bool to_syslog)
@@ -91,7 +117,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
     if (line == NULL)
         return;
     log_sanitize(line);
-    if (log_to_syslog)
+    if (log_to_syslog && log_syslog_there())
         syslog(log_priority[level], "%s", line);
     if (log_to_stderr)
         fprintf(stderr, "%s: %s: %s\n", log_ident, log_names[level], line);

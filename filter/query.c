@@ -101,8 +101,11 @@ int query_run(struct cfg *cfg, const char *login, const char *address, FILE *out
     else
         detail = strdup("out of memory");
     req.entry = entry;
-    if (addr_parse_envelope(address, strlen(address), &parsed, &parse_error) == 0)
+    /* As the milter does: the reply names the parsed address as written. */
+    if (addr_parse_envelope(address, strlen(address), &parsed, &parse_error) == 0) {
         req.address = &parsed;
+        req.written = parsed.written;
+    }
     policy_decide(cfg, &req, &v);
     action = v.action;
     fputs(policy_action_name(v.action), out);

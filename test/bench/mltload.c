@@ -238,7 +238,8 @@ static int ml_fill(struct ml_worker *w, size_t need)
     ssize_t n;
 
     if (b->cap - b->start < need) {
-        memmove(b->p, b->p + b->start, b->len - b->start);
+        if (b->len > b->start)
+            memmove(b->p, b->p + b->start, b->len - b->start);
         b->len -= b->start;
         b->start = 0;
         if (b->cap < need) {

@@ -17,7 +17,7 @@
 SLAPD_SUFFIX=dc=example,dc=com
 
 # alive PID: true while PID exists and is not a zombie
-alive() { [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" != Z ]; }
+alive() { [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]; }
 
 # wait_for TENTHS CMD...: run CMD every tenth of a second until it
 # succeeds; returns 1 when it still fails after TENTHS tries.
@@ -46,10 +46,20 @@ wait_gone() {
 # A TCP port nothing listens on now (the kernel's pick is not reachable
 # from a shell, so try random high ports against /proc/net/tcp).
 free_port() {
+    # Below the kernel's ephemeral range: a client connecting thousands of
+    # times a second to a stopped server could otherwise be given that
+    # very port as its own source port (a TCP self-connect), and the
+    # server could not bind it again when it restarts.
+    _lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+    case $_lo in '' | *[!0-9]*) _lo=0 ;; esac
     while :; do
-        _p=$(( $(od -An -N2 -tu2 /dev/urandom) % 20000 + 30000 ))
-        _hex=$(printf '%04X' "$_p")
-        grep -q ":$_hex " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$_p"; return; }
+        if [ "$_lo" -gt 12000 ]; then
+            _p=$(($(od -An -N2 -tu2 /dev/urandom) % (_lo - 10000) + 10000))
+        else
+            _p=$(($(od -An -N2 -tu2 /dev/urandom) % 20000 + 30000))
+        fi
+        grep -q ":$(printf '%04X' "$_p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null ||
+            { echo "$_p"; return; }
     done
 }
 

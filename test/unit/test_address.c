@@ -383,8 +383,13 @@ static const struct list_case bad_cases[] = {
     BAD("\xfe@b", "invalid UTF-8"),
     BAD("\xff@b", "invalid UTF-8"),
     BAD("\"\xc3\x28\"@b", "invalid UTF-8"),
-    BAD("(\xff) a@b", "invalid UTF-8"),
-    BAD("Jane \xe9 <a@b>", "invalid UTF-8"),
+    /* legacy 8-bit text around an address is only text; the address is not */
+    OK("(\xff) a@b", 1, {"a@b", "a", "b"}),
+    OK("Jane \xe9 <a@b>", 1, {"a@b", "a", "b"}),
+    OK("\"J\xe4ne\" <a@b>", 1, {"a@b", "a", "b"}),
+    OK("a@b (J\xe4ne)", 1, {"a@b", "a", "b"}),
+    BAD("J\xe4ne <j\xe4ne@b>", "invalid UTF-8"),
+    BAD("Jane <a@b>, \xff@b", "invalid UTF-8"),
     BAD("a@[\xc3]", "invalid UTF-8"),
 };
 
