@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -517,6 +518,19 @@ static int cfg_check_all(struct cfg_loader *ld, const config_t *c, struct cfg *c
     return 0;
 }
 
+/* The configuration names the directory to trust: only its owner may change it. */
+static int cfg_check_file(struct cfg_loader *ld, const char *path)
+{
+    const char *why;
+    struct stat st;
+
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0; /* reading it tells what is wrong */
+    if ((why = cfg_check_trust(&st, false)) != NULL)
+        return cfg_fail(ld, NULL, 0, "%s", why);
+    return 0;
+}
+
 int cfg_load(const char *path, struct cfg **cfg_r, char **error_r)
 {
     struct cfg_loader ld = {path, NULL};
@@ -533,7 +547,9 @@ int cfg_load(const char *path, struct cfg **cfg_r, char **error_r)
     }
     cfg->refs = 1;
     config_init(&c);
-    if (config_read_file(&c, path) != CONFIG_TRUE) {
+    if (cfg_check_file(&ld, path) < 0) {
+        /* refused before it is read: whoever may change it names the directory */
+    } else if (config_read_file(&c, path) != CONFIG_TRUE) {
         if (config_error_type(&c) == CONFIG_ERR_FILE_IO)
             cfg_fail(&ld, NULL, 0, "cannot read the file: %m");
         else

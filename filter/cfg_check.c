@@ -257,6 +257,19 @@ static int cfg_read_fd(int fd, char **secret_r, const char **error_r)
     return -1;
 }
 
+const char *cfg_check_trust(const struct stat *st, bool secret)
+{
+    if (secret && (st->st_mode & S_IRWXO) != 0)
+        return "other users may read it: chmod o-rwx (e.g. 0640, owner root, group of "
+               "the milter's user)";
+    if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        return "users other than its owner may change it: chmod go-w";
+    if (st->st_uid != 0 && st->st_uid != geteuid())
+        return "owned by a user other than root or the one running homed-milter: "
+               "chown root";
+    return NULL;
+}
+
 int cfg_read_secret(const char *path, char **secret_r, const char **error_r)
 {
     struct stat st;
@@ -269,6 +282,11 @@ int cfg_read_secret(const char *path, char **secret_r, const char **error_r)
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return cfg_bad(error_r, "not a regular file");
+    }
+    /* Whoever may read it binds as the milter; whoever may change it, too. */
+    if ((*error_r = cfg_check_trust(&st, true)) != NULL) {
+        close(fd);
+        return -1;
     }
     rc = cfg_read_fd(fd, secret_r, error_r);
     close(fd);

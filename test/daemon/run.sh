@@ -166,4 +166,26 @@ is "$?" 78 "an invalid configuration exits 78 (EX_CONFIG)"
 is "$(cat "$T/bad.err")" "$T/bad.conf:2: socket: expected a string, got an integer" \
     "an invalid configuration: FILE:LINE: message"
 
+# --- files others may read or change ------------------------------------------
+printf 'Zq-perm-SECRET-5\n' > "$T/open.secret"
+chmod 644 "$T/open.secret"
+conf openpw "unix:$T/o.sock" "ldap = { uri = \"ldapi://%2Fnonexistent\"; base = \"dc=example,dc=com\";
+  bind_dn = \"cn=milter,dc=example,dc=com\"; bind_password_file = \"$T/open.secret\"; };"
+sed -i '3d' "$T/openpw.conf"
+"$HM" -f -c "$T/openpw.conf" 2>"$T/openpw.err"
+is "$?" 78 "a password file other users may read: refused, exit 78"
+like "$(cat "$T/openpw.err")" "^$T/openpw.conf:[0-9]*: ldap.bind_password_file: $T/open.secret: other users may read it: chmod o-rwx" \
+    "a password file other users may read: FILE:LINE: and what to do"
+ok_if "a password file other users may read: the password is not shown" \
+    sh -c "! grep -q Zq-perm-SECRET '$T/openpw.err'"
+ok_if "a password file other users may read: no socket was made" [ ! -e "$T/o.sock" ]
+conf openconf "unix:$T/c.sock"
+chmod 666 "$T/openconf.conf"
+"$HM" -f -c "$T/openconf.conf" 2>"$T/openconf.err"
+is "$?" 78 "a configuration other users may change: refused, exit 78"
+is "$(cat "$T/openconf.err")" "$T/openconf.conf:0: users other than its owner may change it: chmod go-w" \
+    "a configuration other users may change: FILE:0: and what to do"
+"$HM" -n -c "$T/openconf.conf" 2>"$T/openconf-n.err"
+is "$?" 1 "-n refuses it too (exit 1)"
+
 done_testing

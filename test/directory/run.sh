@@ -23,6 +23,7 @@ slapd_init "$SRC/etc/example.ldif" "$SRC/test/directory/extra.ldif" >/dev/null |
 slapd_start || skip_all "slapd did not start"
 printf 'miltersecret\n' > "$SLAPD_DIR/secret"
 printf 'wrong\n' > "$SLAPD_DIR/wrong"
+chmod 600 "$SLAPD_DIR/secret" "$SLAPD_DIR/wrong"
 
 # conf NAME [URIS] [EXTRA LDAP KEYS] [EXTRA POLICY KEYS] [CACHE KEYS]:
 # write $SLAPD_DIR/NAME.conf

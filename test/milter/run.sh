@@ -72,6 +72,7 @@ mkdir -p "$SLAPD_DIR"
 slapd_init "$SRC/etc/example.ldif" "$HERE/extra.ldif" >/dev/null || skip_all "slapadd failed"
 slapd_start || skip_all "slapd did not start"
 printf 'miltersecret\n' > "$W/secret"
+chmod 600 "$W/secret"
 
 # conf NAME [POLICY KEYS] [REJECT_TEXT]: write $W/NAME.conf
 conf() {

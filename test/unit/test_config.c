@@ -410,6 +410,7 @@ static void test_password_file(void **state)
     (void)state;
     for (i = 0; i < N(cases); i++) {
         secret = write_file("secret", cases[i].content);
+        assert_int_equal(chmod(secret, 0600), 0);
         assert_true(asprintf(&text,
                              LDAP("bind_dn = \"cn=m\"; bind_password_file = \"%s\";"),
                              secret) > 0);
@@ -433,6 +434,94 @@ static void test_password_file(void **state)
         free(conf);
         free(secret);
     }
+}
+
+/*
+ * Permissions: a secret others may read, or a secret or configuration
+ * others may change, is refused by name; the password is never shown.
+ */
+static void test_file_permissions(void **state)
+{
+#define OTHERS_READ                                                                      \
+    "other users may read it: chmod o-rwx (e.g. 0640, owner root, group of the "         \
+    "milter's user)"
+#define OTHERS_WRITE "users other than its owner may change it: chmod go-w"
+    static const struct {
+        mode_t secret_mode, conf_mode;
+        const char *secret_error, *conf_error; /* both NULL: loads */
+    } cases[] = {
+        {0600, 0644, NULL, NULL},         {0640, 0600, NULL, NULL},
+        {0400, 0444, NULL, NULL},         {0644, 0644, OTHERS_READ, NULL},
+        {0604, 0644, OTHERS_READ, NULL},  {0660, 0644, OTHERS_WRITE, NULL},
+        {0600, 0664, NULL, OTHERS_WRITE}, {0600, 0646, NULL, OTHERS_WRITE},
+    };
+    struct cfg *cfg;
+    char *secret, *conf, *text, *error, *want;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < N(cases); i++) {
+        secret = write_file("modes.secret", "Pw-never-shown-7\n");
+        assert_true(asprintf(&text,
+                             LDAP("bind_dn = \"cn=m\"; bind_password_file = \"%s\";"),
+                             secret) > 0);
+        conf = write_file("modes.conf", text);
+        assert_int_equal(chmod(secret, cases[i].secret_mode), 0);
+        assert_int_equal(chmod(conf, cases[i].conf_mode), 0);
+        cfg = NULL;
+        error = NULL;
+        if (cases[i].secret_error == NULL && cases[i].conf_error == NULL) {
+            if (cfg_load(conf, &cfg, &error) < 0)
+                fail_msg("modes %o %o: %s", (unsigned)cases[i].secret_mode,
+                         (unsigned)cases[i].conf_mode, error);
+            cfg_unref(cfg);
+        } else {
+            assert_int_equal(cfg_load(conf, &cfg, &error), -1);
+            if (cases[i].conf_error != NULL)
+                assert_true(asprintf(&want, "%s:0: %s", conf, cases[i].conf_error) > 0);
+            else
+                assert_true(asprintf(&want, "%s:2: ldap.bind_password_file: %s: %s", conf,
+                                     secret, cases[i].secret_error) > 0);
+            assert_string_equal(error, want);
+            assert_null(strstr(error, "Pw-never-shown"));
+            free(want);
+        }
+        free(error);
+        free(text);
+        unlink(conf);
+        unlink(secret);
+        free(conf);
+        free(secret);
+    }
+}
+
+/* A secret owned by another user is refused (needs root to arrange). */
+static void test_file_owner(void **state)
+{
+    struct cfg *cfg = NULL;
+    char *secret, *text, *conf, *error = NULL, *want;
+
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    secret = write_file("owner.secret", "Pw-never-shown-8\n");
+    assert_int_equal(chmod(secret, 0600), 0);
+    assert_int_equal(chown(secret, 65534, 65534), 0);
+    assert_true(asprintf(&text, LDAP("bind_dn = \"cn=m\"; bind_password_file = \"%s\";"),
+                         secret) > 0);
+    conf = write_file("owner.conf", text);
+    assert_int_equal(cfg_load(conf, &cfg, &error), -1);
+    assert_true(asprintf(&want,
+                         "%s:2: ldap.bind_password_file: %s: owned by a user other than "
+                         "root or the one running homed-milter: chown root",
+                         conf, secret) > 0);
+    assert_string_equal(error, want);
+    free(want);
+    free(error);
+    free(conf);
+    free(text);
+    unlink(secret);
+    free(secret);
 }
 
 /* A FIFO in place of the secret is refused at once, not waited on. */
@@ -503,6 +592,8 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_sample_config),
         cmocka_unit_test(test_password_file),
+        cmocka_unit_test(test_file_permissions),
+        cmocka_unit_test(test_file_owner),
         cmocka_unit_test(test_password_fifo),
         cmocka_unit_test(test_set_socket),
     };
