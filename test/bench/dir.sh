@@ -96,6 +96,7 @@ ldap) URI=$SLAPD_LDAP_URL ;;
 *) fail "HM_BENCH_TRANSPORT is ldapi or ldap" ;;
 esac
 printf 'miltersecret\n' > "$W/secret"
+chmod 600 "$W/secret"
 cat > "$W/bench.conf" <<CONF
 socket = "unix:$W/unused.sock";
 local_hosts = [ "mail.example.com" ];

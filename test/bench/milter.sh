@@ -132,6 +132,7 @@ sed 's/^maxsize .*/maxsize 1073741824/' "$SLAPD_DIR/slapd.conf" > "$W/slapd.conf
 "$SLAPADD" -q -f "$SLAPD_DIR/slapd.conf" -l "$W/users.ldif" || fail "slapadd failed"
 slapd_start || fail "slapd did not start"
 printf 'miltersecret\n' > "$W/secret"
+chmod 600 "$W/secret"
 cat > "$W/homed.conf" <<CONF
 socket = "unix:$W/homed.sock";
 log_level = "$LOG_LEVEL";

@@ -221,6 +221,7 @@ NULL_SOCK=$M_DIR/null.sock
 HM_SOCK=$M_DIR/homed-milter.sock
 printf 'miltersecret\n' > "$M_DIR/ldap.secret"
 chmod 600 "$M_DIR/ldap.secret"
+chmod 600 "$M_DIR/ldap.secret"
 cat > "$M_DIR/homed-milter.conf" <<CONF
 # homed-milter for the Postfix benchmark: defaults, cache on
 socket = "unix:$HM_SOCK";

@@ -217,6 +217,7 @@ CONF
 }
 
 printf 'miltersecret\n' > "$W/secret"
+chmod 600 "$W/secret"
 : > "$W/loads"
 : > "$W/results"
 BROKEN=0

@@ -91,6 +91,7 @@ LINES=$(wc -l < "$W/soak.wl")
 
 # --- the daemon ------------------------------------------------------------------------
 printf 'miltersecret\n' > "$W/secret"
+chmod 600 "$W/secret"
 cat > "$W/homed.conf" <<CONF
 socket = "unix:$W/homed.sock";
 log_level = "$LOG_LEVEL";

@@ -141,7 +141,9 @@ slapd_init "$SRC/etc/example.ldif" "$W/users.ldif" >/dev/null || skip_all "slapa
 slapd_start || skip_all "slapd did not start"
 sh "$HERE/gen-workload.sh" 300 "$USERS" > "$W/workload"
 printf 'miltersecret\n' > "$W/secret"
+chmod 600 "$W/secret"
 printf 'not-the-secret-4711\n' > "$W/wrong"
+chmod 600 "$W/wrong"
 
 # conf NAME URIS [PASSWORD_FILE] [CACHE_KEYS] [LDAP_KEYS]: write
 # $W/NAME.conf, atomically (a reload must never read half a file); URIS

@@ -149,7 +149,9 @@ slapd_init "$W/example.ldif" "$SRC/test/milter/extra.ldif" "$HERE/hostile.ldif" 
     skip_all "slapadd failed"
 slapd_start || skip_all "slapd did not start"
 printf '%s\n' "$SECRET" > "$W/secret"
+chmod 600 "$W/secret"
 printf '%s\n' "$WRONG" > "$W/wrong"
+chmod 600 "$W/wrong"
 
 # conf NAME LEVEL SECRET_FILE [LDAP KEYS] [OTHER KEYS]: write $W/NAME.conf
 conf() {
@@ -194,6 +196,7 @@ conf main info "$W/secret"
 conf filter debug "$W/secret" 'login_attribute = "";' 'cache = { ttl = 0; negative_ttl = 0; };'
 conf bydomain info "$W/secret" 'login_filter = "(&(uid=%l)(mail=%l@%d))";'
 printf '%s\n' "$WRONG" > "$W/qerror.secret"
+chmod 600 "$W/qerror.secret"
 conf qerror info "$W/qerror.secret"
 start main
 start filter
@@ -208,6 +211,7 @@ fi
 # one; trace and tracebad (debug) do the same under strace.
 for level in $LEVELS; do
     printf '%s\n' "$SECRET" > "$W/pw-$level.secret"
+    chmod 600 "$W/pw-$level.secret"
     conf "pw-$level" "$level" "$W/pw-$level.secret"
     conf "bad-$level" "$level" "$W/wrong"
     start "pw-$level"
@@ -216,6 +220,7 @@ done
 TRACE=""
 if command -v strace >/dev/null 2>&1 && strace -f -qq -o /dev/null true >/dev/null 2>&1; then
     printf '%s\n' "$SECRET" > "$W/trace.secret"
+    chmod 600 "$W/trace.secret"
     for t in trace tracebad; do
         if [ "$t" = trace ]; then f=$W/trace.secret; else f=$W/wrong; fi
         conf $t debug "$f" "" "pid_file = \"$W/$t.pidfile\";"
@@ -295,10 +300,15 @@ for t in $TRACE; do exercise "$t"; done
 # directory) or taken (CRLF); the password written into the
 # configuration by mistake
 printf '%s\r\n' "$SECRET" > "$W/crlf.secret"
+chmod 600 "$W/crlf.secret"
 printf '%s\n%s\n' "$SECRET" "$SECRET" > "$W/twolines.secret"
+chmod 600 "$W/twolines.secret"
 printf '%s\000%s\n' "$SECRET" "$SECRET" > "$W/nul.secret"
+chmod 600 "$W/nul.secret"
 perl -e 'print $ARGV[0] x 300, "\n"' "$SECRET" > "$W/long.secret"
+chmod 600 "$W/long.secret"
 : > "$W/empty.secret"
+chmod 600 "$W/empty.secret"
 mkdir "$W/dir.secret"
 printf 'ldap = { base = "dc=x"; bind_dn = "cn=milter,dc=example,dc=com";\n  bind_password = "%s"; };\n' \
     "$SECRET" > "$W/inline.conf"
