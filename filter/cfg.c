@@ -143,6 +143,14 @@ struct cfg_loader {
     char *error;
 };
 
+/* An error is one line: a value's control characters (a newline) become '?'. */
+static void cfg_one_line(char *text)
+{
+    for (; text != NULL && *text != '\0'; text++)
+        if ((unsigned char)*text < 0x20 || *text == 0x7f)
+            *text = '?';
+}
+
 static int cfg_fail(struct cfg_loader *ld, const char *file, int line, const char *fmt,
                     ...) __attribute__((format(printf, 4, 5)));
 
@@ -162,6 +170,7 @@ static int cfg_fail(struct cfg_loader *ld, const char *file, int line, const cha
                  msg ? msg : "out of memory") < 0)
         ld->error = NULL;
     free(msg);
+    cfg_one_line(ld->error);
     return -1;
 }
 

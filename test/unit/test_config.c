@@ -125,6 +125,9 @@ static const struct fixture fixtures[] = {
                                      "\"error\", \"warning\", \"info\", \"debug\""},
     {LDAP("scope = \"tree\";"),
      "FILE:2: ldap.scope: \"tree\" is not one of \"base\", \"one\", \"sub\""},
+    /* a value's newline does not split the one-line error */
+    {"log_level = \"a\\nb\";\n" BASE, "FILE:1: log_level: \"a?b\" is not one of "
+                                      "\"error\", \"warning\", \"info\", \"debug\""},
     {BASE "policy = { mode = \"audit\"; };\n",
      "FILE:2: policy.mode: \"audit\" is not one of \"enforce\", \"report\""},
     {BASE "policy = { unauthenticated = \"tempfail\"; };\n",
