@@ -19,7 +19,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 
 PACKAGES="build-essential autoconf automake pkg-config m4 libmilter-dev libldap-dev libconfig-dev
  libcmocka-dev slapd ldap-utils openssl valgrind clang-format miltertest postfix sasl2-bin
- libsasl2-modules swaks"
+ libsasl2-modules swaks strace clang libclang-rt-14-dev"
 
 say() { printf '\n=== %s\n' "$*"; }
 
@@ -66,6 +66,23 @@ count_log() {
     PASSED=$((PASSED + _pass))
     FAILED=$((FAILED + _bad))
     grep -E '^(FAIL|ERROR|XPASS|SKIP):' "$_log" | sed 's/^/    /'
+    echo "layer $1: $_pass passed, $_bad failed"
+}
+
+# count_tap NAME FILE STATUS: add the ok / not ok lines of a TAP output
+# that a make target printed (a missing plan or a bad status is a failure)
+count_tap() {
+    _pass=$(grep -c '^ok ' "$2")
+    _bad=$(grep -c '^not ok ' "$2")
+    if ! grep -q '^1\.\.[0-9]' "$2" || { [ "$3" -ne 0 ] && [ "$_bad" -eq 0 ]; }; then
+        _bad=$((_bad + 1))
+    fi
+    if grep -q '^ok .*# SKIP' "$2" && [ "${CI:-}" = true ]; then
+        _bad=$((_bad + $(grep -c '^ok .*# SKIP' "$2")))
+    fi
+    PASSED=$((PASSED + _pass))
+    FAILED=$((FAILED + _bad))
+    grep -E '^(not ok|# )' "$2" | sed 's/^/    /'
     echo "layer $1: $_pass passed, $_bad failed"
 }
 
@@ -139,6 +156,10 @@ else
     FAILED=$((FAILED + 1))
 fi
 
+say "fuzzing: each harness ${HM_FUZZ_SECONDS:-60} s (ASan+UBSan)"
+make -C "$OUT/normal" fuzz HM_FUZZ_SECONDS="${HM_FUZZ_SECONDS:-60}" >"$OUT/fuzz.out" 2>&1
+count_tap fuzz "$OUT/fuzz.out" $?
+
 say "installation"
 # install_check: --prefix and --sysconfdir respected, and an existing
 # configuration is never overwritten.
@@ -167,7 +188,7 @@ say "distribution"
 step distcheck make -C "$OUT/normal" distcheck
 
 say "formatting"
-step clang-format sh -c "cd '$SRC' && clang-format --dry-run --Werror filter/*.c filter/*.h include/*.h test/unit/*.c test/unit/*.h test/directory/*.c"
+step clang-format sh -c "cd '$SRC' && clang-format --dry-run --Werror filter/*.c filter/*.h include/*.h test/unit/*.c test/unit/*.h test/directory/*.c test/fuzz/*.c test/bench/*.c"
 
 echo
 echo "$PASSED passed, $FAILED failed"

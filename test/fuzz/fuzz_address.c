@@ -1,0 +1,259 @@
+/*
+ * NAME
+ *	fuzz_address - libFuzzer harness for the address parsers
+ *
+ * SUMMARY
+ *	Every input goes to addr_parse_envelope() and, twice, to
+ *	addr_parse_list(): once into an empty list and once into a list that
+ *	already holds one address. What comes back is checked and freed.
+ *
+ * DESCRIPTION
+ *	Besides what ASan and UBSan see, these properties are checked, and a
+ *	violation ends in abort() with a message on stderr (never assert(),
+ *	which NDEBUG would silence):
+ *
+ *	- the return value is 0 or -1; -1 comes with a non-empty message;
+ *	- addr_parse_envelope() leaves *out zeroed on error and does not
+ *	  free what *out held before (a sentinel is left there);
+ *	- addr_parse_list() leaves the caller's list exactly as it was on
+ *	  error, and appends after what it held on success; both calls agree;
+ *	- every address has its three strings; the null sender has all three
+ *	  empty and only the envelope parser returns it; otherwise the local
+ *	  part and the domain are not empty and "written" is the local part
+ *	  as written, "@", and the domain;
+ *	- the resolved local part is never longer than as written; a domain
+ *	  is a dot-atom of atext or a literal in []; no output string holds a
+ *	  control character other than TAB (a quoted-pair may carry one), and
+ *	  each is well-formed UTF-8, as the input had to be;
+ *	- the addresses of one list come from disjoint parts of the input:
+ *	  the "written" lengths add up to at most the input length;
+ *	- the envelope grammar is the strict subset of the header grammar: a
+ *	  non-null envelope sender that parses parses the same way as a
+ *	  header field holding it alone;
+ *	- addr_base_length() and addr_same_text() keep their contracts on the
+ *	  results.
+ *
+ *	Single-threaded, as libFuzzer calls it; no state is kept between
+ *	inputs.
+ */
+#include "autoconf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "address.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond)                                                                      \
+    do {                                                                                 \
+        if (!(cond))                                                                     \
+            violated(#cond, __LINE__);                                                   \
+    } while (0)
+
+static void violated(const char *what, int line)
+{
+    fprintf(stderr, "fuzz_address.c:%d: invariant violated: %s\n", line, what);
+    abort();
+}
+
+/* Not owned by anybody: what *out holds before addr_parse_envelope(). */
+static char sentinel[] = "sentinel";
+
+/* utf8_ok - S (N bytes) is well-formed UTF-8 (RFC 3629). */
+static bool utf8_ok(const unsigned char *s, size_t n)
+{
+    size_t i = 0, k, need;
+    uint32_t cp, min;
+
+    while (i < n) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        if ((s[i] & 0xe0) == 0xc0) {
+            need = 1, cp = s[i] & 0x1fu, min = 0x80;
+        } else if ((s[i] & 0xf0) == 0xe0) {
+            need = 2, cp = s[i] & 0x0fu, min = 0x800;
+        } else if ((s[i] & 0xf8) == 0xf0) {
+            need = 3, cp = s[i] & 0x07u, min = 0x10000;
+        } else {
+            return false;
+        }
+        if (n - i <= need)
+            return false;
+        for (k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3fu);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += need + 1;
+    }
+    return true;
+}
+
+/* no_ctl - no byte below 0x20 but TAB, and no DEL. */
+static bool no_ctl(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+            return false;
+    return true;
+}
+
+/* is_atext - RFC 5322 atext, or a byte of a UTF-8 sequence (RFC 6532). */
+static bool is_atext(unsigned char c)
+{
+    if (c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+        (c >= 'A' && c <= 'Z'))
+        return true;
+    return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
+/* check_domain - a dot-atom (no empty label) or a literal in []. */
+static void check_domain(const char *d, size_t n)
+{
+    size_t i;
+
+    CHECK(n > 0);
+    if (d[0] == '[') {
+        CHECK(n >= 3 && d[n - 1] == ']');
+        return;
+    }
+    CHECK(d[0] != '.' && d[n - 1] != '.');
+    for (i = 0; i < n; i++) {
+        CHECK(is_atext((unsigned char)d[i]) || d[i] == '.');
+        CHECK(d[i] != '.' || d[i + 1] != '.');
+    }
+}
+
+/* check_helpers - addr_base_length() and addr_same_text() on a result. */
+static void check_helpers(const struct addr *a, size_t wl, size_t ll, size_t dl)
+{
+    size_t base = addr_base_length(a->local, "+");
+
+    CHECK(base <= ll);
+    if (base < ll)
+        CHECK(base > 0 && a->local[base] == '+');
+    CHECK(addr_base_length(a->local, "") == ll);
+    CHECK(addr_same_text(a->written, wl, a->written, wl));
+    CHECK(addr_same_text(a->domain, dl, a->written + wl - dl, dl));
+}
+
+/* check_addr - one parsed address; returns the length of its "written". */
+static size_t check_addr(const struct addr *a, size_t size)
+{
+    size_t wl, ll, dl;
+
+    CHECK(a->written != NULL && a->local != NULL && a->domain != NULL);
+    wl = strlen(a->written);
+    ll = strlen(a->local);
+    dl = strlen(a->domain);
+    CHECK(wl <= size);
+    CHECK(a->is_null == (wl == 0));
+    if (a->is_null) {
+        CHECK(ll == 0 && dl == 0);
+        return 0;
+    }
+    CHECK(ll > 0);
+    CHECK(wl >= dl + 2);
+    CHECK(a->written[wl - dl - 1] == '@');
+    CHECK(memcmp(a->written + wl - dl, a->domain, dl) == 0);
+    CHECK(ll <= wl - dl - 1);
+    check_domain(a->domain, dl);
+    CHECK(no_ctl(a->written) && no_ctl(a->local) && no_ctl(a->domain));
+    CHECK(utf8_ok((const unsigned char *)a->written, wl));
+    CHECK(utf8_ok((const unsigned char *)a->local, ll));
+    CHECK(utf8_ok((const unsigned char *)a->domain, dl));
+    check_helpers(a, wl, ll, dl);
+    return wl;
+}
+
+static bool same_addr(const struct addr *a, const struct addr *b)
+{
+    return a->is_null == b->is_null && strcmp(a->written, b->written) == 0 &&
+           strcmp(a->local, b->local) == 0 && strcmp(a->domain, b->domain) == 0;
+}
+
+/* fuzz_envelope - addr_parse_envelope(); the result stays in *env. */
+static int fuzz_envelope(const char *in, size_t size, struct addr *env)
+{
+    const char *error = NULL;
+    int rc;
+
+    env->written = env->local = env->domain = sentinel;
+    env->is_null = true;
+    rc = addr_parse_envelope(in, size, env, &error);
+    CHECK(rc == 0 || rc == -1);
+    if (rc == 0) {
+        check_addr(env, size);
+    } else {
+        CHECK(error != NULL && *error != '\0');
+        CHECK(env->written == NULL && env->local == NULL && env->domain == NULL);
+        CHECK(!env->is_null);
+    }
+    return rc;
+}
+
+/* fuzz_list - addr_parse_list() into *l (empty) and after one address. */
+static int fuzz_list(const char *in, size_t size, struct addr_list *l)
+{
+    static const char pre[] = "Pre Fill <pre@fill.example>";
+    struct addr_list l2 = {0};
+    const char *error = NULL, *error2 = NULL;
+    char *w0, *l0, *d0;
+    size_t i, total = 0;
+    int rc, rc2;
+
+    rc = addr_parse_list(in, size, l, &error);
+    CHECK(rc == 0 || rc == -1);
+    if (rc < 0) {
+        CHECK(error != NULL && *error != '\0');
+        CHECK(l->n == 0 && l->cap == 0 && l->v == NULL);
+    }
+    for (i = 0; i < l->n; i++) {
+        CHECK(!l->v[i].is_null);
+        total += check_addr(&l->v[i], size);
+    }
+    CHECK(total <= size && l->n <= HM_ADDR_MAX_LIST && l->n <= l->cap);
+
+    CHECK(addr_parse_list(pre, sizeof(pre) - 1, &l2, &error2) == 0 && l2.n == 1);
+    w0 = l2.v[0].written, l0 = l2.v[0].local, d0 = l2.v[0].domain;
+    rc2 = addr_parse_list(in, size, &l2, &error2);
+    CHECK(rc2 == rc);
+    CHECK(l2.n == 1 + (rc == 0 ? l->n : 0) && l2.n <= l2.cap);
+    CHECK(l2.v[0].written == w0 && l2.v[0].local == l0 && l2.v[0].domain == d0);
+    CHECK(strcmp(w0, "pre@fill.example") == 0);
+    if (rc < 0)
+        CHECK(error2 != NULL && strcmp(error2, error) == 0);
+    for (i = 0; i < l->n; i++)
+        CHECK(same_addr(&l->v[i], &l2.v[i + 1]));
+    addr_list_free(&l2);
+    CHECK(l2.v == NULL && l2.n == 0);
+    return rc;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *in = (const char *)data;
+    struct addr env;
+    struct addr_list l = {0};
+    int env_rc, list_rc;
+
+    env_rc = fuzz_envelope(in, size, &env);
+    list_rc = fuzz_list(in, size, &l);
+    if (env_rc == 0 && !env.is_null) {
+        CHECK(list_rc == 0 && l.n == 1);
+        CHECK(same_addr(&env, &l.v[0]));
+    }
+    addr_free(&env);
+    CHECK(env.written == NULL);
+    addr_list_free(&l);
+    return 0;
+}
