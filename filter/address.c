@@ -103,14 +103,20 @@ static int parse_literal(struct lex_parser *ps, struct lex_sbuf *dom)
     return lex_skip_cfws(ps);
 }
 
-/* parse_domain - dot-atom, domain literal or obs-domain, after '@'. */
-static int parse_domain(struct lex_parser *ps, struct lex_sbuf *dom)
+/*
+ * parse_domain - dot-atom, domain literal or obs-domain, after '@'.
+ * *INNER_R (unless NULL) gets ps->bad_comments as it was right after the
+ * last atom: comments up to there were inside the domain.
+ */
+static int parse_domain(struct lex_parser *ps, struct lex_sbuf *dom, unsigned *inner_r)
 {
     unsigned c;
     bool first;
 
     if (lex_skip_cfws(ps) < 0)
         return -1;
+    if (inner_r != NULL)
+        *inner_r = ps->bad_comments;
     if (lex_peek(ps) == '[')
         return parse_literal(ps, dom);
     for (first = true;; first = false) {
@@ -118,7 +124,11 @@ static int parse_domain(struct lex_parser *ps, struct lex_sbuf *dom)
         if (!lex_is_atext(c))
             return lex_fail(ps,
                             first && c != '.' ? "empty domain" : "invalid dot in domain");
-        if (lex_scan_atom(ps, dom, NULL) < 0 || lex_skip_cfws(ps) < 0)
+        if (lex_scan_atom(ps, dom, NULL) < 0)
+            return -1;
+        if (inner_r != NULL)
+            *inner_r = ps->bad_comments;
+        if (lex_skip_cfws(ps) < 0)
             return -1;
         if (lex_peek(ps) != '.')
             return 0;
@@ -137,6 +147,8 @@ static int parse_route(struct lex_parser *ps)
     unsigned c;
     int rc = -1;
 
+    if (ps->shown) /* clients show the route's domains as senders */
+        return lex_fail(ps, "source route");
     for (;;) {
         if (lex_skip_cfws(ps) < 0)
             break;
@@ -157,7 +169,7 @@ static int parse_route(struct lex_parser *ps)
         }
         ps->p++;
         scratch.len = 0;
-        if (parse_domain(ps, &scratch) < 0)
+        if (parse_domain(ps, &scratch, NULL) < 0)
             break;
         ndomains++;
         need_comma = true;
@@ -181,10 +193,22 @@ static int fill_addr(struct lex_parser *ps, struct addr *a, struct lex_sbuf *wri
     return 0;
 }
 
-/* finish_spec - check the local part in *w, parse "@" domain, fill *a. */
-static int finish_spec(struct lex_parser *ps, struct lex_words *w, struct addr *a)
+/* encoded_word - whether S holds what may start an RFC 2047 encoded word. */
+static bool encoded_word(const char *s)
+{
+    return s != NULL && strstr(s, "=?") != NULL;
+}
+
+/*
+ * finish_spec - check the local part in *w, parse "@" domain, fill *a.
+ * BAD0 is ps->bad_comments before the local part: a comment counted since,
+ * up to the domain's last atom, was inside the addr-spec.
+ */
+static int finish_spec(struct lex_parser *ps, struct lex_words *w, struct addr *a,
+                       unsigned bad0)
 {
     struct lex_sbuf dom = {0};
+    unsigned inner;
 
     if (w->ntok == 0)
         return lex_fail(ps, "empty local part");
@@ -195,10 +219,16 @@ static int finish_spec(struct lex_parser *ps, struct lex_words *w, struct addr *
     if (w->local.len == 0)
         return lex_fail(ps, "empty local part");
     ps->p++; /* '@' */
-    if (parse_domain(ps, &dom) < 0 || lex_sbuf_add(ps, &w->written, "@", 1) < 0 ||
+    if (parse_domain(ps, &dom, &inner) < 0 || lex_sbuf_add(ps, &w->written, "@", 1) < 0 ||
         lex_sbuf_add(ps, &w->written, dom.s, dom.len) < 0) {
         free(dom.s);
         return -1;
+    }
+    if (ps->shown && (inner != bad0 || encoded_word(w->local.s) || encoded_word(dom.s))) {
+        free(dom.s);
+        return lex_fail(ps, inner != bad0              ? lex_comment_refused(ps->last_bad)
+                            : encoded_word(w->local.s) ? "encoded word in a local part"
+                                                       : "encoded word in a domain");
     }
     return fill_addr(ps, a, &w->written, &w->local, &dom);
 }
@@ -207,13 +237,13 @@ static int finish_spec(struct lex_parser *ps, struct lex_words *w, struct addr *
 static int parse_spec(struct lex_parser *ps, struct addr *a)
 {
     struct lex_words w = {0};
-    unsigned c;
+    unsigned bad0 = ps->bad_comments, c;
     int rc = -1;
 
     if (lex_scan_words(ps, &w) == 0) {
         c = lex_peek(ps);
         if (c == '@')
-            rc = finish_spec(ps, &w, a);
+            rc = finish_spec(ps, &w, a, bad0);
         else if (w.ntok > 0 && (c == 0 || c == '>' || c == ',' || c == ';'))
             rc = lex_fail(ps, "missing @");
         else
@@ -229,6 +259,7 @@ static int parse_angle(struct lex_parser *ps, struct addr *a)
     unsigned c;
 
     ps->p++;
+    ps->in_addr = ps->shown;
     if (lex_skip_cfws(ps) < 0)
         return -1;
     c = lex_peek(ps);
@@ -247,40 +278,49 @@ static int parse_angle(struct lex_parser *ps, struct addr *a)
         return ps->error ? -1 : lex_fail(ps, c ? "expected '>'" : "unbalanced '<'");
     }
     ps->p++;
+    ps->in_addr = false;
     return 0;
 }
 
-/* list_push - move *a to the end of *l. */
-static int list_push(struct lex_parser *ps, struct addr_list *l, struct addr *a)
+/*
+ * spec_or_name - the addr-spec *A just read, unless an angle-addr follows:
+ * then, as clients read "a@b <a@b>", the addr-spec was the display name.
+ */
+static int spec_or_name(struct lex_parser *ps, struct addr_list *l, struct addr *a,
+                        const unsigned char *start)
 {
-    struct addr *v;
-    size_t cap;
+    if (!ps->shown || lex_skip_cfws(ps) < 0 || lex_peek(ps) != '<')
+        return ps->error ? -1 : lex_list_push(ps, l, a);
+    addr_free(a);
+    if (lex_add_span(ps, start, (size_t)(ps->p - start), false) < 0 ||
+        parse_angle(ps, a) < 0)
+        return -1;
+    return lex_list_push(ps, l, a);
+}
 
-    if (l->n >= HM_ADDR_MAX_LIST) {
-        addr_free(a);
-        return lex_fail(ps, "too many addresses");
-    }
-    if (l->n == l->cap) {
-        cap = l->cap ? l->cap * 2 : 4;
-        if (cap > SIZE_MAX / sizeof(*v) ||
-            (v = realloc(l->v, cap * sizeof(*v))) == NULL) {
-            addr_free(a);
-            return lex_fail(ps, LEX_E_NOMEM);
-        }
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->n++] = *a;
-    memset(a, 0, sizeof(*a));
+/* group_name - the display name before ':' that opens a group. */
+static int group_name(struct lex_parser *ps, const struct lex_words *w,
+                      const unsigned char *start)
+{
+    if (w->ntok == 0)
+        return lex_fail(ps, "missing group name");
+    if (ps->no_group) /* RFC 5322 allows none; mutt shows its name as the author */
+        return lex_fail(ps, "group in a From: or Sender: field");
+    if (lex_add_span(ps, start, (size_t)(ps->p - start), false) < 0)
+        return -1;
+    ps->p++;
     return 0;
 }
 
 /*
  * parse_item - one mailbox (appended to *l) or the display name and ':'
- * that open a group (*group_r set).
+ * that open a group (*group_r set). BAD0 is ps->bad_comments before the
+ * CFWS that led here.
  */
-static int parse_item(struct lex_parser *ps, struct addr_list *l, bool *group_r)
+static int parse_item(struct lex_parser *ps, struct addr_list *l, unsigned bad0,
+                      bool *group_r)
 {
+    const unsigned char *start = ps->p;
     struct lex_words w = {0};
     struct addr a = {0};
     unsigned c;
@@ -293,24 +333,21 @@ static int parse_item(struct lex_parser *ps, struct addr_list *l, bool *group_r)
     if ((c == '<' || c == ':') && w.ntok > 0 && w.first != LEX_TOK_WORD) {
         lex_fail(ps, "invalid display name");
     } else if (c == '<') {
-        if (parse_angle(ps, &a) == 0)
-            rc = list_push(ps, l, &a);
+        if (lex_add_span(ps, start, (size_t)(ps->p - start), false) == 0 &&
+            parse_angle(ps, &a) == 0)
+            rc = lex_list_push(ps, l, &a);
     } else if (c == ':') {
-        if (w.ntok == 0) {
-            lex_fail(ps, "missing group name");
-        } else {
-            ps->p++;
+        if ((rc = group_name(ps, &w, start)) == 0)
             *group_r = true;
-            rc = 0;
-        }
     } else if (c == '@') {
-        if (finish_spec(ps, &w, &a) == 0)
-            rc = list_push(ps, l, &a);
+        if (finish_spec(ps, &w, &a, bad0) == 0)
+            rc = spec_or_name(ps, l, &a, start);
     } else {
         lex_fail(ps, w.ntok > 0 && (c == 0 || c == ',' || c == ';') ? "missing @"
                                                                     : unexpected(c));
     }
 out:
+    addr_free(&a);
     lex_words_free(&w);
     return rc;
 }
@@ -338,8 +375,10 @@ static int expect_separator(struct lex_parser *ps, bool in_group)
 static int parse_elements(struct lex_parser *ps, struct addr_list *l)
 {
     bool in_group = false, group;
+    unsigned bad0;
 
     for (;;) {
+        bad0 = ps->bad_comments;
         if (lex_skip_cfws(ps) < 0)
             return -1;
         switch (lex_peek(ps)) {
@@ -357,7 +396,7 @@ static int parse_elements(struct lex_parser *ps, struct addr_list *l)
                 return -1;
             continue;
         }
-        if (parse_item(ps, l, &group) < 0)
+        if (parse_item(ps, l, bad0, &group) < 0)
             return -1;
         if (group && in_group)
             return lex_fail(ps, "nested group");
@@ -407,21 +446,45 @@ static int list_utf8(struct lex_parser *ps, const struct addr_list *l)
     return 0;
 }
 
+/* parse_whole - the list in *PS into *OUT; *PS is set up and ended here. */
+static int parse_whole(struct lex_parser *ps, struct addr_list *out, const char **error_r)
+{
+    struct addr_list tmp = {0};
+    int rc = 0;
+
+    if (parse_elements(ps, &tmp) < 0 || list_utf8(ps, &tmp) < 0 ||
+        lex_names_scan(ps, &tmp) < 0 || list_append(ps, out, &tmp) < 0)
+        rc = fail_r(error_r, ps->error);
+    addr_list_free(&tmp);
+    lex_end(ps);
+    return rc;
+}
+
 int addr_parse_list(const char *in, size_t len, struct addr_list *out,
                     const char **error_r)
 {
-    struct addr_list tmp = {0};
     struct lex_parser ps;
 
     if (out == NULL)
         return fail_r(error_r, "no output");
-    if (lex_start(&ps, in, len, false) < 0 || parse_elements(&ps, &tmp) < 0 ||
-        list_utf8(&ps, &tmp) < 0 || list_append(&ps, out, &tmp) < 0) {
-        addr_list_free(&tmp);
+    if (lex_start(&ps, in, len, false) < 0)
         return fail_r(error_r, ps.error);
-    }
-    addr_list_free(&tmp);
-    return 0;
+    return parse_whole(&ps, out, error_r);
+}
+
+int addr_parse_shown(const char *in, size_t len, unsigned flags, struct addr_list *out,
+                     const char **error_r)
+{
+    struct lex_parser ps;
+
+    if (out == NULL)
+        return fail_r(error_r, "no output");
+    if (lex_start(&ps, in, len, false) < 0)
+        return fail_r(error_r, ps.error);
+    ps.shown = true;
+    ps.names = (flags & HM_ADDR_NAMES) != 0;
+    ps.no_group = (flags & HM_ADDR_NO_GROUP) != 0;
+    return parse_whole(&ps, out, error_r);
 }
 
 /* parse_envelope - the trimmed MAIL FROM argument, strictly. */

@@ -132,8 +132,8 @@ bool lex_valid_utf8(const char *s, size_t len)
  */
 int lex_start(struct lex_parser *ps, const char *in, size_t len, bool strict)
 {
+    memset(ps, 0, sizeof(*ps));
     ps->p = ps->end = (const unsigned char *)"";
-    ps->error = NULL;
     ps->strict = strict;
     if (in == NULL)
         return len > 0 ? lex_fail(ps, "no input") : 0;
@@ -146,6 +146,56 @@ int lex_start(struct lex_parser *ps, const char *in, size_t len, bool strict)
     if (strict && !lex_valid_utf8(in, len))
         return lex_fail(ps, "invalid UTF-8");
     return 0;
+}
+
+int lex_add_span(struct lex_parser *ps, const unsigned char *p, size_t len, bool comment)
+{
+    struct lex_span *v;
+    size_t cap;
+
+    if (!ps->names || len == 0)
+        return 0;
+    if (ps->nspans == ps->spans_cap) {
+        cap = ps->spans_cap ? ps->spans_cap * 2 : 8;
+        if (cap > SIZE_MAX / sizeof(*v) ||
+            (v = realloc(ps->spans, cap * sizeof(*v))) == NULL)
+            return lex_fail(ps, LEX_E_NOMEM);
+        ps->spans = v;
+        ps->spans_cap = cap;
+    }
+    ps->spans[ps->nspans++] = (struct lex_span){p, len, comment};
+    return 0;
+}
+
+int lex_list_push(struct lex_parser *ps, struct addr_list *l, struct addr *a)
+{
+    struct addr *v;
+    size_t cap;
+
+    if (l->n >= HM_ADDR_MAX_LIST) {
+        addr_free(a);
+        return lex_fail(ps, "too many addresses");
+    }
+    if (l->n == l->cap) {
+        cap = l->cap ? l->cap * 2 : 4;
+        if (cap > SIZE_MAX / sizeof(*v) ||
+            (v = realloc(l->v, cap * sizeof(*v))) == NULL) {
+            addr_free(a);
+            return lex_fail(ps, LEX_E_NOMEM);
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *a;
+    memset(a, 0, sizeof(*a));
+    return 0;
+}
+
+void lex_end(struct lex_parser *ps)
+{
+    free(ps->spans);
+    ps->spans = NULL;
+    ps->nspans = ps->spans_cap = 0;
 }
 
 unsigned lex_peek(const struct lex_parser *ps)
@@ -173,9 +223,58 @@ bool lex_is_atext(unsigned c)
     return c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", (int)c) != NULL;
 }
 
+/*
+ * comment_misread - the byte of the comment's inside [P, END) that a
+ * client may take for syntax (Thunderbird reads a '"' inside a comment as
+ * a quote), or 0. "=?" (an encoded word) counts as '='.
+ */
+static unsigned comment_misread(const unsigned char *p, const unsigned char *end)
+{
+    for (; p < end; p++) {
+        if (*p != 0 && strchr("\"\\[]<>@", *p) != NULL)
+            return *p;
+        if (*p == '=' && p + 1 < end && p[1] == '?')
+            return '=';
+    }
+    return 0;
+}
+
+const char *lex_comment_refused(unsigned c)
+{
+    static const char bytes[] = "\"\\[]<>@=";
+    static const char *const msgs[] = {
+        "comment holding '\"' inside an address",
+        "comment holding a backslash inside an address",
+        "comment holding '[' inside an address",
+        "comment holding ']' inside an address",
+        "comment holding '<' inside an address",
+        "comment holding '>' inside an address",
+        "comment holding '@' inside an address",
+        "comment holding an encoded word inside an address",
+    };
+
+    return msgs[strchr(bytes, (int)c) - bytes];
+}
+
+/* comment_seen - judge the comment whose inside is [P, END) (shown only). */
+static int comment_seen(struct lex_parser *ps, const unsigned char *p,
+                        const unsigned char *end)
+{
+    unsigned c = comment_misread(p, end);
+
+    if (c != 0) {
+        ps->bad_comments++;
+        ps->last_bad = c;
+        if (ps->in_addr)
+            return lex_fail(ps, lex_comment_refused(c));
+    }
+    return ps->in_addr ? 0 : lex_add_span(ps, p, (size_t)(end - p), true);
+}
+
 /* skip_comment - skip one comment at '(' with its nested ones. */
 static int skip_comment(struct lex_parser *ps)
 {
+    const unsigned char *start = ps->p;
     size_t depth = 0;
     unsigned c;
 
@@ -193,7 +292,7 @@ static int skip_comment(struct lex_parser *ps)
             ps->p++; /* quoted-pair, obs-qp: any byte but NUL */
         }
     } while (depth > 0);
-    return 0;
+    return ps->shown ? comment_seen(ps, start + 1, ps->p - 1) : 0;
 }
 
 /* lex_skip_cfws - skip blanks, CR, LF and comments (nothing when strict). */

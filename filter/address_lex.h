@@ -19,11 +19,27 @@ struct lex_sbuf {
     size_t cap;
 };
 
+/* A part of the input a client may show as a name: a phrase or a comment. */
+struct lex_span {
+    const unsigned char *p;
+    size_t len;
+    bool comment; /* the inside of a comment, parentheses excluded */
+};
+
 struct lex_parser {
     const unsigned char *p;   /* cursor */
     const unsigned char *end; /* one past the last byte */
     const char *error;        /* static message once something failed */
     bool strict;              /* envelope: no CFWS, no folding */
+    bool shown;               /* addr_parse_shown: refuse what clients read otherwise */
+    bool in_addr;             /* inside an addr-spec or angle-addr (shown only) */
+    bool names;               /* record display names and comments in spans */
+    bool no_group;            /* a group is refused (From:, Sender:) */
+    unsigned bad_comments;    /* comments seen that clients may read otherwise */
+    unsigned last_bad;        /* the byte that made the last one so */
+    struct lex_span *spans;   /* names: what clients may show as names */
+    size_t nspans;
+    size_t spans_cap;
 };
 
 enum lex_tok { LEX_TOK_NONE, LEX_TOK_WORD, LEX_TOK_DOT };
@@ -79,8 +95,49 @@ bool lex_is_ctl(unsigned c);
 bool lex_is_atext(unsigned c);
 
 /*
+ * lex_add_span - record LEN bytes at P (a phrase, or a comment's inside)
+ * when ps->names. Returns 0, or -1 with ps->error set.
+ */
+int lex_add_span(struct lex_parser *ps, const unsigned char *p, size_t len, bool comment);
+
+/*
+ * lex_comment_refused - the static message for a comment inside an
+ * address that holds C ('=' for an encoded word).
+ */
+const char *lex_comment_refused(unsigned c);
+
+/*
+ * lex_list_push - move *A to the end of *L (at most HM_ADDR_MAX_LIST).
+ * Returns 0, or -1 with ps->error set; *A is freed either way.
+ */
+int lex_list_push(struct lex_parser *ps, struct addr_list *l, struct addr *a);
+
+/*
+ * lex_names_scan - append to *L every address that the spans recorded in
+ * *PS show once decoded (RFC 2047) and read as a client shows a name;
+ * each has in_name set. Returns 0, or -1 with ps->error set.
+ */
+int lex_names_scan(struct lex_parser *ps, struct addr_list *l);
+
+/*
+ * lex_rfc2047_decode - append to *OUT the text [S, S+N) with every RFC 2047
+ * encoded word decoded to UTF-8 (the white space between two encoded
+ * words dropped). A word in a charset iconv(3) does not know, or that does
+ * not convert, gives its raw decoded bytes; a word that does not decode
+ * stays as written. Returns 0, or -1 with ps->error set.
+ */
+int lex_rfc2047_decode(struct lex_parser *ps, const char *s, size_t n,
+                       struct lex_sbuf *out);
+
+/* lex_end - release what lex_start() and the parse left in *PS. */
+void lex_end(struct lex_parser *ps);
+
+/*
  * lex_skip_cfws - skip blanks, CR, LF and (nested) comments; nothing when
- * ps->strict. Returns 0, or -1 with ps->error set (unbalanced comment).
+ * ps->strict. When ps->shown, a comment holding '"', '\\', '[', ']', '<',
+ * '>', '@' or "=?" is counted in ps->bad_comments, and refused while
+ * ps->in_addr; other comments are recorded as spans when ps->names.
+ * Returns 0, or -1 with ps->error set (unbalanced or refused comment).
  */
 int lex_skip_cfws(struct lex_parser *ps);
 

@@ -54,6 +54,7 @@ static const char *const scopes[] = {"base", "one", "sub", NULL};
 static const char *const modes[] = {"enforce", "report", NULL};
 static const char *const unauth[] = {"accept", "reject", NULL};
 static const char *const onerr[] = {"tempfail", "accept", "reject", NULL};
+static const char *const names[] = {"check", "ignore", NULL};
 static const char *const def_uri[] = {"ldapi:///", NULL};
 static const char *const def_attrs[] = {"mail", "mailLocalAddress", NULL};
 static const char *const def_fields[] = {"From", "Sender", NULL};
@@ -119,6 +120,7 @@ static const struct cfg_key cfg_keys[] = {
         true),
     STR("policy.report_header", policy.report_header, "X-Homed-Milter", cfg_check_field,
         false),
+    ENUM("policy.display_names", policy.display_names, "check", names),
     RESERVED("policy.trusted_logins"),
     INT("cache.ttl", cache.ttl, 300, 0, 86400),
     INT("cache.negative_ttl", cache.negative_ttl, 60, 0, 86400),

@@ -36,6 +36,7 @@
 #include <strings.h>
 
 #include "address.h"
+#include "check.h"
 #include "directory.h"
 #include "log.h"
 #include "milter.h"
@@ -60,6 +61,7 @@ struct milter_msg {
     char *kept_address;             /* its address as written */
     struct policy_verdict reported; /* report mode: what would have been done */
     char *reported_address;
+    unsigned client_reports; /* report mode: copies of report_header the client sent */
 };
 
 struct milter_conn {
@@ -287,16 +289,6 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
     return rc;
 }
 
-static bool milter_checked_field(const struct cfg *cfg, const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < cfg->policy.header_fields.n; i++)
-        if (strcasecmp(cfg->policy.header_fields.v[i], name) == 0)
-            return true;
-    return false;
-}
-
 /* Keep V if it is the first verdict of the message that is not a plain accept. */
 static void milter_keep(struct milter_msg *m, const char *field, const char *address,
                         struct policy_verdict *v)
@@ -335,19 +327,25 @@ static void milter_check_address(SMFICTX *ctx, struct milter_conn *c, const char
 static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
 {
     struct milter_conn *c = smfi_getpriv(ctx);
+    const struct cfg *cfg;
     struct addr_list list = {0};
     const char *why;
+    char *shown;
     size_t i;
 
     if (c == NULL)
         return SMFIS_CONTINUE;
-    if (c->msg.kept.reason != NULL || !milter_checked_field(c->gen->cfg, name))
+    cfg = c->gen->cfg;
+    if (cfg->policy.mode == HM_MODE_REPORT &&
+        strcasecmp(name, cfg->policy.report_header) == 0)
+        c->msg.client_reports++;
+    if (c->msg.kept.reason != NULL || !check_is_field(cfg, name))
         return c->header_reply;
-    if (addr_parse_list(value, strlen(value), &list, &why) < 0 || list.n == 0) {
-        /* No mailbox at all ("x:;") is no sender either: malformed. */
-        log_debug("%s: %s: no address to check: %s", milter_queue_id(ctx), name,
-                  list.n == 0 ? "no mailbox" : why);
-        milter_check_address(ctx, c, name, value, NULL);
+    if (check_field(cfg, name, value, &list, &why) < 0) {
+        log_debug("%s: %s: malformed: %s", milter_queue_id(ctx), name, why);
+        shown = check_field_shown(name, value);
+        milter_check_address(ctx, c, name, shown ? shown : value, NULL);
+        free(shown);
         addr_list_free(&list);
         return c->header_reply;
     }
@@ -355,6 +353,22 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
         milter_check_address(ctx, c, name, list.v[i].written, &list.v[i]);
     addr_list_free(&list);
     return c->header_reply;
+}
+
+/*
+ * Report mode: remove every copy of the report header the client sent, so
+ * that the one added here is the only one. From the last copy back, so
+ * that the index of the copies still to remove does not change.
+ */
+static void milter_remove_client_reports(SMFICTX *ctx, struct milter_conn *c)
+{
+    const char *field = c->gen->cfg->policy.report_header;
+    unsigned i;
+
+    for (i = c->msg.client_reports; i > 0; i--)
+        if (smfi_chgheader(ctx, (char *)field, (int)i, NULL) != MI_SUCCESS)
+            log_warning("%s: cannot remove the client's %s header", milter_queue_id(ctx),
+                        field);
 }
 
 static sfsistat mlfi_eom(SMFICTX *ctx)
@@ -370,7 +384,10 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
     if (m->kept.reason != NULL) {
         milter_log(ctx, m, m->kept_field, m->kept_address, &m->kept, "header");
         rc = milter_answer(ctx, &m->kept);
-    } else if (m->reported.reason != NULL) {
+    }
+    if (rc == SMFIS_CONTINUE)
+        milter_remove_client_reports(ctx, c);
+    if (rc == SMFIS_CONTINUE && m->reported.reason != NULL) {
         if (asprintf(&value, "%s reason=%s address=%s",
                      policy_action_name(m->reported.decision), m->reported.reason,
                      m->reported_address ? m->reported_address : "") < 0 ||
@@ -423,11 +440,12 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 
     (void)f2;
     (void)f3;
-    if (gen != NULL && gen->cfg->policy.header_fields.n == 0)
+    if (gen != NULL && gen->cfg->policy.header_fields.n == 0 &&
+        gen->cfg->policy.mode != HM_MODE_REPORT)
         want |= SMFIP_NOHDRS;
     else if (gen != NULL)
         want |= SMFIP_NR_HDR;
-    *pf0 = f0 & SMFIF_ADDHDRS;
+    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
     *pf1 = f1 & want;
     *pf2 = 0;
     *pf3 = 0;
@@ -442,7 +460,7 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 static struct smfiDesc milter_desc = {
     .xxfi_name = "homed-milter",
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
     .xxfi_envfrom = mlfi_envfrom,
     .xxfi_header = mlfi_header,
     .xxfi_eom = mlfi_eom,

@@ -16,9 +16,11 @@
  *	5. MAIL FROM with check_envelope off: accept (not-checked);
  *	6. the address did not parse: reject (malformed);
  *	7. the null sender at MAIL FROM: accept (null-sender);
- *	8. the address is the entry's: accept (owned), else reject (not-owned).
+ *	8. an extension (after policy.extension_delimiter) that holds '@',
+ *	   '"', '<', '>' or white space: reject (malformed);
+ *	9. the address is the entry's: accept (owned), else reject (not-owned).
  *
- *	In report mode a reject of steps 1 and 3-8 becomes an accept that
+ *	In report mode a reject of steps 1 and 3-9 becomes an accept that
  *	still carries the reply it would have sent; directory errors keep
  *	following on_directory_error. Reply texts name the address as the
  *	client wrote it, made printable and cut to a sane length.
@@ -84,6 +86,20 @@ static bool policy_owns_one(const struct cfg *cfg, const char *owned,
     base = addr_base_length(address->local, cfg->policy.extension_delimiter);
     return base < strlen(address->local) &&
            addr_same_text(owned, llen, address->local, base);
+}
+
+/*
+ * An extension that holds '@', '"', '<', '>' or white space shows another
+ * address inside the sender ("janed+JohnD@COMPANY1.com"@example.com).
+ */
+static bool policy_bad_extension(const struct cfg *cfg, const struct addr *address)
+{
+    size_t base;
+
+    if (address == NULL || address->is_null)
+        return false;
+    base = addr_base_length(address->local, cfg->policy.extension_delimiter);
+    return address->local[base + strcspn(address->local + base, "@\"<> \t\r\n")] != '\0';
 }
 
 bool policy_owns(const struct cfg *cfg, const struct entry *entry,
@@ -207,6 +223,8 @@ static int policy_check_entry(const struct cfg *cfg, const struct policy_request
         return policy_reply(v, HM_REJECT, "malformed", text, req->written);
     if (req->address->is_null && req->stage == HM_STAGE_MAIL)
         return policy_set(v, HM_ACCEPT, "null-sender");
+    if (policy_bad_extension(cfg, req->address))
+        return policy_reply(v, HM_REJECT, "malformed", text, req->written);
     if (policy_owns(cfg, req->entry, req->address))
         return policy_set(v, HM_ACCEPT, "owned");
     return policy_reply(v, HM_REJECT, "not-owned", text, req->written);

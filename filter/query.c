@@ -4,14 +4,19 @@
  * SUMMARY
  *	query_run()
  * DESCRIPTION
- *	Does what the milter does at MAIL FROM for one login and one
- *	address, with the real directory and the real policy, and prints
- *	what it found so that an administrator sees why:
+ *	Does what the milter does for one login, with the real directory
+ *	and the real policy, and prints what it found so that an
+ *	administrator sees why. A value that is an envelope sender is
+ *	decided as MAIL FROM would; any other is read as a From: field
+ *	value and every address in it decided as end-of-DATA would, those
+ *	display names show included:
  *
- *	    VERDICT-LINE
+ *	    VERDICT-LINE                             (the first that is not accept)
  *	    entry DN home=H1,H2 addresses=A1,A2     (or: entry none: ...,
  *	                                              or: error ...)
- *	    reason KEYWORD: explanation
+ *	    reason KEYWORD: explanation              (one per address; those a
+ *	                                              display name shows start
+ *	                                              "(display name) ")
  *
  *	Runs in one thread, from the command line.
  */
@@ -21,6 +26,7 @@
 #include <string.h>
 
 #include "address.h"
+#include "check.h"
 #include "directory.h"
 #include "policy.h"
 #include "query.h"
@@ -70,8 +76,11 @@ static void query_print_reason(FILE *out, const struct cfg *cfg, enum hm_lookup 
         fputs("the null sender is accepted at MAIL FROM; headers are still checked", out);
     else if (strcmp(r, "not-checked") == 0)
         fputs("policy.check_envelope is false", out);
-    else if (strcmp(r, "malformed") == 0)
+    else if (strcmp(r, "malformed") == 0 && parse_error != NULL)
         fprintf(out, "the address does not parse: %s", parse_error);
+    else if (strcmp(r, "malformed") == 0)
+        fprintf(out, "the extension of %s holds '@', '\"', '<', '>' or white space",
+                address);
     else if (strcmp(r, "directory-error") == 0 && lookup == HM_LOOKUP_AMBIGUOUS)
         fputs("the login matches more than one entry: never a pick, always 451", out);
     else if (strcmp(r, "directory-error") == 0)
@@ -84,41 +93,122 @@ static void query_print_reason(FILE *out, const struct cfg *cfg, enum hm_lookup 
     fputc('\n', out);
 }
 
-int query_run(struct cfg *cfg, const char *login, const char *address, FILE *out)
-{
-    struct policy_request req = {login, HM_STAGE_MAIL,   address,
-                                 NULL,  HM_LOOKUP_ERROR, NULL};
+/* One decision of a query, and what it was about. */
+struct query_item {
     struct policy_verdict v;
-    struct entry *entry = NULL;
-    struct addr parsed = {0};
+    const char *address; /* as shown in the reason line */
+    bool in_name;
+};
+
+/* The directory's answer for the login of a query. */
+struct query_lookup {
+    enum hm_lookup lookup;
+    struct entry *entry;
+    char *detail;
+};
+
+/* query_decide - decide on ADDRESS (NULL: malformed) as WRITTEN into *IT. */
+static void query_decide(const struct cfg *cfg, const char *login,
+                         const struct query_lookup *lk, enum policy_stage stage,
+                         const char *written, const struct addr *address,
+                         struct query_item *it)
+{
+    struct policy_request req = {login, stage, written, address, lk->lookup, lk->entry};
+
+    policy_decide(cfg, &req, &it->v);
+    it->address = written;
+    it->in_name = address != NULL && address->in_name;
+}
+
+/*
+ * query_items - the decisions on VALUE: one as an envelope sender when it
+ * is one, else one per address of VALUE read as a From: field, as
+ * end-of-DATA reads it. Fills *LIST (the parsed addresses the items point
+ * into), *SHOWN and *PARSE_ERROR_R; returns a calloc'd array of *N_R items.
+ */
+static struct query_item *query_items(const struct cfg *cfg, const char *login,
+                                      const struct query_lookup *lk, const char *value,
+                                      struct addr_list *list, char **shown,
+                                      const char **parse_error_r, size_t *n_r)
+{
+    struct query_item *items;
+    size_t i;
+
+    struct addr env = {0};
+
+    *n_r = 1;
+    if (addr_parse_envelope(value, strlen(value), &env, NULL) == 0) {
+        if ((list->v = malloc(sizeof(*list->v))) == NULL) {
+            addr_free(&env);
+            return NULL;
+        }
+        list->v[0] = env;
+        list->n = list->cap = 1;
+        if ((items = calloc(1, sizeof(*items))) != NULL)
+            query_decide(cfg, login, lk, HM_STAGE_MAIL, env.written, list->v, items);
+        return items;
+    }
+    if (check_field(cfg, "From", value, list, parse_error_r) < 0) {
+        *shown = check_field_shown("From", value);
+        if ((items = calloc(1, sizeof(*items))) != NULL)
+            query_decide(cfg, login, lk, HM_STAGE_HEADER, *shown ? *shown : value, NULL,
+                         items);
+        return items;
+    }
+    *n_r = list->n;
+    if ((items = calloc(list->n, sizeof(*items))) != NULL)
+        for (i = 0; i < list->n; i++)
+            query_decide(cfg, login, lk, HM_STAGE_HEADER, list->v[i].written, &list->v[i],
+                         &items[i]);
+    return items;
+}
+
+int query_run(struct cfg *cfg, const char *login, const char *value, FILE *out)
+{
+    struct query_lookup lk = {HM_LOOKUP_ERROR, NULL, NULL};
+    struct query_item *items, *first;
+    struct addr_list list = {0};
     struct dir *dir = dir_new(cfg);
     const char *parse_error = NULL;
-    char *detail = NULL;
-    enum policy_action action;
+    char *shown = NULL;
+    size_t n = 0, i;
+    int rc;
 
     if (dir != NULL)
-        req.lookup = dir_lookup(dir, login, &entry, &detail);
+        lk.lookup = dir_lookup(dir, login, &lk.entry, &lk.detail);
     else
-        detail = strdup("out of memory");
-    req.entry = entry;
-    /* As the milter does: the reply names the parsed address as written. */
-    if (addr_parse_envelope(address, strlen(address), &parsed, &parse_error) == 0) {
-        req.address = &parsed;
-        req.written = parsed.written;
+        lk.detail = strdup("out of memory");
+    items = query_items(cfg, login, &lk, value, &list, &shown, &parse_error, &n);
+    if (items == NULL) {
+        fputs("tempfail 451 4.3.0 out of memory\n", out);
+        rc = 2;
+        goto out;
     }
-    policy_decide(cfg, &req, &v);
-    action = v.action;
-    fputs(policy_action_name(v.action), out);
-    if (v.action != HM_ACCEPT)
-        fprintf(out, " %s %s %s", v.code, v.xcode, v.text ? v.text : "");
+    /* As end-of-DATA: the first decision that is not an accept speaks. */
+    for (i = 0; i + 1 < n && items[i].v.action == HM_ACCEPT; i++)
+        ;
+    first = &items[i];
+    fputs(policy_action_name(first->v.action), out);
+    if (first->v.action != HM_ACCEPT)
+        fprintf(out, " %s %s %s", first->v.code, first->v.xcode,
+                first->v.text ? first->v.text : "");
     fputc('\n', out);
-    query_print_evidence(out, req.lookup, entry, detail);
-    query_print_reason(out, cfg, req.lookup, &v,
-                       parsed.written ? parsed.written : address, parse_error);
-    policy_verdict_clear(&v);
-    addr_free(&parsed);
-    entry_unref(entry);
-    free(detail);
+    query_print_evidence(out, lk.lookup, lk.entry, lk.detail);
+    for (i = 0; i < n; i++) {
+        if (items[i].in_name)
+            fputs("(display name) ", out);
+        query_print_reason(out, cfg, lk.lookup, &items[i].v, items[i].address,
+                           parse_error);
+    }
+    rc = first->v.action == HM_ACCEPT ? 0 : first->v.action == HM_REJECT ? 1 : 2;
+out:
+    for (i = 0; items != NULL && i < n; i++)
+        policy_verdict_clear(&items[i].v);
+    free(items);
+    free(shown);
+    addr_list_free(&list);
+    entry_unref(lk.entry);
+    free(lk.detail);
     dir_free(dir);
-    return action == HM_ACCEPT ? 0 : action == HM_REJECT ? 1 : 2;
+    return rc;
 }

@@ -22,6 +22,7 @@ struct addr {
     char *local;   /* local part with quotes and quoted-pairs resolved */
     char *domain;  /* domain as written; a domain literal keeps its [] */
     bool is_null;  /* the envelope null sender <> */
+    bool in_name;  /* found inside a display name or comment (addr_parse_shown) */
 };
 
 /* A list of addresses, in the order written. */
@@ -51,6 +52,25 @@ int addr_parse_envelope(const char *in, size_t len, struct addr *out,
  */
 int addr_parse_list(const char *in, size_t len, struct addr_list *out,
                     const char **error_r);
+
+/* Flags of addr_parse_shown(). */
+#define HM_ADDR_NO_GROUP 0x1u /* From:, Sender:: a group makes the field malformed */
+#define HM_ADDR_NAMES    0x2u /* return the addresses display names and comments hold */
+
+/*
+ * addr_parse_shown - parse a header field body the way a recipient's mail
+ * client reads it, refusing what clients read differently: a comment
+ * holding '"', '\\', '[', ']', '<', '>', '@' or an encoded word inside an
+ * addr-spec or angle-addr, a source route, an encoded word in a local part
+ * or domain, and (HM_ADDR_NO_GROUP) a group. An unquoted addr-spec before
+ * an angle-addr ("a@b <a@b>") is that mailbox's display name. With
+ * HM_ADDR_NAMES, display names and comments are RFC 2047-decoded and every
+ * address they hold is appended too, with in_name set, in the order
+ * written. Appends to *out as addr_parse_list() does; returns 0, or -1
+ * with a static message naming the construction in *error_r.
+ */
+int addr_parse_shown(const char *in, size_t len, unsigned flags, struct addr_list *out,
+                     const char **error_r);
 
 /*
  * addr_xtext_decode - decode RFC 3461 xtext ("+2B" for "+"), as Sendmail

@@ -15,6 +15,7 @@ enum cfg_mode { HM_MODE_ENFORCE, HM_MODE_REPORT };
 enum cfg_unauth { HM_UNAUTH_ACCEPT, HM_UNAUTH_REJECT };
 enum cfg_on_error { HM_ONERR_TEMPFAIL, HM_ONERR_ACCEPT, HM_ONERR_REJECT };
 enum cfg_scope { HM_SCOPE_BASE, HM_SCOPE_ONE, HM_SCOPE_SUB };
+enum cfg_names { HM_NAMES_CHECK, HM_NAMES_IGNORE };
 
 struct cfg_list {
     char **v;
@@ -54,6 +55,7 @@ struct cfg {
         char *reject_text;
         char *extension_delimiter;
         char *report_header;
+        int display_names; /* enum cfg_names */
     } policy;
     struct {
         int ttl;

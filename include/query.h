@@ -12,11 +12,14 @@
 #include "cfg.h"
 
 /*
- * query_run - look LOGIN up under CFG, decide on ADDRESS as an envelope
- * sender, and print to OUT the verdict line ("accept", "reject 554 5.7.1
- * ...", "tempfail 451 4.3.0 ...") and the evidence. Returns 0 for accept,
- * 1 for reject, 2 for tempfail.
+ * query_run - look LOGIN up under CFG and decide on VALUE: as MAIL FROM
+ * would when it is an envelope sender, else on every address of VALUE
+ * read as a From: field value (display names included), as end-of-DATA
+ * would. Prints to OUT the verdict line ("accept", "reject 554 5.7.1
+ * ...", "tempfail 451 4.3.0 ..."; the first that is not accept), the
+ * evidence and one reason line per address. Returns 0 for accept, 1 for
+ * reject, 2 for tempfail.
  */
-int query_run(struct cfg *cfg, const char *login, const char *address, FILE *out);
+int query_run(struct cfg *cfg, const char *login, const char *value, FILE *out);
 
 #endif

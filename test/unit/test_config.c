@@ -252,6 +252,7 @@ static const struct {
     {"policy.reject_text", "554", "an integer", "a string"},
     {"policy.extension_delimiter", "43", "an integer", "a string"},
     {"policy.report_header", "{ }", "a group", "a string"},
+    {"policy.display_names", "false", "a boolean", "a string"},
     {"policy.trusted_logins", "1", NULL, NULL},
     {"cache.ttl", "1.5", "a number with a fraction", "an integer"},
     {"cache.negative_ttl", "true", "a boolean", "an integer"},
