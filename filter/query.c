@@ -7,8 +7,9 @@
  *	Does what the milter does for one login, with the real directory
  *	and the real policy, and prints what it found so that an
  *	administrator sees why. A value that is an envelope sender is
- *	decided as MAIL FROM would; any other is read as a From: field
- *	value and every address in it decided as end-of-DATA would, those
+ *	decided as MAIL FROM would; "FIELD: value" (a checked field), or
+ *	any value that is no envelope sender, is read as that field (From by
+ *	default) and every address in it decided as end-of-DATA would, those
  *	display names show included:
  *
  *	    VERDICT-LINE                             (the first that is not accept)
@@ -121,23 +122,46 @@ static void query_decide(const struct cfg *cfg, const char *login,
 }
 
 /*
- * query_items - the decisions on VALUE: one as an envelope sender when it
- * is one, else one per address of VALUE read as a From: field, as
- * end-of-DATA reads it. Fills *LIST (the parsed addresses the items point
- * into), *SHOWN and *PARSE_ERROR_R; returns a calloc'd array of *N_R items.
+ * query_field - the header field VALUE names ("From: ..." for a checked
+ * field): its name in *NAME_R (malloc'd) and where its value starts; or
+ * NULL when VALUE starts with no checked field's name.
+ */
+static const char *query_field(const struct cfg *cfg, const char *value, char **name_r)
+{
+    size_t n = strcspn(value, ":");
+
+    *name_r = NULL;
+    if (value[n] != ':' || n == 0 || (*name_r = strndup(value, n)) == NULL)
+        return NULL;
+    if (!check_is_field(cfg, *name_r)) {
+        free(*name_r);
+        *name_r = NULL;
+        return NULL;
+    }
+    return value + n + 1;
+}
+
+/*
+ * query_items - the decisions on VALUE: "FIELD: value" for a checked
+ * field, or any value that is no envelope sender, is read as that field
+ * (From by default) and every address decided as end-of-DATA would; an
+ * envelope sender is decided as MAIL FROM would. Fills *LIST (the parsed
+ * addresses the items point into), *SHOWN and *PARSE_ERROR_R; returns a
+ * calloc'd array of *N_R items, or NULL when out of memory.
  */
 static struct query_item *query_items(const struct cfg *cfg, const char *login,
                                       const struct query_lookup *lk, const char *value,
                                       struct addr_list *list, char **shown,
                                       const char **parse_error_r, size_t *n_r)
 {
-    struct query_item *items;
+    struct query_item *items = NULL;
+    struct addr env = {0};
+    const char *body = query_field(cfg, value, shown);
+    const char *field = body != NULL ? *shown : "From";
     size_t i;
 
-    struct addr env = {0};
-
     *n_r = 1;
-    if (addr_parse_envelope(value, strlen(value), &env, NULL) == 0) {
+    if (body == NULL && addr_parse_envelope(value, strlen(value), &env, NULL) == 0) {
         if ((list->v = malloc(sizeof(*list->v))) == NULL) {
             addr_free(&env);
             return NULL;
@@ -148,11 +172,13 @@ static struct query_item *query_items(const struct cfg *cfg, const char *login,
             query_decide(cfg, login, lk, HM_STAGE_MAIL, env.written, list->v, items);
         return items;
     }
-    if (check_field(cfg, "From", value, list, parse_error_r) < 0) {
-        *shown = check_field_shown("From", value);
-        if ((items = calloc(1, sizeof(*items))) != NULL)
-            query_decide(cfg, login, lk, HM_STAGE_HEADER, *shown ? *shown : value, NULL,
-                         items);
+    body = body != NULL ? body + strspn(body, " \t") : value;
+    if (check_field(cfg, field, body, list, parse_error_r) < 0) {
+        char *named = check_field_shown(field, body);
+
+        free(*shown); /* the field's name, which FIELD may point to */
+        if ((*shown = named) != NULL && (items = calloc(1, sizeof(*items))) != NULL)
+            query_decide(cfg, login, lk, HM_STAGE_HEADER, *shown, NULL, items);
         return items;
     }
     *n_r = list->n;

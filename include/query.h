@@ -13,8 +13,9 @@
 
 /*
  * query_run - look LOGIN up under CFG and decide on VALUE: as MAIL FROM
- * would when it is an envelope sender, else on every address of VALUE
- * read as a From: field value (display names included), as end-of-DATA
+ * would when it is an envelope sender, else (or when it starts with a
+ * checked field's name and ':') on every address of VALUE read as that
+ * header field (From by default; display names included), as end-of-DATA
  * would. Prints to OUT the verdict line ("accept", "reject 554 5.7.1
  * ...", "tempfail 451 4.3.0 ..."; the first that is not accept), the
  * evidence and one reason line per address. Returns 0 for accept, 1 for

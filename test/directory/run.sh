@@ -85,6 +85,45 @@ is "$LINE1$RC" "accept0" "extension with delimiter + : accept"
 q plus janed 'johnd+x@company1.com'
 is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: johnd+x@company1.com1" "extension of someone else's address: reject"
 
+# --- a header field value: every address, as end-of-DATA reads it -----------
+# LINE4 and on: one reason line per address, display names included.
+q main janed '"Jane Doe" <janed@example.com>, jane.doe@example.com'
+is "$LINE1$RC" "accept0" "header value: two owned mailboxes, accept"
+is "$LINE3" "reason owned: janed@example.com is an address of this entry" "header value: first reason line"
+is "$(printf '%s\n' "$OUT" | sed -n 4p)" "reason owned: jane.doe@example.com is an address of this entry" "header value: one reason line per address"
+q main janed '"alice@example.com" <janed@example.com>'
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: alice@example.com1" "header value: an address in the display name must be owned"
+is "$(printf '%s\n' "$OUT" | sed -n 4p)" "(display name) reason not-owned: alice@example.com is not an address of this entry" "header value: the display name's address is named"
+q main janed '=?utf-8?q?Alice_=3Calice=40example=2Eorg=3E?= <janed@example.com>'
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: alice@example.org1" "header value: an encoded display name is decoded"
+q main janed 'janed@example.com <janed@example.com>'
+is "$LINE1$RC" "accept0" "header value: an address as its own display name is one mailbox"
+q main janed 'Jane Doe <jane(").doe(")@example.com>'
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: Jane Doe <jane(\").doe(\")@example.com>1" "header value: a quote in a comment inside the address is malformed"
+is "$LINE3" "reason malformed: the address does not parse: comment holding '\"' inside an address" "header value: malformed names the construction"
+q main janed 'From: <@route,@x:janed@example.com>'
+like "$LINE3$RC" "^reason malformed: the address does not parse: source route1$" "header value named From: a source route is malformed"
+q main janed '<@route,@x:janed@example.com>'
+is "$LINE1$RC" "accept0" "the same value alone is an envelope sender: RFC 5321 allows the route"
+q main janed 'sender: "alice@example.com" <janed@example.com>'
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: alice@example.com1" "header value named Sender: (any case)"
+q main janed '"alice@example.com": janed@example.com;'
+like "$LINE3$RC" "group in a From: or Sender: field1$" "header value: a group is malformed"
+q main janed 'From: janed+=?utf-8?q?alice?=@example.com'
+like "$LINE3$RC" "encoded word in a local part1$" "header value: an encoded word in a local part is malformed"
+q main janed 'From:'
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: From:1" "header value: an empty field is named as the field"
+q main janed ' '
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: From:1" "header value: a blank value is an empty From: field"
+conf ignorenames "" "" 'display_names = "ignore";'
+q ignorenames janed '"alice@example.com" <janed@example.com>'
+is "$LINE1$RC" "accept0" "display_names ignore: only the address is checked"
+q plus janed '"janed+JohnD@COMPANY1.com"@example.com'
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: \"janed+JohnD@COMPANY1.com\"@example.com1" "an extension holding @ is malformed"
+like "$LINE3" "^reason malformed: the extension of " "an extension holding @: explained"
+q plus janed '<"janed+a b"@example.com>'
+is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: \"janed+a b\"@example.com1" "an extension holding a blank is malformed (envelope too)"
+
 # --- not homed here ----------------------------------------------------------
 q main johnd JohnD@COMPANY1.com
 is "$LINE1" "reject 554 5.7.1 Mailbox is not local: JohnD@COMPANY1.com" "homed elsewhere: the Exchange reply, address as written"

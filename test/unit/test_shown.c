@@ -1,0 +1,300 @@
+/*
+ * NAME
+ *	test_shown - table-driven unit tests of addr_parse_shown()
+ *
+ * SUMMARY
+ *	Header field values read as a recipient's mail client shows them:
+ *	the constructions clients read differently (refused), the addresses
+ *	display names and comments show (decoded), the address used as its
+ *	own display name, and the same inputs with each flag off.
+ *
+ * DESCRIPTION
+ *	Each case gives the exact outcome: the static error, or the checked
+ *	addresses in order, written "local@domain" with a leading "n:" for
+ *	those found in a name. An invalid input must leave the caller's list
+ *	as it was, so every case is also parsed into a list holding "pre@x".
+ *	The expected readings of the attack values are those Thunderbird's
+ *	parser (jsmimeparser), Python's email package and mutt were seen to
+ *	show; test/differential checks the same against the parsers
+ *	themselves. Everything is freed: the tests run under valgrind and
+ *	ASan/UBSan.
+ */
+#include <setjmp.h> /* cmocka.h needs these first */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "address.h"
+
+#define ALL (HM_ADDR_NO_GROUP | HM_ADDR_NAMES)
+
+struct shown_case {
+    const char *in;
+    unsigned flags;
+    const char *error;   /* NULL: valid */
+    const char *want[6]; /* "local@domain", "n:" for an address in a name */
+};
+
+/* Refused: what clients read otherwise. */
+static const struct shown_case refused[] = {
+    {"Jane Doe <jane(\").doe(\")@example.com>",
+     ALL,
+     "comment holding '\"' inside an address",
+     {0}},
+    {"<(\")janed+.(\")alice@example.com>",
+     ALL,
+     "comment holding '\"' inside an address",
+     {0}},
+    {"jane(\").doe(\")@example.com", ALL, "comment holding '\"' inside an address", {0}},
+    {"(\")janed@example.com", ALL, "comment holding '\"' inside an address", {0}},
+    {"janed(\\\\)@example.com",
+     ALL,
+     "comment holding a backslash inside an address",
+     {0}},
+    {"janed@(x[y)example.com", ALL, "comment holding '[' inside an address", {0}},
+    {"janed@example(])com", ALL, "expected ',' between addresses", {0}},
+    {"janed@example.(])com", ALL, "comment holding ']' inside an address", {0}},
+    {"<janed(<)@example.com>", ALL, "comment holding '<' inside an address", {0}},
+    {"<janed@example.com(>)>", ALL, "comment holding '>' inside an address", {0}},
+    {"<janed(@)@example.com>", ALL, "comment holding '@' inside an address", {0}},
+    {"<janed(=?utf-8?q?=22?=)@example.com>",
+     ALL,
+     "comment holding an encoded word inside an address",
+     {0}},
+    {"<((\"))janed@example.com>", ALL, "comment holding '\"' inside an address", {0}},
+    {"<@route,@x:janed@example.com>", ALL, "source route", {0}},
+    {"<,@x:janed@example.com>", ALL, "source route", {0}},
+    {"janed+=?utf-8?q?alice?=@example.com", ALL, "encoded word in a local part", {0}},
+    {"\"=?utf-8?q?alice?=\"@example.com", ALL, "encoded word in a local part", {0}},
+    {"<janed@=?utf-8?q?x?=.example.com>", ALL, "encoded word in a domain", {0}},
+    {"\"alice@example.com\": janed@example.com;",
+     ALL,
+     "group in a From: or Sender: field",
+     {0}},
+    {"undisclosed-recipients:;", ALL, "group in a From: or Sender: field", {0}},
+    {"janed@example.com janed@example.com", ALL, "expected ',' between addresses", {0}},
+    {"=?utf-8?q?Alice_<alice@example.com>?= <janed@example.com>",
+     ALL,
+     "expected ',' between addresses",
+     {0}},
+};
+
+/* Accepted, with what is checked. */
+static const struct shown_case read_as_shown[] = {
+    {"janed@example.com", ALL, NULL, {"janed@example.com"}},
+    {"Jane Doe <janed@example.com>", ALL, NULL, {"janed@example.com"}},
+    {"\"Doe, Jane\" <janed@example.com>", ALL, NULL, {"janed@example.com"}},
+    {"\"alice@example.com\" <janed@example.com>",
+     ALL,
+     NULL,
+     {"janed@example.com", "n:alice@example.com"}},
+    {"=?utf-8?q?Alice_=3Calice=40example=2Ecom=3E?= <janed@example.com>",
+     ALL,
+     NULL,
+     {"janed@example.com", "n:alice@example.com"}},
+    {"=?UTF-8?B?QWxpY2UgPGFsaWNlQGV4YW1wbGUuY29tPg==?= <janed@example.com>",
+     ALL,
+     NULL,
+     {"janed@example.com", "n:alice@example.com"}},
+    {"=?iso-8859-1?q?alice?= =?iso-8859-1?q?=40example.com?= <j@x>",
+     ALL,
+     NULL,
+     {"j@x", "n:alice@example.com"}},
+    {"=?x-no-such-charset?q?alice=40example.com?= <j@x>",
+     ALL,
+     NULL,
+     {"j@x", "n:alice@example.com"}},
+    {"\"Jane =?utf-8?q?alice=40example.com?=\" <j@x>",
+     ALL,
+     NULL,
+     {"j@x", "n:alice@example.com"}},
+    {"=?utf-8*en?q?alice=40example.com?= <j@x>",
+     ALL,
+     NULL,
+     {"j@x", "n:alice@example.com"}},
+    {"=?utf-8?b?not base64?= <j@x>", ALL, NULL, {"j@x"}},
+    {"janed@example.com <janed@example.com>",
+     ALL,
+     NULL,
+     {"janed@example.com", "n:janed@example.com"}},
+    {"alice@example.com <janed@example.com>",
+     ALL,
+     NULL,
+     {"janed@example.com", "n:alice@example.com"}},
+    {"alice@x (Bob <bob@y>)", ALL, NULL, {"alice@x", "n:bob@y"}},
+    {"<janed@example.com> (mail me at alice@example.org.)",
+     ALL,
+     NULL,
+     {"janed@example.com", "n:alice@example.org"}},
+    {"janed@example.com (\")", ALL, NULL, {"janed@example.com"}},
+    {"Jane (\") <janed@example.com>", ALL, NULL, {"janed@example.com"}},
+    {"Jane <janed@example.com (Jane)>", ALL, NULL, {"janed@example.com"}},
+    {"\"Jane @ home\" <janed@example.com>", ALL, NULL, {"janed@example.com"}},
+    {"\"@alice\" <janed@example.com>", ALL, NULL, {"janed@example.com"}},
+    {"\"Jane\xef\xbc\xa0"
+     "example.com\" <j@x>",
+     ALL,
+     NULL,
+     {"j@x", "n:Jane@example.com"}},
+    {"\"ali\xe2\x80\x8b"
+     "ce@ex.com\" <j@x>",
+     ALL,
+     NULL,
+     {"j@x", "n:ce@ex.com", "n:alice@ex.com"}},
+    {"\"alice@ex.com\xc2\xa0"
+     "x\" <j@x>",
+     ALL,
+     NULL,
+     {"j@x", "n:alice@ex.com"}},
+    {"=?utf-8?q?ali=01ce=40ex.com?= <j@x>", ALL, NULL, {"j@x", "n:alice@ex.com"}},
+    {"\"a@b@c\" <j@x>", ALL, NULL, {"j@x", "n:a@b", "n:b@c"}},
+    {"J\xe9r\xf4me <j@x>", ALL, NULL, {"j@x"}},
+    {"a@x, \"b@y\" <c@z>", ALL, NULL, {"a@x", "c@z", "n:b@y"}},
+    {"Team: a@x, b@y;", HM_ADDR_NAMES, NULL, {"a@x", "b@y"}},
+    {"\"t@x\": a@x;", HM_ADDR_NAMES, NULL, {"a@x", "n:t@x"}},
+};
+
+/* The same with display names ignored: only the mailboxes. */
+static const struct shown_case names_ignored[] = {
+    {"\"alice@example.com\" <janed@example.com>",
+     HM_ADDR_NO_GROUP,
+     NULL,
+     {"janed@example.com"}},
+    {"alice@x (Bob <bob@y>)", HM_ADDR_NO_GROUP, NULL, {"alice@x"}},
+    {"alice@example.com <janed@example.com>",
+     HM_ADDR_NO_GROUP,
+     NULL,
+     {"janed@example.com"}},
+    {"<janed(\")@example.com>",
+     HM_ADDR_NO_GROUP,
+     "comment holding '\"' inside an address",
+     {0}},
+    {"\"t@x\": a@x;", HM_ADDR_NO_GROUP, "group in a From: or Sender: field", {0}},
+};
+
+/* run_case - parse C (into a list holding "pre@x" when PREFILLED) and compare. */
+static void run_case(const char *table, size_t i, const struct shown_case *c,
+                     bool prefilled)
+{
+    struct addr_list l = {0};
+    const char *error = NULL;
+    size_t base = prefilled ? 1 : 0, k, n;
+    char got[512];
+    int rc;
+
+    if (prefilled)
+        assert_int_equal(addr_parse_list("pre@x", 5, &l, &error), 0);
+    rc = addr_parse_shown(c->in, strlen(c->in), c->flags, &l, &error);
+    for (n = 0; n < 6 && c->want[n] != NULL; n++)
+        ;
+    if (c->error != NULL) {
+        if (rc != -1 || error == NULL || strcmp(error, c->error) != 0 || l.n != base)
+            fail_msg("%s[%zu] '%s': rc %d error '%s' n %zu, want error '%s'", table, i,
+                     c->in, rc, rc ? error : "-", l.n - base, c->error);
+    } else if (rc != 0 || l.n != base + n) {
+        fail_msg("%s[%zu] '%s': rc %d error '%s' n %zu, want %zu addresses", table, i,
+                 c->in, rc, rc ? error : "-", l.n - base, n);
+    }
+    for (k = 0; c->error == NULL && k < n; k++) {
+        snprintf(got, sizeof(got), "%s%s@%s", l.v[base + k].in_name ? "n:" : "",
+                 l.v[base + k].local, l.v[base + k].domain);
+        if (strcmp(got, c->want[k]) != 0)
+            fail_msg("%s[%zu] '%s': address %zu is '%s', want '%s'", table, i, c->in, k,
+                     got, c->want[k]);
+    }
+    if (prefilled && strcmp(l.v[0].written, "pre@x") != 0)
+        fail_msg("%s[%zu]: the list's first address changed", table, i);
+    addr_list_free(&l);
+}
+
+static void run_table(const char *table, const struct shown_case *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        run_case(table, i, &v[i], false);
+        run_case(table, i, &v[i], true);
+    }
+}
+
+#define RUN(t) run_table(#t, t, sizeof(t) / sizeof(t[0]))
+
+static void test_refused(void **state)
+{
+    (void)state;
+    RUN(refused);
+}
+
+static void test_read_as_shown(void **state)
+{
+    (void)state;
+    RUN(read_as_shown);
+}
+
+static void test_names_ignored(void **state)
+{
+    (void)state;
+    RUN(names_ignored);
+}
+
+/* The RFC 5322 reader keeps its own reading: these parse there. */
+static void test_list_parser_unchanged(void **state)
+{
+    static const char *const valid[] = {
+        "jane(\").doe(\")@example.com",
+        "<@route,@x:janed@example.com>",
+        "\"alice@example.com\": janed@example.com;",
+    };
+    struct addr_list l = {0};
+    const char *error;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
+        assert_int_equal(addr_parse_list(valid[i], strlen(valid[i]), &l, &error), 0);
+        assert_false(l.v[l.n - 1].in_name);
+    }
+    addr_list_free(&l);
+}
+
+/* A 1 MB display name full of at signs: linear, bounded, no crash. */
+static void test_big_name(void **state)
+{
+    size_t n = 1024 * 1024, i;
+    char *s = malloc(n + 16);
+    struct addr_list l = {0};
+    const char *error = NULL;
+
+    (void)state;
+    assert_non_null(s);
+    s[0] = '"';
+    for (i = 1; i < n; i++)
+        s[i] = i % 4 == 0 ? ' ' : i % 4 == 2 ? '@' : 'a';
+    memcpy(s + n, "\" <j@x>", 8);
+    assert_int_equal(addr_parse_shown(s, strlen(s), ALL, &l, &error), -1);
+    assert_string_equal(error, "too many addresses");
+    assert_null(l.v);
+    memset(s + 1, 'a', n - 1);
+    assert_int_equal(addr_parse_shown(s, strlen(s), ALL, &l, &error), 0);
+    assert_int_equal(l.n, 1);
+    addr_list_free(&l);
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_read_as_shown),
+        cmocka_unit_test(test_names_ignored),
+        cmocka_unit_test(test_list_parser_unchanged),
+        cmocka_unit_test(test_big_name),
+    };
+
+    return cmocka_run_group_tests_name("shown", tests, NULL, NULL);
+}
