@@ -200,6 +200,25 @@ static bool encoded_word(const char *s)
 }
 
 /*
+ * shown_spec_error - what a client reads otherwise in the addr-spec
+ * LOCAL@DOMAIN (COMMENT: a comment inside it that holds a byte clients
+ * misread), or NULL.
+ */
+static const char *shown_spec_error(const struct lex_parser *ps, const char *local,
+                                    const char *domain, bool comment)
+{
+    if (comment)
+        return lex_comment_refused(ps->last_bad);
+    if (encoded_word(local))
+        return "encoded word in a local part";
+    if (encoded_word(domain))
+        return "encoded word in a domain";
+    if (lex_has_invisible(local) || lex_has_invisible(domain))
+        return "invisible character in an address";
+    return NULL;
+}
+
+/*
  * finish_spec - check the local part in *w, parse "@" domain, fill *a.
  * BAD0 is ps->bad_comments before the local part: a comment counted since,
  * up to the domain's last atom, was inside the addr-spec.
@@ -208,6 +227,7 @@ static int finish_spec(struct lex_parser *ps, struct lex_words *w, struct addr *
                        unsigned bad0)
 {
     struct lex_sbuf dom = {0};
+    const char *err;
     unsigned inner;
 
     if (w->ntok == 0)
@@ -224,11 +244,10 @@ static int finish_spec(struct lex_parser *ps, struct lex_words *w, struct addr *
         free(dom.s);
         return -1;
     }
-    if (ps->shown && (inner != bad0 || encoded_word(w->local.s) || encoded_word(dom.s))) {
+    if (ps->shown &&
+        (err = shown_spec_error(ps, w->local.s, dom.s, inner != bad0)) != NULL) {
         free(dom.s);
-        return lex_fail(ps, inner != bad0              ? lex_comment_refused(ps->last_bad)
-                            : encoded_word(w->local.s) ? "encoded word in a local part"
-                                                       : "encoded word in a domain");
+        return lex_fail(ps, err);
     }
     return fill_addr(ps, a, &w->written, &w->local, &dom);
 }

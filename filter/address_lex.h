@@ -120,6 +120,13 @@ int lex_list_push(struct lex_parser *ps, struct addr_list *l, struct addr *a);
 int lex_names_scan(struct lex_parser *ps, struct addr_list *l);
 
 /*
+ * lex_has_invisible - whether S holds a character clients drop or show as
+ * a space, though it is none (U+00A0, U+200B, U+FEFF, C1 controls, ...).
+ * Bytes that are not UTF-8 are left to the UTF-8 check.
+ */
+bool lex_has_invisible(const char *s);
+
+/*
  * lex_rfc2047_decode - append to *OUT the text [S, S+N) with every RFC 2047
  * encoded word decoded to UTF-8 (the white space between two encoded
  * words dropped). A word in a charset iconv(3) does not know, or that does

@@ -116,6 +116,23 @@ static bool name_format(uint32_t cp)
     return in_ranges(cp, r, sizeof(r) / sizeof(r[0]));
 }
 
+bool lex_has_invisible(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), len;
+    uint32_t cp;
+
+    for (; n > 0; p += len, n -= len) {
+        if ((len = utf8_decode(p, n, &cp)) == 0) {
+            len = 1; /* not UTF-8: the parser refuses it as such */
+            continue;
+        }
+        if (cp >= 0x80 && (name_dropped(cp) || name_format(cp) || name_space(cp)))
+            return true;
+    }
+    return false;
+}
+
 static bool name_at(uint32_t cp)
 {
     return cp == '@' || cp == 0xff20 || cp == 0xfe6b;

@@ -77,6 +77,27 @@ static const struct shown_case refused[] = {
      "group in a From: or Sender: field",
      {0}},
     {"undisclosed-recipients:;", ALL, "group in a From: or Sender: field", {0}},
+    {"jan\xe2\x80\x8b"
+     "ed@example.com",
+     ALL,
+     "invisible character in an address",
+     {0}},
+    {"<janed@ex\xc2\xa0"
+     "ample.com>",
+     ALL,
+     "invisible character in an address",
+     {0}},
+    {"\"jan\xc2\xad"
+     "ed\"@example.com",
+     ALL,
+     "invisible character in an address",
+     {0}},
+    {"j\xc3\xa4ned@b\xc3\xbc"
+     "cher.example",
+     ALL,
+     NULL,
+     {"j\xc3\xa4ned@b\xc3\xbc"
+      "cher.example"}},
     {"janed@example.com janed@example.com", ALL, "expected ',' between addresses", {0}},
     {"=?utf-8?q?Alice_<alice@example.com>?= <janed@example.com>",
      ALL,
