@@ -5,7 +5,8 @@
 #   HM_NO_INSTALL=1 sh test/check-all.sh   (packages already there)
 #
 # Layers: make check (unit, command line, directory, milter, end to end
-# through Postfix and Sendmail), the unit tests again under ASan+UBSan and
+# through Postfix and Sendmail, the From: reading against Thunderbird's
+# and Python's parsers), the unit tests again under ASan+UBSan and
 # under valgrind, the milter layer with the daemon under valgrind, make
 # distcheck, and the formatting check.
 # Ends with one line "N passed, M failed" over all of them; exits non-zero
@@ -19,7 +20,13 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 
 PACKAGES="build-essential autoconf automake pkg-config m4 libmilter-dev libldap-dev libconfig-dev
  libcmocka-dev slapd ldap-utils openssl valgrind clang-format miltertest postfix sasl2-bin
- libsasl2-modules swaks strace clang libclang-rt-14-dev"
+ libsasl2-modules swaks s-nail strace clang libclang-rt-14-dev"
+# The oracles of the differential layer: Node.js with npm, and Python 3.
+# A node that came from elsewhere (with its own npm) is kept.
+ORACLE_PACKAGES=""
+command -v node >/dev/null 2>&1 || ORACLE_PACKAGES="$ORACLE_PACKAGES nodejs"
+command -v npm >/dev/null 2>&1 || ORACLE_PACKAGES="$ORACLE_PACKAGES npm"
+command -v python3 >/dev/null 2>&1 || ORACLE_PACKAGES="$ORACLE_PACKAGES python3"
 
 say() { printf '\n=== %s\n' "$*"; }
 
@@ -40,7 +47,7 @@ install_packages() {
     fi
     echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     apt-get update -q >/dev/null &&
-        apt-get install -y -q --no-install-recommends $PACKAGES >/dev/null
+        apt-get install -y -q --no-install-recommends $PACKAGES $ORACLE_PACKAGES >/dev/null
     _rc=$?
     [ -n "$_prc" ] && rm -f "$_prc"
     [ $_rc -eq 0 ] || { echo "apt-get install failed"; return 1; }
@@ -118,6 +125,22 @@ say "bootstrap"
     exit 1
 }
 
+say "Thunderbird's address parser for the differential layer (npm ci)"
+# Installed from test/differential/package-lock.json into the build root,
+# never into the source tree; make check and distcheck find it through
+# HM_NODE_MODULES.
+npm_modules() {
+    rm -rf "$OUT/npm" && mkdir -p "$OUT/npm" &&
+        cp "$SRC/test/differential/package.json" "$SRC/test/differential/package-lock.json" \
+            "$OUT/npm/" &&
+        (cd "$OUT/npm" && npm ci --no-audit --no-fund)
+}
+step npm-ci npm_modules
+if [ -d "$OUT/npm/node_modules/@protontech/jsmimeparser" ]; then
+    HM_NODE_MODULES=$OUT/npm/node_modules
+    export HM_NODE_MODULES
+fi
+
 say "build and make check (all layers)"
 if configure_in "$OUT/normal" && make -C "$OUT/normal" -j"$JOBS" >"$OUT/make.out" 2>&1; then
     # The layers one after the other: timing bounds (a hung directory must
@@ -188,7 +211,7 @@ say "distribution"
 step distcheck make -C "$OUT/normal" distcheck
 
 say "formatting"
-step clang-format sh -c "cd '$SRC' && clang-format --dry-run --Werror filter/*.c filter/*.h include/*.h test/unit/*.c test/unit/*.h test/directory/*.c test/fuzz/*.c test/bench/*.c"
+step clang-format sh -c "cd '$SRC' && clang-format --dry-run --Werror filter/*.c filter/*.h include/*.h test/unit/*.c test/unit/*.h test/directory/*.c test/fuzz/*.c test/bench/*.c test/differential/*.c"
 
 echo
 echo "$PASSED passed, $FAILED failed"

@@ -16,6 +16,9 @@
 #                      a SASL (sasldb) user; the client authenticates as
 #                      LOGIN and a milter sees {auth_authen} = LOGIN
 # postfix_set KEY=VALUE...   postconf -e (takes effect at the next start)
+# postfix_listen PORT [-o KEY=VALUE]...
+#                      one more smtpd on 127.0.0.1:PORT, with those options
+#                      (takes effect at the next start)
 # postfix_start        start it and wait until it answers on PF_PORT
 # postfix_stop         stop it and wait until the master is gone
 # postfix_queue_empty  true when nothing is left in its queue
@@ -111,6 +114,13 @@ postfix_adduser() {
 
 postfix_set() {
     "$POSTCONF" -c "$PF_CONF" -e "$@" && postfix_backdate
+}
+
+postfix_listen() {
+    _port=$1
+    shift
+    "$POSTCONF" -c "$PF_CONF" -M \
+        "127.0.0.1:$_port/inet=127.0.0.1:$_port inet n - n - - smtpd $*" && postfix_backdate
 }
 
 postfix_start() {

@@ -20,6 +20,7 @@ E2E=$SRC/test/e2e
 . "$E2E/lib-milter.sh"
 . "$E2E/lib-postfix.sh"
 . "$E2E/lib-sendmail.sh"
+. "$E2E/clients.sh"
 T0=$(date +%s)
 
 [ -x "$HM" ] || skip_all "homed-milter is not built"
@@ -60,7 +61,19 @@ for _u in janed johnd ghost ops+2Bbot; do
     postfix_adduser "$_u" "pw-$_u" || skip_all "saslpasswd2 failed"
 done
 postfix_sink_start || skip_all "smtp-sink did not start"
+# 127.0.0.1 is one of Postfix's inet_interfaces: on PF_PORT the addresses
+# in the header are rewritten (local_header_rewrite_clients) before the
+# milter sees them. A second smtpd serves 127.0.0.1 as Postfix serves a
+# client on another host: the header reaches the milter, and the
+# recipient, as the client wrote it.
+PF_REMOTE_PORT=$(free_port)
+while [ "$PF_REMOTE_PORT" = "$PF_PORT" ] || [ "$PF_REMOTE_PORT" = "$PF_SINK_PORT" ]; do
+    PF_REMOTE_PORT=$(free_port)
+done
+postfix_listen "$PF_REMOTE_PORT" -o local_header_rewrite_clients= ||
+    skip_all "cannot configure Postfix"
 postfix_start || skip_all "Postfix did not start"
+wait_for 100 port_open "$PF_REMOTE_PORT" || skip_all "Postfix's second smtpd did not start"
 
 # --- helpers ------------------------------------------------------------------
 ACCEPTED=0 # messages that must have reached the sink
@@ -69,6 +82,7 @@ ACCEPTED=0 # messages that must have reached the sink
 # send NAME LOGIN SWAKS-ARGS...: one message to $SERVER with a unique
 # Subject, authenticated as LOGIN (PLAIN; LOGIN for johnd), or not with "-"
 send() {
+    log_mark
     SUBJECT="e2e $1 $$"
     OUT=$MILTER_DIR/$1.swaks
     _name=$1
@@ -91,6 +105,20 @@ accepted() {
     ok_if "$1, $2: delivered to the sink" postfix_sink_wait "Subject: $SUBJECT"
 }
 
+# sink_header NAME: the header field NAME (unfolded, first copy) of the
+# message sent last, as it reached the sink
+sink_header() {
+    _f=$(grep -rlF -- "Subject: $SUBJECT" "$PF_DIR/sink" | head -1)
+    [ -n "$_f" ] || return 0
+    awk -v name="$1" '
+        /^\r?$/ { exit }
+        /^[ \t]/ { if (cur != "") cur = cur $0; next }
+        { if (cur != "") print cur; cur = "" }
+        tolower(substr($0, 1, length(name) + 1)) == tolower(name) ":" { cur = $0 }
+        END { if (cur != "") print cur }
+    ' "$_f" | tr -d '\r' | head -1
+}
+
 # refused_at_mail MTA DESC REPLY: the message sent last got REPLY at MAIL FROM
 refused_at_mail() {
     is "$(reply_to "$OUT" "MAIL FROM")" "$3" "$1, $2: $3"
@@ -106,10 +134,31 @@ refused_at_eom() {
     printf '%s\n' "$SUBJECT" >> "$BASE/refused"
 }
 
+# skip_part WHAT REASON: WHAT cannot run here; one skipped test point, or
+# a failed one under CI=true (as skip_all, for a part of the layer)
+skip_part() {
+    if [ "${CI:-}" = true ]; then
+        tap_result 1 "$1: $2 (skipping is a failure under CI=true)"
+    else
+        TAP_N=$((TAP_N + 1))
+        printf 'ok %d - %s # SKIP %s\n' "$TAP_N" "$1" "$2"
+    fi
+}
+
 # logged MTA DESC TEXT: the milter logged a line containing TEXT
 logged() {
     ok_if "$1, $2: the milter logged '$3'" grep -qF -- "$3" "$MILTER_LOG"
 }
+
+# log_mark: remember where the milter's log ends (send does it)
+log_mark() { LOG_MARK=$(wc -l < "$MILTER_LOG"); }
+
+# logged_now MTA DESC TEXT: the milter logged a line containing TEXT since
+# the last log_mark (for the message sent last, not an earlier one)
+logged_now() {
+    ok_if "$1, $2: the milter logged '$3'" log_has_since_mark "$3"
+}
+log_has_since_mark() { tail -n "+$((LOG_MARK + 1))" "$MILTER_LOG" | grep -qF -- "$1"; }
 
 NOT_LOCAL="<** 554 5.7.1 Mailbox is not local:"
 
@@ -196,21 +245,120 @@ ok_if "the milter reloads on SIGHUP (unauthenticated = accept)" milter_reload
 send postfix-unauth-again - --from carol@example.org --to bob@example.org
 accepted postfix "unauthenticated, accept again after the reload"
 
-# --- Sendmail ------------------------------------------------------------------------
-sm_skip() {
-    if [ "${CI:-}" = true ]; then
-        tap_result 1 "sendmail: $1 (skipping is a failure under CI=true)"
-    else
-        TAP_N=$((TAP_N + 1))
-        printf 'ok %d - sendmail cases # SKIP %s\n' "$TAP_N" "$1"
-    fi
+# --- From: and Sender: as the recipient's mail client shows them -------------------
+# janed with her own envelope sender, on the second smtpd (the header as
+# written): only the header field decides. CTX names the configuration in
+# the test descriptions.
+SERVER=127.0.0.1:$PF_REMOTE_PORT
+CTX=postfix
+
+# from_refused NAME VALUE SHOWN REASON: "From: VALUE" refused at end of
+# DATA naming SHOWN, logged with REASON (malformed or not-owned)
+from_refused() {
+    send "$1" janed --from janed@example.com --to bob@example.org --header "From: $2"
+    refused_at_eom "$CTX" "From: $2" "$NOT_LOCAL $3"
+    logged_now "$CTX" "From: $2" "login=janed From=$3 reject reason=$4 stage=header"
 }
+# from_accepted NAME VALUE: "From: VALUE" accepted and delivered as written
+from_accepted() {
+    send "$1" janed --from janed@example.com --to bob@example.org --header "From: $2"
+    accepted "$CTX" "From: $2"
+    is "$(sink_header From)" "From: $2" "$CTX, From: $2: delivered with the From: as written"
+}
+
+from_refused shown-comment 'Jane Doe <jane(").doe(")@example.com>' \
+    'Jane Doe <jane(").doe(")@example.com>' malformed
+from_refused shown-comment-bare '<(")janed+.(")alice@example.com>' \
+    '(")janed+.(")alice@example.com' malformed
+from_refused shown-route '<@route,@x:janed@example.com>' '@route,@x:janed@example.com' malformed
+from_refused shown-ew-local 'janed+=?utf-8?q?alice?=@example.com' \
+    'janed+=?utf-8?q?alice?=@example.com' malformed
+from_refused shown-ew-quoted '"=?utf-8?q?alice?="@example.com' '"=?utf-8?q?alice?="@example.com' malformed
+from_refused shown-group '"alice@example.com": janed@example.com;' \
+    '"alice@example.com": janed@example.com;' malformed
+from_refused shown-name '"alice@example.com" <janed@example.com>' alice@example.com not-owned
+from_refused shown-name-ew '=?utf-8?q?Alice_=3Calice=40example=2Ecom=3E?= <janed@example.com>' \
+    alice@example.com not-owned
+from_refused shown-comment-name 'janed@example.com (Bob <bob@example.org>)' bob@example.org not-owned
+from_refused shown-bare-name 'alice@example.com <janed@example.com>' alice@example.com not-owned
+from_refused shown-not-plus '"janed+JohnD@COMPANY1.com"@example.com' \
+    '"janed+JohnD@COMPANY1.com"@example.com' not-owned
+from_accepted shown-own-name 'janed@example.com <janed@example.com>'
+
+send shown-empty janed --from janed@example.com --to bob@example.org --header "From:"
+refused_at_eom postfix "an empty From:" "$NOT_LOCAL From:"
+logged_now postfix "an empty From:" "login=janed From=From: reject reason=malformed stage=header"
+send shown-sender janed --from janed@example.com --to bob@example.org \
+    --header "From: janed@example.com" --header 'Sender: "bob@example.org" <jane.doe@example.com>'
+refused_at_eom postfix "Sender: with a foreign display name" "$NOT_LOCAL bob@example.org"
+
+# From a local client Postfix rewrites the header first (the route goes,
+# the quotes around an atom go): the milter decides on what is delivered.
+SERVER=127.0.0.1:$PF_PORT
+send shown-route-local janed --from janed@example.com --to bob@example.org \
+    --header "From: <@route,@x:janed@example.com>"
+accepted postfix "local client, From: <@route,...:janed@...>"
+is "$(sink_header From)" "From: <janed@example.com>" \
+    "postfix, local client: Postfix dropped the route, the milter checked and passed what is delivered"
+send shown-ew-local-client janed --from janed@example.com --to bob@example.org \
+    --header 'From: "=?utf-8?q?alice?="@example.com'
+refused_at_eom postfix 'local client, From: "=?utf-8?q?alice?="@...' \
+    "$NOT_LOCAL =?utf-8?q?alice?=@example.com"
+SERVER=127.0.0.1:$PF_REMOTE_PORT
+
+# policy.display_names = "ignore": the mailbox alone decides.
+milter_conf accept 'display_names = "ignore";'
+ok_if "the milter reloads on SIGHUP (display_names = ignore)" milter_reload
+CTX="postfix, display_names = ignore"
+from_accepted shown-ignore-name '"alice@example.com" <janed@example.com>'
+from_accepted shown-ignore-name-ew '=?utf-8?q?Alice_=3Calice=40example=2Ecom=3E?= <janed@example.com>'
+from_accepted shown-ignore-comment 'janed@example.com (Bob <bob@example.org>)'
+from_accepted shown-ignore-bare 'alice@example.com <janed@example.com>'
+from_refused shown-ignore-group '"alice@example.com": janed@example.com;' \
+    '"alice@example.com": janed@example.com;' malformed
+
+# policy.extension_delimiter = "+": an extension that shows another address.
+milter_conf accept 'extension_delimiter = "+";'
+ok_if "the milter reloads on SIGHUP (extension_delimiter = +)" milter_reload
+CTX="postfix, extension_delimiter = +"
+from_refused shown-plus '"janed+JohnD@COMPANY1.com"@example.com' \
+    '"janed+JohnD@COMPANY1.com"@example.com' malformed
+from_accepted shown-plus-own 'Jane Doe <janed+lists@example.com>'
+
+# Report mode: the client's copies of the report header are removed
+# before homed-milter adds its own; the recipient sees only that one.
+milter_conf accept 'mode = "report";'
+ok_if "the milter reloads on SIGHUP (mode = report)" milter_reload
+CTX="postfix, mode = report"
+send shown-report janed --from janed@example.com --to bob@example.org \
+    --header "From: alice@example.com" --add-header "X-Homed-Milter: accept reason=owned" \
+    --add-header "X-Homed-Milter: accept reason=owned address=alice@example.com"
+accepted "$CTX" "From: alice@example.com with two client X-Homed-Milter fields"
+_f=$(grep -rlF -- "Subject: $SUBJECT" "$PF_DIR/sink" | head -1)
+is "$(grep -i '^X-Homed-Milter:' "${_f:-/dev/null}" | tr -d '\r')" \
+    "X-Homed-Milter: reject reason=not-owned address=alice@example.com" \
+    "$CTX: the client's two copies removed, only the milter's field delivered"
+logged_now "$CTX" "From: alice@example.com" "login=janed From=alice@example.com report reject reason=not-owned stage=header"
+send shown-report-owner janed --from janed@example.com --to bob@example.org \
+    --header "From: Jane <janed@example.com>" --add-header "X-Homed-Milter: reject reason=not-owned"
+accepted "$CTX" "the owner with a client X-Homed-Milter field"
+_f=$(grep -rlF -- "Subject: $SUBJECT" "$PF_DIR/sink" | head -1)
+is "$(grep -ci '^X-Homed-Milter:' "${_f:-/dev/null}")" 0 \
+    "$CTX, the owner: the client's copy removed, none added"
+milter_conf accept
+ok_if "the milter reloads on SIGHUP (back to the defaults)" milter_reload
+CTX=postfix
+
+# Real mail clients (clients.sh).
+clients_postfix
+
+# --- Sendmail ------------------------------------------------------------------------
 if ! sendmail_usable; then
-    sm_skip "$SM_WHY"
+    skip_part "sendmail cases" "$SM_WHY"
 elif ! sendmail_fetch; then
-    sm_skip "cannot get sendmail-bin and sendmail-cf (set SENDMAIL_DEBS=DIR offline)"
+    skip_part "sendmail cases" "cannot get sendmail-bin and sendmail-cf (set SENDMAIL_DEBS=DIR offline)"
 elif ! sendmail_init "$MILTER_SOCKET" "$PF_SINK_PORT" mail.example.com; then
-    sm_skip "cannot configure Sendmail"
+    skip_part "sendmail cases" "cannot configure Sendmail"
 else
     for _u in janed johnd ops+2Bbot; do sendmail_adduser "$_u" "pw-$_u"; done
     if sendmail_start; then

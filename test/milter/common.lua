@@ -35,6 +35,10 @@
 --            { code, xcode, text } for an exact SMTP reply
 --   hdradd   { name, value }: a header the milter must add at EOM
 --   nohdradd name of a header the milter must not add
+--   hdrdelete  name of a header the milter must delete (miltertest tells
+--            only that one copy or more was: run.sh counts them with
+--            rawmilter.pl)
+--   nohdrchange  true: the milter must change and delete no header
 --   log      list of strings the daemon's log must gain during the case
 --   nolog    list of strings it must not gain
 --   run      function(case) replacing message() (multi-message cases)
@@ -186,6 +190,12 @@ function message(conn, t)
     if t.nohdradd ~= nil and mt.eom_check(conn, MT_HDRADD, t.nohdradd) then
         fail("end of DATA: header %s added: %s", t.nohdradd,
              tostring(mt.getheader(conn, t.nohdradd, 0)))
+    end
+    if t.hdrdelete ~= nil and not mt.eom_check(conn, MT_HDRDELETE, t.hdrdelete) then
+        fail("end of DATA: no %s header deleted", t.hdrdelete)
+    end
+    if t.nohdrchange and (mt.eom_check(conn, MT_HDRCHANGE) or mt.eom_check(conn, MT_HDRDELETE)) then
+        fail("end of DATA: a header was changed or deleted")
     end
 end
 

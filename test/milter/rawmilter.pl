@@ -20,7 +20,9 @@
 # MTA would; by default every flag of protocol version 6 is offered.
 # Prints one line per reply: "STEP CODE [DATA]", where CODE is the reply
 # letter (c continue, a accept, y reply code, t tempfail, r reject,
-# h add header) and DATA the reply's data, NULs shown as "|". A connection
+# h add header, m change header, i insert header) and DATA the reply's
+# data, NULs shown as "|"; for m and i the index comes first, in decimal
+# ("eom m 2 X-Report|" deletes the second X-Report: field). A connection
 # the milter closed prints "STEP closed". Exit 0 unless the arguments or
 # the socket are wrong.
 use strict;
@@ -76,6 +78,9 @@ sub read_reply {
 sub show {
     my ($step, $code, $data) = @_;
     if (!defined $code) { print "$step closed\n"; exit 0 }
+    # change and insert header: a 32-bit index before the name
+    $data = unpack('N', $data) . ' ' . substr($data, 4)
+        if ($code eq 'm' || $code eq 'i') && length $data >= 4;
     $data =~ s/\0$//;
     $data =~ s/\0/|/g;
     print "$step $code", (length $data ? " $data" : ''), "\n";

@@ -28,7 +28,7 @@ command -v perl >/dev/null 2>&1 || skip_all "perl is not installed"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/hm-milter.XXXXXX") || exit 1
 SLAPD_DIR=$W/slapd
-DAEMONS="main unauth report erraccept errreject noheaders hup"
+DAEMONS="main unauth report erraccept errreject noheaders hup names plus reportbare"
 # Under valgrind everything is slower: wait longer before giving up.
 if [ -n "$WRAPPER" ]; then PATIENCE=600; MT_TIMEOUT=60; else PATIENCE=100; MT_TIMEOUT=15; fi
 
@@ -103,6 +103,9 @@ conf erraccept 'on_directory_error = "accept";'
 conf errreject 'on_directory_error = "reject";'
 conf noheaders 'header_fields = [];'
 conf hup
+conf names 'display_names = "ignore";'
+conf plus 'extension_delimiter = "+";'
+conf reportbare 'mode = "report"; header_fields = [];'
 
 # --- start the daemons -------------------------------------------------------------
 for d in $DAEMONS; do
@@ -165,6 +168,7 @@ POSTFIX="M:v=Postfix 3.7.11"
 # --- slapd up: the decision table and the sessions ----------------------------------
 lua decisions.lua up
 lua sessions.lua up
+lua shown.lua up
 
 line=$(grep -F 'NOQUEUE: login=janed sender=johnd@company1.com reject' "$W/main.log" | head -1)
 is "$line" "homed-milter: warning: NOQUEUE: login=janed sender=johnd@company1.com reject reason=not-owned stage=mail" \
@@ -224,6 +228,25 @@ is "$(printf '%s\n' "$RAW" | tail -1)" "eom y 554 5.7.1 Mailbox is not local: jo
 raw main "$JANED" "$POSTFIX" 'mail:<johnd@company1.com>%00<janed@example.com>'
 is "$(raw_step mail)" "mail y 554 5.7.1 Mailbox is not local: johnd@company1.com" \
     "a NUL byte in MAIL FROM: the part before it is decided on (554)"
+
+# Report mode: every copy of the report header the client sent is deleted,
+# from the last to the first (an MTA counts the copies of a name from 1,
+# whatever their case), before the milter adds its own.
+raw report "$JANED" "$POSTFIX" 'mail:<janed@example.com>' 'hdr:X-Homed-Milter=accept reason=owned' \
+    'hdr:From=alice@example.com' 'hdr:x-homed-milter=accept' 'hdr:X-HOMED-MILTER=' eom
+is "$(printf '%s\n' "$RAW" | grep '^eom ' | tr '\n' ' ')" \
+    "eom m 3 X-Homed-Milter| eom m 2 X-Homed-Milter| eom m 1 X-Homed-Milter| eom h X-Homed-Milter|reject reason=not-owned address=alice@example.com eom c " \
+    "report mode: three client copies deleted, last first, then the milter's own added"
+raw report "$JANED" "$POSTFIX" 'mail:<janed@example.com>' 'hdr:X-Homed-Milter=reject' \
+    'hdr:From=janed@example.com <janed@example.com>' 'hdr:X-Homed-Milter=reject' eom
+is "$(printf '%s\n' "$RAW" | grep '^eom ' | tr '\n' ' ')" \
+    "eom m 2 X-Homed-Milter| eom m 1 X-Homed-Milter| eom c " \
+    "report mode, owner: both client copies deleted, nothing added"
+raw main "$JANED" "$POSTFIX" 'mail:<janed@example.com>' 'hdr:X-Homed-Milter=accept' \
+    'hdr:From=alice@example.com' eom
+is "$(printf '%s\n' "$RAW" | grep '^eom ' | tr '\n' ' ')" \
+    "eom y 554 5.7.1 Mailbox is not local: alice@example.com " \
+    "enforce mode: the reject comes with no header change"
 
 # --- HUP ------------------------------------------------------------------------------
 # wait_log DAEMON PATTERN COUNT: until the log has COUNT lines matching PATTERN
