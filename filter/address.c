@@ -106,10 +106,13 @@ static int parse_literal(struct lex_parser *ps, struct lex_sbuf *dom)
 /*
  * parse_domain - dot-atom, domain literal or obs-domain, after '@'.
  * *INNER_R (unless NULL) gets ps->bad_comments as it was right after the
- * last atom: comments up to there were inside the domain.
+ * last atom: comments up to there were inside the domain; *SPACED_R
+ * (unless NULL) is set when blanks or comments came before it.
  */
-static int parse_domain(struct lex_parser *ps, struct lex_sbuf *dom, unsigned *inner_r)
+static int parse_domain(struct lex_parser *ps, struct lex_sbuf *dom, unsigned *inner_r,
+                        bool *spaced_r)
 {
+    const unsigned char *before = ps->p;
     unsigned c;
     bool first;
 
@@ -117,8 +120,10 @@ static int parse_domain(struct lex_parser *ps, struct lex_sbuf *dom, unsigned *i
         return -1;
     if (inner_r != NULL)
         *inner_r = ps->bad_comments;
+    if (spaced_r != NULL)
+        *spaced_r = ps->p != before;
     if (lex_peek(ps) == '[')
-        return parse_literal(ps, dom);
+        return ps->shown ? lex_fail(ps, "domain literal") : parse_literal(ps, dom);
     for (first = true;; first = false) {
         c = lex_peek(ps);
         if (!lex_is_atext(c))
@@ -128,13 +133,19 @@ static int parse_domain(struct lex_parser *ps, struct lex_sbuf *dom, unsigned *i
             return -1;
         if (inner_r != NULL)
             *inner_r = ps->bad_comments;
+        before = ps->p;
         if (lex_skip_cfws(ps) < 0)
             return -1;
         if (lex_peek(ps) != '.')
             return 0;
+        if (spaced_r != NULL && ps->p != before)
+            *spaced_r = true;
         ps->p++;
+        before = ps->p;
         if (lex_sbuf_add(ps, dom, ".", 1) < 0 || lex_skip_cfws(ps) < 0)
             return -1;
+        if (spaced_r != NULL && ps->p != before)
+            *spaced_r = true;
     }
 }
 
@@ -169,7 +180,7 @@ static int parse_route(struct lex_parser *ps)
         }
         ps->p++;
         scratch.len = 0;
-        if (parse_domain(ps, &scratch, NULL) < 0)
+        if (parse_domain(ps, &scratch, NULL, NULL) < 0)
             break;
         ndomains++;
         need_comma = true;
@@ -200,15 +211,26 @@ static bool encoded_word(const char *s)
 }
 
 /*
- * shown_spec_error - what a client reads otherwise in the addr-spec
- * LOCAL@DOMAIN (COMMENT: a comment inside it that holds a byte clients
- * misread), or NULL.
+ * shown_spec_error - what a client reads otherwise in the addr-spec of
+ * words *W "@" DOMAIN; COMMENT: a comment inside it holds a byte clients
+ * misread, SPACED: blanks or comments inside it. NULL when nothing.
  */
-static const char *shown_spec_error(const struct lex_parser *ps, const char *local,
-                                    const char *domain, bool comment)
+static const char *shown_spec_error(const struct lex_parser *ps,
+                                    const struct lex_words *w, const char *domain,
+                                    bool comment, bool spaced)
 {
+    const char *local = w->local.s;
+    size_t n = w->local.len;
+
     if (comment)
         return lex_comment_refused(ps->last_bad);
+    if (spaced) /* Thunderbird keeps "jane. doe" and "example. org" */
+        return "white space inside an address";
+    if (w->quoted && w->ntok > 1) /* a."b c"@d: Thunderbird shows "a. b c"@d */
+        return "partly quoted local part";
+    if (w->quoted && (strchr(" \t", local[0]) != NULL ||
+                      strchr(" \t", local[n - 1]) != NULL || strchr(local, '\t') != NULL))
+        return "white space at the edge of a local part";
     if (encoded_word(local))
         return "encoded word in a local part";
     if (encoded_word(domain))
@@ -229,6 +251,7 @@ static int finish_spec(struct lex_parser *ps, struct lex_words *w, struct addr *
     struct lex_sbuf dom = {0};
     const char *err;
     unsigned inner;
+    bool spaced;
 
     if (w->ntok == 0)
         return lex_fail(ps, "empty local part");
@@ -239,13 +262,14 @@ static int finish_spec(struct lex_parser *ps, struct lex_words *w, struct addr *
     if (w->local.len == 0)
         return lex_fail(ps, "empty local part");
     ps->p++; /* '@' */
-    if (parse_domain(ps, &dom, &inner) < 0 || lex_sbuf_add(ps, &w->written, "@", 1) < 0 ||
+    if (parse_domain(ps, &dom, &inner, &spaced) < 0 ||
+        lex_sbuf_add(ps, &w->written, "@", 1) < 0 ||
         lex_sbuf_add(ps, &w->written, dom.s, dom.len) < 0) {
         free(dom.s);
         return -1;
     }
-    if (ps->shown &&
-        (err = shown_spec_error(ps, w->local.s, dom.s, inner != bad0)) != NULL) {
+    if (ps->shown && (err = shown_spec_error(ps, w, dom.s, inner != bad0,
+                                             spaced || w->spaced)) != NULL) {
         free(dom.s);
         return lex_fail(ps, err);
     }
@@ -454,25 +478,73 @@ static int list_append(struct lex_parser *ps, struct addr_list *dst,
     return 0;
 }
 
-/* Every address of L must be well-formed UTF-8 (other text may be 8-bit). */
+/* ascii - whether S holds ASCII only. */
+static bool ascii(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
+}
+
+/*
+ * Every address of L must be well-formed UTF-8 (other text may be 8-bit).
+ * When the field is not UTF-8 as a whole, Thunderbird reads all of it as
+ * ISO-8859-1: then a client may show a UTF-8 address otherwise (shown).
+ */
 static int list_utf8(struct lex_parser *ps, const struct addr_list *l)
 {
     size_t i;
 
-    for (i = 0; i < l->n; i++)
+    for (i = 0; i < l->n; i++) {
         if (!lex_valid_utf8(l->v[i].written, strlen(l->v[i].written)))
             return lex_fail(ps, "invalid UTF-8");
+        if (ps->shown && !ps->utf8 && !ascii(l->v[i].written))
+            return lex_fail(ps, "8-bit address in a field that is not UTF-8");
+    }
     return 0;
+}
+
+/*
+ * line_breaks - a CR not followed by LF, or a line end not followed by a
+ * blank, is no folding: clients delete the line ends and join the text.
+ */
+static const char *line_breaks(const char *in, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        if ((in[i] == '\r' && (i + 1 == len || in[i + 1] != '\n')) ||
+            (in[i] == '\n' && (i + 1 == len || (in[i + 1] != ' ' && in[i + 1] != '\t'))))
+            return "line break that is not folding";
+    return NULL;
+}
+
+/*
+ * shown_whole - what clients read otherwise in the whole field [IN, END)
+ * (shown only): encoded words they decode differently, line breaks that
+ * are no folding. Returns 0, or -1 with ps->error set.
+ */
+static int shown_whole(struct lex_parser *ps, const unsigned char *in,
+                       const unsigned char *end)
+{
+    const char *err = lex_rfc2047_misread((const char *)in, (size_t)(end - in));
+
+    if (err == NULL)
+        err = line_breaks((const char *)in, (size_t)(end - in));
+    return err == NULL ? 0 : lex_fail(ps, err);
 }
 
 /* parse_whole - the list in *PS into *OUT; *PS is set up and ended here. */
 static int parse_whole(struct lex_parser *ps, struct addr_list *out, const char **error_r)
 {
+    const unsigned char *in = ps->p, *end = ps->end;
     struct addr_list tmp = {0};
     int rc = 0;
 
-    if (parse_elements(ps, &tmp) < 0 || list_utf8(ps, &tmp) < 0 ||
-        lex_names_scan(ps, &tmp) < 0 || list_append(ps, out, &tmp) < 0)
+    if (parse_elements(ps, &tmp) < 0 || (ps->shown && shown_whole(ps, in, end) < 0) ||
+        list_utf8(ps, &tmp) < 0 || lex_names_scan(ps, &tmp) < 0 ||
+        list_append(ps, out, &tmp) < 0)
         rc = fail_r(error_r, ps->error);
     addr_list_free(&tmp);
     lex_end(ps);
@@ -500,6 +572,7 @@ int addr_parse_shown(const char *in, size_t len, unsigned flags, struct addr_lis
         return fail_r(error_r, "no output");
     if (lex_start(&ps, in, len, false) < 0)
         return fail_r(error_r, ps.error);
+    ps.utf8 = lex_valid_utf8(in, len);
     ps.shown = true;
     ps.names = (flags & HM_ADDR_NAMES) != 0;
     ps.no_group = (flags & HM_ADDR_NO_GROUP) != 0;

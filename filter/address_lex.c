@@ -409,12 +409,16 @@ static void note_token(struct lex_words *w, enum lex_tok t)
  */
 int lex_scan_words(struct lex_parser *ps, struct lex_words *w)
 {
+    const unsigned char *before;
     unsigned c;
     int rc;
 
     for (;;) {
+        before = ps->p;
         if (lex_skip_cfws(ps) < 0)
             return -1;
+        if (ps->p != before && w->ntok > 0)
+            w->spaced = true;
         c = lex_peek(ps);
         if (c == '.') {
             rc = add_both(ps, w, ".", 1);
@@ -423,6 +427,7 @@ int lex_scan_words(struct lex_parser *ps, struct lex_words *w)
         } else if (c == '"') {
             rc = scan_quoted(ps, w);
             note_token(w, LEX_TOK_WORD);
+            w->quoted = true;
         } else if (lex_is_atext(c)) {
             rc = lex_scan_atom(ps, &w->written, &w->local);
             note_token(w, LEX_TOK_WORD);

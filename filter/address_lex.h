@@ -35,6 +35,7 @@ struct lex_parser {
     bool in_addr;             /* inside an addr-spec or angle-addr (shown only) */
     bool names;               /* record display names and comments in spans */
     bool no_group;            /* a group is refused (From:, Sender:) */
+    bool utf8;                /* the whole input is UTF-8 (shown only) */
     unsigned bad_comments;    /* comments seen that clients may read otherwise */
     unsigned last_bad;        /* the byte that made the last one so */
     struct lex_span *spans;   /* names: what clients may show as names */
@@ -53,6 +54,8 @@ struct lex_words {
     enum lex_tok last;
     bool bad_dot;  /* leading or doubled dot: no dot-atom, but a phrase */
     bool adjacent; /* two words without a dot between: a phrase only */
+    bool quoted;   /* a quoted string among the words */
+    bool spaced;   /* blanks or a comment after the first word */
 };
 
 /* lex_fail - record the static message MSG in ps->error; returns -1. */
@@ -126,15 +129,42 @@ int lex_names_scan(struct lex_parser *ps, struct addr_list *l);
  */
 bool lex_has_invisible(const char *s);
 
+/* How lex_rfc2047_decode() reads: as RFC 2047 says unless these are set. */
+#define HM_2047_KEEP_GAPS 0x1u /* Python: the blank between two words stays */
+#define HM_2047_TB                                                                       \
+    0x2u /* Thunderbird: blank-only text dropped, unknown                                \
+            charsets left as written */
+
 /*
  * lex_rfc2047_decode - append to *OUT the text [S, S+N) with every RFC 2047
- * encoded word decoded to UTF-8 (the white space between two encoded
- * words dropped). A word in a charset iconv(3) does not know, or that does
- * not convert, gives its raw decoded bytes; a word that does not decode
- * stays as written. Returns 0, or -1 with ps->error set.
+ * encoded word decoded to UTF-8, as HOW says; the white space between two
+ * encoded words is dropped unless HM_2047_KEEP_GAPS. A word in a charset
+ * iconv(3) does not know gives its raw bytes (Python) or, with HM_2047_TB,
+ * stays as written; bytes that do not convert give the raw bytes. Where
+ * readers would then show different 8-bit text, *UNCLEAR is set. Returns
+ * 0, or -1 with ps->error set.
  */
-int lex_rfc2047_decode(struct lex_parser *ps, const char *s, size_t n,
-                       struct lex_sbuf *out);
+int lex_rfc2047_decode(struct lex_parser *ps, const char *s, size_t n, unsigned how,
+                       struct lex_sbuf *out, bool *unclear);
+
+/*
+ * lex_rfc2047_misread - what makes an encoded word of the text [S, S+N)
+ * read differently by clients: a special character or blank inside it
+ * (Thunderbird decodes "=?x?q?<?=" where RFC 5322 sees a '<'), or base64
+ * that is not padded (Thunderbird drops its last bytes), a word joined to
+ * other text (Python does not decode it), or a "=?" that starts none
+ * (Thunderbird then decodes from there as far as a later word reaches). A
+ * static message, or NULL.
+ */
+const char *lex_rfc2047_misread(const char *s, size_t n);
+
+/*
+ * lex_rfc2047_word_end - whether P (before END) starts what Thunderbird
+ * takes for an encoded word ("=?" any text but '?' "?" B or Q "?" any text
+ * but '?' "?="); its text in *TEXT_R and its end in *END_R (unless NULL).
+ */
+bool lex_rfc2047_word_end(const char *p, const char *end, const char **text_r,
+                          const char **end_r);
 
 /* lex_end - release what lex_start() and the parse left in *PS. */
 void lex_end(struct lex_parser *ps);

@@ -139,13 +139,18 @@ static bool name_at(uint32_t cp)
 }
 
 /*
- * name_chars - split the text [S, S+N) into characters, dropping what a
- * client drops, and format characters too when JOIN. A byte that starts
- * no UTF-8 sequence is a character of its own. Returns a malloc'd array
- * and its length in *COUNT_R, *FORMAT_R set when the text holds a format
- * character; or NULL.
+ * How a text is split into characters: format characters as blanks
+ * (Thunderbird) or dropped (a client that shows them as nothing).
  */
-static struct name_char *name_chars(const unsigned char *s, size_t n, bool join,
+enum name_mode { NAME_SPACED, NAME_JOINED };
+
+/*
+ * name_chars - split the text [S, S+N) into characters as MODE says,
+ * dropping what a client drops. A byte that starts no UTF-8 sequence is a
+ * character of its own. Returns a malloc'd array and its length in
+ * *COUNT_R, *FORMAT_R set when the text holds a format character; or NULL.
+ */
+static struct name_char *name_chars(const unsigned char *s, size_t n, enum name_mode mode,
                                     size_t *count_r, bool *format_r)
 {
     struct name_char *v = calloc(n + 1, sizeof(*v));
@@ -161,7 +166,7 @@ static struct name_char *name_chars(const unsigned char *s, size_t n, bool join,
         }
         if (name_format(cp))
             *format_r = true;
-        if (name_dropped(cp) || (join && name_format(cp)))
+        if (name_dropped(cp) || (mode == NAME_JOINED && name_format(cp)))
             continue;
         v[k].off = i;
         v[k].len = len;
@@ -216,17 +221,17 @@ fail:
 }
 
 /*
- * scan_chars - append every address the name text [S, S+N) shows, format
- * characters read as spaces or (JOIN) as nothing; *FORMAT_R as name_chars.
+ * scan_chars - append every address the name text [S, S+N) shows, split
+ * as MODE says; *FORMAT_R as name_chars.
  */
 static int scan_chars(struct lex_parser *ps, struct addr_list *l, const unsigned char *s,
-                      size_t n, bool join, bool *format_r)
+                      size_t n, enum name_mode mode, bool *format_r)
 {
     struct name_char *v;
     size_t count, i, lo, hi;
     int rc = 0;
 
-    if ((v = name_chars(s, n, join, &count, format_r)) == NULL)
+    if ((v = name_chars(s, n, mode, &count, format_r)) == NULL)
         return lex_fail(ps, LEX_E_NOMEM);
     for (i = 0; i < count && rc == 0; i++) {
         if (!v[i].at)
@@ -244,15 +249,18 @@ static int scan_chars(struct lex_parser *ps, struct addr_list *l, const unsigned
     return rc;
 }
 
-/* scan_text - both readings of the name text [S, S+N), as scan_chars. */
+/*
+ * scan_text - the name text [S, S+N) split every way a client may: format
+ * characters as blanks, and as nothing when there are any.
+ */
 static int scan_text(struct lex_parser *ps, struct addr_list *l, const unsigned char *s,
                      size_t n)
 {
     bool format = false;
 
-    if (n == 0 || scan_chars(ps, l, s, n, false, &format) < 0)
+    if (n == 0 || scan_chars(ps, l, s, n, NAME_SPACED, &format) < 0)
         return n == 0 ? 0 : -1;
-    return format ? scan_chars(ps, l, s, n, true, &format) : 0;
+    return format ? scan_chars(ps, l, s, n, NAME_JOINED, &format) : 0;
 }
 
 /* skip_nested - past the comment at *P ('('), nested ones and pairs included. */
@@ -304,27 +312,272 @@ static int span_text(struct lex_parser *ps, const struct lex_span *sp, struct le
     return 0;
 }
 
+/* The state of a name as Thunderbird builds it from its tokens. */
+struct tb_name {
+    struct lex_parser *ps;
+    struct lex_sbuf *out;
+    struct lex_sbuf clean;
+    bool needs_space;
+    bool *unclear; /* set when an encoded word reads otherwise elsewhere */
+};
+
+/* tb_clean - TOKEN (N bytes) as Thunderbird cleans it, into tb->clean. */
+static int tb_clean(struct tb_name *tb, const char *token, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)token;
+    size_t i, len;
+    uint32_t cp;
+
+    tb->clean.len = 0;
+    for (i = 0; i < n; i += len) {
+        if ((len = utf8_decode(p + i, n - i, &cp)) == 0) {
+            len = 1;
+            cp = 0xfffd;
+        }
+        if (name_dropped(cp) && cp != '\t' && cp != '\n' && cp != '\r')
+            continue;
+        if (lex_sbuf_add(tb->ps, &tb->clean,
+                         (name_space(cp) || name_format(cp)) && cp >= 0x80 ? " "
+                                                                           : token + i,
+                         (name_space(cp) || name_format(cp)) && cp >= 0x80 ? 1 : len) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * tb_emit - add a token to the name: a space before it unless the last
+ * token was empty or began with '.', or it does (Thunderbird's joining).
+ * UNESCAPE: quoted-pairs are resolved first (not in decoded words).
+ */
+static int tb_emit(struct tb_name *tb, const char *token, size_t n, bool unescape)
+{
+    struct lex_sbuf raw = {0};
+    size_t i;
+    int rc;
+
+    for (i = 0; unescape && i < n; i++)
+        if (token[i] == '\\' ? ++i < n && lex_sbuf_add(tb->ps, &raw, token + i, 1) < 0
+                             : lex_sbuf_add(tb->ps, &raw, token + i, 1) < 0)
+            break;
+    rc = i < n && unescape
+             ? -1
+             : tb_clean(tb, unescape ? raw.s : token, unescape ? raw.len : n);
+    free(raw.s);
+    if (rc < 0)
+        return -1;
+    if (tb->needs_space && tb->clean.len > 0 && tb->clean.s[0] != '.' &&
+        lex_sbuf_add(tb->ps, tb->out, " ", 1) < 0)
+        return -1;
+    if (lex_sbuf_add(tb->ps, tb->out, tb->clean.s, tb->clean.len) < 0)
+        return -1;
+    tb->needs_space = tb->clean.len > 0 && tb->clean.s[0] != '.';
+    return 0;
+}
+
+/* tb_quoted - a quoted string's inside [P, END): decoded, then unescaped. */
+static int tb_quoted(struct tb_name *tb, const char *p, const char *end)
+{
+    struct lex_sbuf dec = {0};
+    int rc =
+        lex_rfc2047_decode(tb->ps, p, (size_t)(end - p), HM_2047_TB, &dec, tb->unclear);
+
+    if (rc == 0)
+        rc = tb_emit(tb, dec.s ? dec.s : "", dec.len, true);
+    free(dec.s);
+    return rc;
+}
+
+/* tb_special - a delimiter of the name's tokenizer: '(' ')' or '@'. */
+static int tb_special(struct tb_name *tb, char c)
+{
+    struct lex_sbuf *o = tb->out;
+
+    if (c == '(') {
+        if (!tb->needs_space)
+            tb->needs_space = o->len > 0 && o->s[o->len - 1] != ' ';
+        if (lex_sbuf_add(tb->ps, o, tb->needs_space ? " (" : "(",
+                         tb->needs_space ? 2 : 1) < 0)
+            return -1;
+    } else if (lex_sbuf_add(tb->ps, o, &c, 1) < 0) {
+        return -1;
+    }
+    tb->needs_space = c == ')';
+    return 0;
+}
+
+/* tb_words - decode the run of encoded words at P (Thunderbird reads them
+ * as one token) and emit it; returns where the run ends, or NULL. */
+static const char *tb_words(struct tb_name *tb, const char *p, const char *end)
+{
+    struct lex_sbuf dec = {0};
+    const char *q = p, *next = p, *text, *w_end;
+
+    while (lex_rfc2047_word_end(next, end, &text, &w_end)) {
+        q = w_end;
+        for (next = q; next < end && lex_is_wsp((unsigned char)*next); next++)
+            ;
+    }
+    if (lex_rfc2047_decode(tb->ps, p, (size_t)(q - p), HM_2047_TB, &dec, tb->unclear) <
+            0 ||
+        tb_emit(tb, dec.s ? dec.s : "", dec.len, false) < 0)
+        q = NULL;
+    free(dec.s);
+    return q;
+}
+
+/*
+ * tb_text - span SP as Thunderbird shows it as a name, into *OUT: its
+ * tokenizer (quoted strings and literals recognised inside comments too,
+ * encoded words decoded as tokens of their own) and its joining of tokens.
+ */
+static int tb_text(struct lex_parser *ps, const struct lex_span *sp, struct lex_sbuf *out,
+                   bool *unclear)
+{
+    struct tb_name tb = {ps, out, {0}, false, unclear};
+    const char *p = (const char *)sp->p, *end = p + sp->len, *start = NULL;
+    unsigned depth = sp->comment;
+    char quote = 0, c;
+    int rc = -1;
+
+    for (; p < end; p++) {
+        c = *p;
+        if (c == '\\') {
+            p++; /* the pair stays in the token that is open, if any */
+        } else if (quote != 0) {
+            if (c == quote &&
+                (quote == '"' ? tb_quoted(&tb, start + 1, p)
+                              : tb_emit(&tb, start, (size_t)(p + 1 - start), true)) < 0)
+                goto out;
+            if (c == quote)
+                start = NULL, quote = 0;
+        } else if (c == '=' && p + 1 < end && p[1] == '?' &&
+                   lex_rfc2047_word_end(p, end, NULL, NULL)) {
+            if (start != NULL && tb_emit(&tb, start, (size_t)(p - start), true) < 0)
+                goto out;
+            start = NULL;
+            if ((p = tb_words(&tb, p, end)) == NULL)
+                goto out;
+            p--;
+        } else {
+            bool ending = lex_is_wsp((unsigned char)c) || c == '"' || c == '[' ||
+                          (c == '(' && depth == 0) || (c == ')' && depth <= 1) ||
+                          (depth == 0 && strchr(":,;<>@", c) != NULL);
+            bool special =
+                (depth == 0 && strchr(":,;<>@(", c) != NULL) || (c == ')' && depth <= 1);
+
+            if (c == '(')
+                depth++;
+            else if (c == ')' && depth > 0)
+                depth--;
+            if (ending && start != NULL &&
+                tb_emit(&tb, start, (size_t)(p - start), true) < 0)
+                goto out;
+            if (ending)
+                start = NULL;
+            if (special && tb_special(&tb, c) < 0)
+                goto out;
+            if (c == '"' || c == '[')
+                quote = c == '"' ? '"' : ']';
+            if (start == NULL && !special && !lex_is_wsp((unsigned char)c))
+                start = p;
+        }
+    }
+    rc = start == NULL ? 0
+                       : tb_emit(&tb, start + (quote == '"'),
+                                 (size_t)(end - start) - (quote == '"'), true);
+out:
+    free(tb.clean.s);
+    return rc;
+}
+
+/* span_ascii - whether span SP holds ASCII only. */
+static bool span_ascii(const struct lex_span *sp)
+{
+    size_t i;
+
+    for (i = 0; i < sp->len; i++)
+        if (sp->p[i] >= 0x80)
+            return false;
+    return true;
+}
+
+/* Readings of one name: as written, RFC 2047, Python, Thunderbird. */
+#define NAME_READINGS 4
+/* Addresses of one name compared for duplicates when no more than this. */
+#define NAME_DEDUP_MAX 64
+
+/* dedup - drop the addresses of L from FROM on that repeat an earlier one. */
+static void dedup(struct addr_list *l, size_t from)
+{
+    size_t i, k, n = from;
+
+    if (l->n - from > NAME_DEDUP_MAX)
+        return;
+    for (i = from; i < l->n; i++) {
+        for (k = from; k < n; k++)
+            if (strcmp(l->v[k].local, l->v[i].local) == 0 &&
+                strcmp(l->v[k].domain, l->v[i].domain) == 0)
+                break;
+        if (k < n)
+            addr_free(&l->v[i]);
+        else
+            l->v[n++] = l->v[i];
+    }
+    l->n = n;
+}
+
+/*
+ * scan_span - every reading of span SP, each distinct one scanned once: as
+ * written (a reader that does not decode), decoded as RFC 2047 says
+ * (adjacent words joined), decoded as Python does (the blank between them
+ * kept), and as Thunderbird builds it.
+ */
+static int scan_span(struct lex_parser *ps, struct addr_list *l,
+                     const struct lex_span *sp)
+{
+    struct lex_sbuf r[NAME_READINGS] = {{0}};
+    size_t i, k, from = l->n;
+    bool unclear = false;
+    int rc = -1;
+
+    if (span_text(ps, sp, &r[0]) < 0 ||
+        lex_rfc2047_decode(ps, r[0].s, r[0].len, 0, &r[1], &unclear) < 0 ||
+        lex_rfc2047_decode(ps, r[0].s, r[0].len, HM_2047_KEEP_GAPS, &r[2], &unclear) <
+            0 ||
+        tb_text(ps, sp, &r[3], &unclear) < 0)
+        goto out;
+    for (i = 0; i < NAME_READINGS; i++) {
+        for (k = 0; k < i; k++)
+            if (r[k].len == r[i].len &&
+                (r[i].len == 0 || memcmp(r[k].s, r[i].s, r[i].len) == 0))
+                break;
+        if (k == i && scan_text(ps, l, (const unsigned char *)r[i].s, r[i].len) < 0)
+            goto out;
+    }
+    dedup(l, from);
+    /* Such a field is read as UTF-8 or ISO-8859-1: bytes of the name differ. */
+    if (!ps->utf8 && l->n > from && !span_ascii(sp)) {
+        lex_fail(ps, "8-bit name showing an address in a field that is not UTF-8");
+        goto out;
+    }
+    if (unclear && l->n > from) {
+        lex_fail(ps, "name showing an address that clients decode differently");
+        goto out;
+    }
+    rc = 0;
+out:
+    for (i = 0; i < NAME_READINGS; i++)
+        free(r[i].s);
+    return rc;
+}
+
 int lex_names_scan(struct lex_parser *ps, struct addr_list *l)
 {
-    struct lex_sbuf text = {0}, decoded = {0};
     size_t i;
-    int rc = 0;
 
-    for (i = 0; i < ps->nspans && rc == 0; i++) {
-        text.len = decoded.len = 0;
-        if (span_text(ps, &ps->spans[i], &text) < 0) {
-            rc = -1;
-            break;
-        }
-        if (text.len == 0)
-            continue;
-        if (lex_rfc2047_decode(ps, text.s, text.len, &decoded) < 0 ||
-            scan_text(ps, l, (const unsigned char *)text.s, text.len) < 0)
-            rc = -1;
-        else if (decoded.len != text.len || memcmp(decoded.s, text.s, text.len) != 0)
-            rc = scan_text(ps, l, (const unsigned char *)decoded.s, decoded.len);
-    }
-    free(text.s);
-    free(decoded.s);
-    return rc;
+    for (i = 0; i < ps->nspans; i++)
+        if (scan_span(ps, l, &ps->spans[i]) < 0)
+            return -1;
+    return 0;
 }

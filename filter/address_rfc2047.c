@@ -139,35 +139,57 @@ static size_t b_decode(const char *t, size_t n, char *buf)
     return o;
 }
 
-/* convert - append RAW (N bytes in CHARSET) to *OUT as UTF-8, or raw. */
-static int convert(struct lex_parser *ps, const char *charset, char *raw, size_t n,
-                   struct lex_sbuf *out)
+/* ascii_only - whether the N bytes at S are ASCII. */
+static bool ascii_only(const char *s, size_t n)
 {
-    iconv_t cd = iconv_open("UTF-8", charset);
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return false;
+    return true;
+}
+
+/*
+ * convert - append RAW (N bytes in CHARSET) to *OUT as UTF-8. A charset
+ * iconv does not know gives the word as written (HOW has HM_2047_TB) or
+ * the raw bytes; bytes that do not convert give the raw bytes. Where
+ * clients then differ (8-bit bytes), *UNCLEAR is set.
+ */
+static int convert(struct lex_parser *ps, const struct rfc2047_word *w, char *raw,
+                   size_t n, unsigned how, struct lex_sbuf *out, bool *unclear)
+{
+    iconv_t cd = iconv_open("UTF-8", w->charset);
     size_t cap = 4 * n + 8, left = cap, inleft = n;
     char *buf, *dst, *src = raw;
     int rc;
 
-    if (cd == (iconv_t)-1)
-        return lex_sbuf_add(ps, out, raw, n);
+    if (cd == (iconv_t)-1) {
+        *unclear = *unclear || !ascii_only(raw, n);
+        return (how & HM_2047_TB)
+                   ? lex_sbuf_add(ps, out, w->start, (size_t)(w->end - w->start))
+                   : lex_sbuf_add(ps, out, raw, n);
+    }
     if ((buf = malloc(cap)) == NULL) {
         iconv_close(cd);
         return lex_fail(ps, LEX_E_NOMEM);
     }
     dst = buf;
     if (iconv(cd, &src, &inleft, &dst, &left) == (size_t)-1 ||
-        iconv(cd, NULL, NULL, &dst, &left) == (size_t)-1)
+        iconv(cd, NULL, NULL, &dst, &left) == (size_t)-1) {
+        *unclear = true; /* Thunderbird shows U+FFFD, Python the bytes */
         rc = lex_sbuf_add(ps, out, raw, n);
-    else
+    } else {
         rc = lex_sbuf_add(ps, out, buf, cap - left);
+    }
     free(buf);
     iconv_close(cd);
     return rc;
 }
 
 /* decode_word - append the text of encoded word *W to *OUT. */
-static int decode_word(struct lex_parser *ps, const struct rfc2047_word *w,
-                       struct lex_sbuf *out)
+static int decode_word(struct lex_parser *ps, const struct rfc2047_word *w, unsigned how,
+                       struct lex_sbuf *out, bool *unclear)
 {
     char *raw = malloc(w->text_len + 1);
     size_t n;
@@ -180,35 +202,137 @@ static int decode_word(struct lex_parser *ps, const struct rfc2047_word *w,
     if (n == (size_t)-1)
         rc = lex_sbuf_add(ps, out, w->start, (size_t)(w->end - w->start));
     else
-        rc = convert(ps, w->charset, raw, n, out);
+        rc = convert(ps, w, raw, n, how, out, unclear);
     free(raw);
     return rc;
 }
 
-int lex_rfc2047_decode(struct lex_parser *ps, const char *s, size_t n,
-                       struct lex_sbuf *out)
+/*
+ * misread_at - at P, what Thunderbird takes for an encoded word (any text
+ * but '?' between the delimiters); its end in *END_R, or false.
+ */
+static bool misread_at(const char *p, const char *end, const char **text_r,
+                       const char **end_r)
 {
-    const char *p = s, *end = s + n;
+    const char *q = p + 2;
+
+    if (end - p < 2 || p[0] != '=' || p[1] != '?')
+        return false;
+    while (q < end && *q != '?')
+        q++;
+    if (end - q < 3 || strchr("BbQq", q[1]) == NULL || q[1] == '\0' || q[2] != '?')
+        return false;
+    for (*text_r = q += 3; q < end && *q != '?'; q++)
+        ;
+    if (end - q < 2 || q[1] != '=')
+        return false;
+    *end_r = q + 2;
+    return true;
+}
+
+bool lex_rfc2047_word_end(const char *p, const char *end, const char **text_r,
+                          const char **end_r)
+{
+    const char *text, *w_end;
+
+    if (!misread_at(p, end, &text, &w_end))
+        return false;
+    if (text_r != NULL)
+        *text_r = text;
+    if (end_r != NULL)
+        *end_r = w_end;
+    return true;
+}
+
+/* b_valid - whether TEXT (N bytes) is padded base64, as encoders write it. */
+static bool b_valid(const char *t, size_t n)
+{
+    size_t i;
+
+    if (n % 4 != 0)
+        return false;
+    for (i = 0; i < n; i++)
+        if (b64_digit((unsigned char)t[i]) < 0 && !(t[i] == '=' && i + 2 >= n))
+            return false;
+    return true;
+}
+
+/* glued_before - whether the encoded word at P (S the text's start) is
+ * joined to the text before it (Python then does not decode it). */
+static bool glued_before(const char *s, const char *p)
+{
+    return p > s && !lex_is_wsp((unsigned char)p[-1]) &&
+           strchr("\"(),<:;", p[-1]) == NULL &&
+           !(p - s >= 2 && p[-2] == '?' && p[-1] == '=');
+}
+
+/* glued_after - the same for the text after the word ending at P. */
+static bool glued_after(const char *p, const char *end)
+{
+    return p < end && !lex_is_wsp((unsigned char)*p) && strchr("\"()>,;:", *p) == NULL &&
+           !(end - p >= 2 && p[0] == '=' && p[1] == '?');
+}
+
+const char *lex_rfc2047_misread(const char *s, size_t n)
+{
+    const char *p = s, *end = s + n, *text, *word_end;
+    size_t i;
+
+    for (; (p = memchr(p, '=', (size_t)(end - p))) != NULL; p++) {
+        if (p + 1 >= end || p[1] != '?')
+            continue;
+        if (!misread_at(p, end, &text, &word_end))
+            return "'=?' that starts no encoded word"; /* Thunderbird decodes a later one
+                                                        */
+        /* The delimiters only, as Thunderbird finds them: no syntax inside. */
+        for (i = 2; p + i < word_end - 2; i++)
+            if (strchr("\"()<>,;:@\\[]", p[i]) != NULL || (unsigned char)p[i] <= ' ' ||
+                (unsigned char)p[i] >= 0x7f)
+                return "encoded word holding a special character";
+        if ((text[-2] == 'B' || text[-2] == 'b') &&
+            !b_valid(text, (size_t)(word_end - 2 - text)))
+            return "encoded word that is not valid base64";
+        if (glued_before(s, p) || glued_after(word_end, end))
+            return "encoded word joined to other text";
+        p = word_end - 1;
+    }
+    return NULL;
+}
+
+/* blank_only - whether [P, END) holds nothing but white space. */
+static bool blank_only(const char *p, const char *end)
+{
+    for (; p < end; p++)
+        if (!lex_is_wsp((unsigned char)*p))
+            return false;
+    return true;
+}
+
+int lex_rfc2047_decode(struct lex_parser *ps, const char *s, size_t n, unsigned how,
+                       struct lex_sbuf *out, bool *unclear)
+{
+    const char *p = s, *end = s + n, *run = s;
     bool after_word = false;
-    size_t gap = 0; /* output length where white space after a word began */
     struct rfc2047_word w;
 
-    while (p < end) {
-        if (word_at(p, end, &w)) {
-            if (after_word) /* only white space since the last encoded word */
-                out->len = gap;
-            if (decode_word(ps, &w, out) < 0)
-                return -1;
-            p = w.end;
-            after_word = true;
-            gap = out->len;
+    while (p <= end) {
+        if (p < end && !word_at(p, end, &w)) {
+            p++;
             continue;
         }
-        if (!lex_is_wsp((unsigned char)*p))
-            after_word = false;
-        if (lex_sbuf_add(ps, out, p, 1) < 0)
+        /* The text since the last word: between two words, or white space
+         * only for Thunderbird, dropped; otherwise as it is. */
+        if (!(blank_only(run, p) &&
+              (((how & HM_2047_TB) && run < p) ||
+               (after_word && p < end && !(how & HM_2047_KEEP_GAPS)))) &&
+            lex_sbuf_add(ps, out, run, (size_t)(p - run)) < 0)
             return -1;
-        p++;
+        if (p == end)
+            break;
+        if (decode_word(ps, &w, how, out, unclear) < 0)
+            return -1;
+        run = p = w.end;
+        after_word = true;
     }
     if (out->s != NULL)
         out->s[out->len] = '\0';

@@ -6,9 +6,9 @@
  * DESCRIPTION
  *	Does what the milter does for one login, with the real directory
  *	and the real policy, and prints what it found so that an
- *	administrator sees why. A value that is an envelope sender is
- *	decided as MAIL FROM would; "FIELD: value" (a checked field), or
- *	any value that is no envelope sender, is read as that field (From by
+ *	administrator sees why. A value that is an envelope sender, or in
+ *	angle brackets, is decided as MAIL FROM would; "FIELD: value" (a
+ *	checked field), or any other value, is read as that field (From by
  *	default) and every address in it decided as end-of-DATA would, those
  *	display names show included:
  *
@@ -141,11 +141,23 @@ static const char *query_field(const struct cfg *cfg, const char *value, char **
     return value + n + 1;
 }
 
+/* query_angled - whether VALUE, blanks aside, is all in angle brackets. */
+static bool query_angled(const char *value)
+{
+    size_t n;
+
+    value += strspn(value, " \t");
+    n = strlen(value);
+    while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+        n--;
+    return n >= 2 && value[0] == '<' && value[n - 1] == '>';
+}
+
 /*
  * query_items - the decisions on VALUE: "FIELD: value" for a checked
- * field, or any value that is no envelope sender, is read as that field
- * (From by default) and every address decided as end-of-DATA would; an
- * envelope sender is decided as MAIL FROM would. Fills *LIST (the parsed
+ * field, or any value that is neither an envelope sender nor in angle
+ * brackets, is read as that field (From by default) and every address
+ * decided as end-of-DATA would; the others are decided as MAIL FROM would. Fills *LIST (the parsed
  * addresses the items point into), *SHOWN and *PARSE_ERROR_R; returns a
  * calloc'd array of *N_R items, or NULL when out of memory.
  */
@@ -161,7 +173,14 @@ static struct query_item *query_items(const struct cfg *cfg, const char *login,
     size_t i;
 
     *n_r = 1;
-    if (body == NULL && addr_parse_envelope(value, strlen(value), &env, NULL) == 0) {
+    if (body == NULL && addr_parse_envelope(value, strlen(value), &env, parse_error_r) < 0 &&
+        query_angled(value)) { /* meant as MAIL FROM, and malformed there */
+        if ((items = calloc(1, sizeof(*items))) != NULL)
+            query_decide(cfg, login, lk, HM_STAGE_MAIL, value, NULL, items);
+        return items;
+    }
+    *parse_error_r = NULL;
+    if (body == NULL && env.written != NULL) {
         if ((list->v = malloc(sizeof(*list->v))) == NULL) {
             addr_free(&env);
             return NULL;

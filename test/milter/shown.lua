@@ -66,7 +66,15 @@ local cases = {
               'jane.doe(@example.org)@example.com'),
     malformed("comment holding an encoded word inside an addr-spec: malformed",
               'janed(=?utf-8?q?x?=)@example.com'),
-    accepted("a plain comment inside an addr-spec: read past, accepted", 'janed(work)@example.com'),
+    malformed("a plain comment inside an addr-spec (Thunderbird keeps a blank there): malformed",
+              'janed(work)@example.com'),
+    malformed("white space inside an addr-spec (jane. doe): malformed", 'jane. doe@example.com'),
+    malformed("a domain literal: malformed", 'Jane <janed@[192.0.2.1]>'),
+    malformed("an encoded word holding '<' (Thunderbird decodes it as text): malformed",
+              '"=?utf-8?q?<alice@example.com>?=" <janed@example.com>'),
+    malformed("an encoded word joined to other text (Python leaves it): malformed",
+              '=?utf-8?q?alice=40example.com?=x <janed@example.com>'),
+    accepted("a comment after the addr-spec: accepted", 'janed@example.com (work)'),
     accepted("a plain comment after the angle-addr: accepted", 'Jane <janed@example.com> (work)'),
 
     -- --- source routes, encoded words in an address, groups ---------------------------
