@@ -157,9 +157,10 @@ static bool query_angled(const char *value)
  * query_items - the decisions on VALUE: "FIELD: value" for a checked
  * field, or any value that is neither an envelope sender nor in angle
  * brackets, is read as that field (From by default) and every address
- * decided as end-of-DATA would; the others are decided as MAIL FROM would. Fills *LIST (the parsed
- * addresses the items point into), *SHOWN and *PARSE_ERROR_R; returns a
- * calloc'd array of *N_R items, or NULL when out of memory.
+ * decided as end-of-DATA would; the others are decided as MAIL FROM
+ * would. Fills *LIST (the parsed addresses the items point into), *SHOWN
+ * and *PARSE_ERROR_R; returns a calloc'd array of *N_R items, or NULL when
+ * out of memory.
  */
 static struct query_item *query_items(const struct cfg *cfg, const char *login,
                                       const struct query_lookup *lk, const char *value,
