@@ -174,7 +174,8 @@ static struct query_item *query_items(const struct cfg *cfg, const char *login,
     size_t i;
 
     *n_r = 1;
-    if (body == NULL && addr_parse_envelope(value, strlen(value), &env, parse_error_r) < 0 &&
+    if (body == NULL &&
+        addr_parse_envelope(value, strlen(value), &env, parse_error_r) < 0 &&
         query_angled(value)) { /* meant as MAIL FROM, and malformed there */
         if ((items = calloc(1, sizeof(*items))) != NULL)
             query_decide(cfg, login, lk, HM_STAGE_MAIL, value, NULL, items);
