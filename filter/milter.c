@@ -58,6 +58,7 @@ struct milter_msg {
     char *detail;                   /* the directory's explanation */
     struct policy_verdict kept;     /* the first header verdict that is not accept */
     char *kept_field;               /* its header field name */
+    bool kept_in_name;              /* its address was shown by a display name */
     char *kept_address;             /* its address as written */
     struct policy_verdict reported; /* report mode: what would have been done */
     char *reported_address;
@@ -194,17 +195,18 @@ static sfsistat milter_answer(SMFICTX *ctx, const struct policy_verdict *v)
     return v->action == HM_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
+/* One line per verdict; IN_NAME: the address was shown by a display name. */
 static void milter_log(SMFICTX *ctx, const struct milter_msg *m, const char *what,
                        const char *address, const struct policy_verdict *v,
-                       const char *stage)
+                       const char *stage, bool in_name)
 {
     enum log_level level = v->decision == HM_ACCEPT ? HM_LOG_INFO : HM_LOG_WARNING;
 
     log_msg(
-        level, "%s: login=%s %s=%s %s%s reason=%s stage=%s%s%s", milter_queue_id(ctx),
+        level, "%s: login=%s %s=%s %s%s reason=%s stage=%s%s%s%s", milter_queue_id(ctx),
         m->login ? m->login : "(none)", what, address && *address ? address : "<>",
         v->action != v->decision ? "report " : "", policy_action_name(v->decision),
-        v->reason, stage,
+        v->reason, stage, in_name ? " in=name" : "",
         v->reason && strcmp(v->reason, "directory-error") == 0 && m->detail ? " error="
                                                                             : "",
         v->reason && strcmp(v->reason, "directory-error") == 0 && m->detail ? m->detail
@@ -275,7 +277,7 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
     }
     if (policy_decide(c->gen->cfg, &req, &v) < 0)
         log_error("%s: out of memory", milter_queue_id(ctx));
-    milter_log(ctx, m, "sender", req.written, &v, "mail");
+    milter_log(ctx, m, "sender", req.written, &v, "mail", false);
     rc = milter_answer(ctx, &v);
     if (rc == SMFIS_CONTINUE && m->login == NULL && v.decision == HM_ACCEPT)
         rc = SMFIS_ACCEPT; /* not ours to check: no further callbacks */
@@ -291,12 +293,13 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
 
 /* Keep V if it is the first verdict of the message that is not a plain accept. */
 static void milter_keep(struct milter_msg *m, const char *field, const char *address,
-                        struct policy_verdict *v)
+                        bool in_name, struct policy_verdict *v)
 {
     /* Kept for a log line or a header: printable and bounded. */
     if (v->action != HM_ACCEPT && m->kept.reason == NULL) {
         m->kept = *v;
         m->kept_field = strdup(field);
+        m->kept_in_name = in_name;
         m->kept_address = policy_shown(address);
         memset(v, 0, sizeof(*v));
     } else if (v->decision != HM_ACCEPT && m->reported.reason == NULL) {
@@ -313,14 +316,15 @@ static void milter_check_address(SMFICTX *ctx, struct milter_conn *c, const char
     struct policy_request req = {m->login, HM_STAGE_HEADER, written,
                                  address,  m->lookup,       m->entry};
     struct policy_verdict v;
+    bool in_name = address != NULL && address->in_name;
 
     if (policy_decide(c->gen->cfg, &req, &v) < 0)
         log_error("%s: out of memory", milter_queue_id(ctx));
     /* Rejects are logged at end of DATA, where Postfix names the queue id. */
     if ((v.decision != HM_ACCEPT && v.action == HM_ACCEPT) ||
         log_level_enabled(HM_LOG_DEBUG))
-        milter_log(ctx, m, field, written, &v, "header");
-    milter_keep(m, field, written, &v);
+        milter_log(ctx, m, field, written, &v, "header", in_name);
+    milter_keep(m, field, written, in_name, &v);
     policy_verdict_clear(&v);
 }
 
@@ -382,7 +386,8 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
         return SMFIS_CONTINUE;
     m = &c->msg;
     if (m->kept.reason != NULL) {
-        milter_log(ctx, m, m->kept_field, m->kept_address, &m->kept, "header");
+        milter_log(ctx, m, m->kept_field, m->kept_address, &m->kept, "header",
+                   m->kept_in_name);
         rc = milter_answer(ctx, &m->kept);
     }
     if (rc == SMFIS_CONTINUE)

@@ -123,5 +123,5 @@ clients_postfix() {
     ok_if "s-nail, a display name showing alice＠example.com: s-nail exits non-zero" [ "$SNAIL_RC" != 0 ]
     like "$SNAIL_OUT" '^s-nail: SMTP server: 554 5\.7\.1 Mailbox is not local: alice@example\.com$' \
         "s-nail, a display name showing alice＠example.com: s-nail shows the 554 5.7.1 reply"
-    logged_now postfix "s-nail, display name" "login=janed From=alice@example.com reject reason=not-owned stage=header"
+    logged_now postfix "s-nail, display name" "login=janed From=alice@example.com reject reason=not-owned stage=header in=name"
 }

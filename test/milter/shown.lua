@@ -37,10 +37,11 @@ local function malformed(name, value, shown, daemon)
 end
 
 -- the field shows ADDRESS, which is not janed's: 554 naming it
-local function shows(name, value, address, daemon)
+local function shows(name, value, address, daemon, mailbox)
     return from(value, {
         name = name, daemon = daemon, eom = r554(address),
-        log = { "login=janed From=" .. address .. " reject reason=not-owned stage=header" } })
+        log = { "login=janed From=" .. address .. " reject reason=not-owned stage=header" ..
+                (mailbox and "" or " in=name") } })
 end
 
 local function accepted(name, value, daemon)
@@ -149,7 +150,7 @@ local cases = {
     malformed("display_names = ignore: a group in From: still malformed",
               '"alice@example.com": janed@example.com;', nil, "names"),
     shows("display_names = ignore: the mailbox itself still checked",
-          '"janed@example.com" <alice@example.com>', "alice@example.com", "names"),
+          '"janed@example.com" <alice@example.com>', "alice@example.com", "names", true),
 
     -- --- extensions (policy.extension_delimiter = "+") --------------------------------------
     malformed("extension_delimiter '+': an extension holding '@' and quotes is malformed",
