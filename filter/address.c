@@ -210,6 +210,12 @@ static bool encoded_word(const char *s)
     return s != NULL && strstr(s, "=?") != NULL;
 }
 
+/* look_alike_at - whether S holds a fullwidth or small at sign. */
+static bool look_alike_at(const char *s)
+{
+    return strstr(s, "\xef\xbc\xa0") != NULL || strstr(s, "\xef\xb9\xab") != NULL;
+}
+
 /*
  * shown_spec_error - what a client reads otherwise in the addr-spec of
  * words *W "@" DOMAIN; COMMENT: a comment inside it holds a byte clients
@@ -237,6 +243,8 @@ static const char *shown_spec_error(const struct lex_parser *ps,
         return "encoded word in a domain";
     if (lex_has_invisible(local) || lex_has_invisible(domain))
         return "invisible character in an address";
+    if (look_alike_at(local) || look_alike_at(domain)) /* U+FF20, U+FE6B */
+        return "look-alike at sign in an address";
     return NULL;
 }
 
@@ -327,14 +335,18 @@ static int parse_angle(struct lex_parser *ps, struct addr *a)
 
 /*
  * spec_or_name - the addr-spec *A just read, unless an angle-addr follows:
- * then, as clients read "a@b <a@b>", the addr-spec was the display name.
+ * then, as Thunderbird and mutt read "a@b <c@d>", the addr-spec was the
+ * display name, and as Python reads it, the address; it is kept as one a
+ * name shows (in_name) when names are checked.
  */
 static int spec_or_name(struct lex_parser *ps, struct addr_list *l, struct addr *a,
                         const unsigned char *start)
 {
     if (!ps->shown || lex_skip_cfws(ps) < 0 || lex_peek(ps) != '<')
         return ps->error ? -1 : lex_list_push(ps, l, a);
-    addr_free(a);
+    a->in_name = true;
+    if (ps->names ? lex_list_push(ps, l, a) < 0 : (addr_free(a), false))
+        return -1;
     if (lex_add_span(ps, start, (size_t)(ps->p - start), false) < 0 ||
         parse_angle(ps, a) < 0)
         return -1;
