@@ -411,6 +411,7 @@ int lex_scan_words(struct lex_parser *ps, struct lex_words *w)
 {
     const unsigned char *before;
     unsigned c;
+    size_t n;
     int rc;
 
     for (;;) {
@@ -428,6 +429,11 @@ int lex_scan_words(struct lex_parser *ps, struct lex_words *w)
             rc = scan_quoted(ps, w);
             note_token(w, LEX_TOK_WORD);
             w->quoted = true;
+        } else if (ps->shown && (n = lex_ew_atom(ps->p, ps->end)) > 0) {
+            /* Clients decode it before they look for syntax in it. */
+            rc = add_both(ps, w, ps->p, n);
+            ps->p += n;
+            note_token(w, LEX_TOK_WORD);
         } else if (lex_is_atext(c)) {
             rc = lex_scan_atom(ps, &w->written, &w->local);
             note_token(w, LEX_TOK_WORD);

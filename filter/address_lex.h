@@ -148,9 +148,19 @@ int lex_rfc2047_decode(struct lex_parser *ps, const char *s, size_t n, unsigned 
                        struct lex_sbuf *out, bool *unclear);
 
 /*
+ * lex_ew_atom - the length of the encoded word at P (before END) that a
+ * header field's reader takes as one word, whatever specials its text
+ * holds ('"', '<', '@', ...: Thunderbird and Python decode it before they
+ * look for syntax); 0 when none starts there. No blank, control, 8-bit
+ * byte, parenthesis or backslash inside.
+ */
+size_t lex_ew_atom(const unsigned char *p, const unsigned char *end);
+
+/*
  * lex_rfc2047_misread - what makes an encoded word of the text [S, S+N)
- * read differently by clients: a special character or blank inside it
- * (Thunderbird decodes "=?x?q?<?=" where RFC 5322 sees a '<'), or base64
+ * read differently by clients: a blank, control, 8-bit byte, parenthesis
+ * or backslash inside it (Thunderbird decodes "=?x?q?)?=" in a comment
+ * where Python ends the comment), or base64
  * that is not padded (Thunderbird drops its last bytes), a word joined to
  * other text (Python does not decode it), or a "=?" that starts none
  * (Thunderbird then decodes from there as far as a later word reaches). A

@@ -290,6 +290,16 @@ static int span_text(struct lex_parser *ps, const struct lex_span *sp, struct le
     bool quoted = false, blank = false;
 
     for (; p < end; p++) {
+        size_t ew = quoted || sp->comment ? 0 : lex_ew_atom(p, end);
+
+        if (ew > 0) { /* one word, whatever it holds */
+            if ((blank && b->len > 0 && lex_sbuf_add(ps, b, " ", 1) < 0) ||
+                lex_sbuf_add(ps, b, p, ew) < 0)
+                return -1;
+            blank = false;
+            p += ew - 1;
+            continue;
+        }
         if (*p == '\\' && p + 1 < end) {
             p++;
         } else if (!sp->comment && *p == '"') {

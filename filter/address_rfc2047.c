@@ -273,6 +273,23 @@ static bool glued_after(const char *p, const char *end)
            !(end - p >= 2 && p[0] == '=' && p[1] == '?');
 }
 
+size_t lex_ew_atom(const unsigned char *p, const unsigned char *end)
+{
+    const unsigned char *q = p + 2;
+
+    if (end - p < 8 || p[0] != '=' || p[1] != '?')
+        return 0;
+    for (; q < end && *q != '?'; q++)
+        if (!lex_is_atext(*q) || *q >= 0x80)
+            return 0;
+    if (q == p + 2 || end - q < 5 || strchr("BbQq", q[1]) == NULL || q[2] != '?')
+        return 0;
+    for (q += 3; q + 1 < end && !(q[0] == '?' && q[1] == '='); q++)
+        if (*q <= ' ' || *q >= 0x7f || *q == '?' || strchr("()\\", *q) != NULL)
+            return 0;
+    return q + 1 < end ? (size_t)(q + 2 - p) : 0;
+}
+
 const char *lex_rfc2047_misread(const char *s, size_t n)
 {
     const char *p = s, *end = s + n, *text, *word_end;
@@ -286,7 +303,7 @@ const char *lex_rfc2047_misread(const char *s, size_t n)
                                                         */
         /* The delimiters only, as Thunderbird finds them: no syntax inside. */
         for (i = 2; p + i < word_end - 2; i++)
-            if (strchr("\"()<>,;:@\\[]", p[i]) != NULL || (unsigned char)p[i] <= ' ' ||
+            if (strchr("()\\", p[i]) != NULL || (unsigned char)p[i] <= ' ' ||
                 (unsigned char)p[i] >= 0x7f)
                 return "encoded word holding a special character";
         if ((text[-2] == 'B' || text[-2] == 'b') &&
