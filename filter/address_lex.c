@@ -257,16 +257,34 @@ const char *lex_comment_refused(unsigned c)
 }
 
 /* comment_seen - judge the comment whose inside is [P, END) (shown only). */
+/* quotes_odd - whether the comment's inside [P, END) holds an odd number of
+ * '"' that are no quoted-pair. */
+static bool quotes_odd(const unsigned char *p, const unsigned char *end)
+{
+    bool odd = false;
+
+    for (; p < end; p++) {
+        if (*p == '\\')
+            p++;
+        else if (*p == '"')
+            odd = !odd;
+    }
+    return odd;
+}
+
 static int comment_seen(struct lex_parser *ps, const unsigned char *p,
                         const unsigned char *end)
 {
     unsigned c = comment_misread(p, end);
 
+    if (c != 0 && ps->in_addr)
+        return lex_fail(ps, lex_comment_refused(c));
+    /* Thunderbird's quoted string would run on past the comment's end. */
+    if (quotes_odd(p, end))
+        return lex_fail(ps, "comment holding an unbalanced '\"'");
     if (c != 0) {
         ps->bad_comments++;
         ps->last_bad = c;
-        if (ps->in_addr)
-            return lex_fail(ps, lex_comment_refused(c));
     }
     return ps->in_addr ? 0 : lex_add_span(ps, p, (size_t)(end - p), true);
 }

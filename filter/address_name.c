@@ -453,7 +453,10 @@ static int tb_text(struct lex_parser *ps, const struct lex_span *sp, struct lex_
     for (; p < end; p++) {
         c = *p;
         if (c == '\\') {
-            p++; /* the pair stays in the token that is open, if any */
+            /* Thunderbird skips the next character (all of its bytes); the
+             * pair stays in the token that is open, if any. */
+            for (p++; p + 1 < end && ((unsigned char)p[1] & 0xc0) == 0x80; p++)
+                ;
         } else if (quote != 0) {
             if (c == quote &&
                 (quote == '"' ? tb_quoted(&tb, start + 1, p)

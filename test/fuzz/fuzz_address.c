@@ -3,9 +3,10 @@
  *	fuzz_address - libFuzzer harness for the address parsers
  *
  * SUMMARY
- *	Every input goes to addr_parse_envelope() and, twice, to
- *	addr_parse_list(): once into an empty list and once into a list that
- *	already holds one address. What comes back is checked and freed.
+ *	Every input goes to addr_parse_envelope(), twice to addr_parse_list()
+ *	(once into an empty list and once into a list that already holds one
+ *	address) and to addr_parse_shown() as the milter calls it for From:.
+ *	What comes back is checked and freed.
  *
  * DESCRIPTION
  *	Besides what ASan and UBSan see, these properties are checked, and a
@@ -31,7 +32,23 @@
  *	  non-null envelope sender that parses parses the same way as a
  *	  header field holding it alone;
  *	- addr_base_length() and addr_same_text() keep their contracts on the
- *	  results.
+ *	  results;
+ *	- what a client shows is checked: when addr_parse_shown() with
+ *	  HM_ADDR_NO_GROUP and HM_ADDR_NAMES accepts a field with at least
+ *	  one address, every address that Thunderbird's parser, as modelled
+ *	  in tbmodel.c, shows for it is among the returned ones (local part
+ *	  and domain compared with ASCII case folded). Shown are each
+ *	  mailbox's address, split at its last "@" (a wholly quoted local
+ *	  part unquoted, its quoted-pairs resolved; without "@", a local part
+ *	  or a domain it never matches), and every address the rule of
+ *	  tb_name_addresses() finds in a display name or group name, as
+ *	  test/differential/compare.py decides with the real parser. The
+ *	  model reads the field as the oracle there gets it: CR and LF
+ *	  deleted (unfolded), no RFC 2047 decoding. Inputs that are not
+ *	  UTF-8 are left out of this check: a client reads those in the
+ *	  charset the message declares (the differential layer tries
+ *	  ISO-8859-1), which the model does not know. So are the rare inputs
+ *	  whose reading outgrows the model's work limit.
  *
  *	Single-threaded, as libFuzzer calls it; no state is kept between
  *	inputs.
@@ -46,6 +63,7 @@
 #include <string.h>
 
 #include "address.h"
+#include "tbmodel.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -239,6 +257,205 @@ static int fuzz_list(const char *in, size_t size, struct addr_list *l)
     return rc;
 }
 
+/* One address the product checks, for the lookup. */
+struct key {
+    const char *local, *domain;
+    size_t llen, dlen;
+};
+
+/* The state of the check of one input against the model. */
+struct shown {
+    const char *in;
+    size_t size;
+    const struct addr_list *ours;
+    struct key *keys; /* ours, sorted */
+    const struct tb_reading *tb;
+    const char *from, *text; /* where the address at hand is shown */
+};
+
+/* fold_cmp - compare two byte strings with ASCII case folded. */
+static int fold_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t i;
+    int ca, cb;
+
+    for (i = 0; i < alen && i < blen; i++) {
+        ca = (unsigned char)a[i], cb = (unsigned char)b[i];
+        ca += ca >= 'A' && ca <= 'Z' ? 'a' - 'A' : 0;
+        cb += cb >= 'A' && cb <= 'Z' ? 'a' - 'A' : 0;
+        if (ca != cb)
+            return ca - cb;
+    }
+    return alen < blen ? -1 : alen > blen;
+}
+
+static int key_cmp(const void *va, const void *vb)
+{
+    const struct key *a = va, *b = vb;
+    int c = fold_cmp(a->local, a->llen, b->local, b->llen);
+
+    return c != 0 ? c : fold_cmp(a->domain, a->dlen, b->domain, b->dlen);
+}
+
+/* put_bytes - S (N bytes) on stderr in quotes, C-escaped. */
+static void put_bytes(const char *s, size_t n)
+{
+    size_t i;
+
+    fputc('"', stderr);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '"' || c == '\\')
+            fprintf(stderr, "\\%c", c);
+        else if (c < 0x20 || c > 0x7e)
+            fprintf(stderr, "\\x%02x", c);
+        else
+            fputc(c, stderr);
+    }
+    fputc('"', stderr);
+}
+
+/* not_shown - a shown address (NULL: one that never matches) is not checked. */
+static void not_shown(const struct shown *st, const char *local, size_t llen,
+                      const char *domain, size_t dlen)
+{
+    size_t i;
+
+    fprintf(stderr,
+            "fuzz_address.c: invariant violated: an address a client shows "
+            "is not checked\n  input (%zu bytes): ",
+            st->size);
+    put_bytes(st->in, st->size);
+    fputs("\n  shown:   ", stderr);
+    if (local == NULL) {
+        fputs("an address that never matches", stderr);
+    } else {
+        put_bytes(local, llen);
+        fputs(" @ ", stderr);
+        put_bytes(domain, dlen);
+    }
+    fprintf(stderr, ", from the %s ", st->from);
+    put_bytes(st->text, strlen(st->text));
+    fputs("\n  checked:", stderr);
+    for (i = 0; i < st->ours->n; i++) {
+        fputs(i > 0 ? ", " : " ", stderr);
+        put_bytes(st->ours->v[i].local, strlen(st->ours->v[i].local));
+        fputs(" @ ", stderr);
+        put_bytes(st->ours->v[i].domain, strlen(st->ours->v[i].domain));
+        fputs(st->ours->v[i].in_name ? " (in a name)" : "", stderr);
+    }
+    fputs("\n  Thunderbird (tbmodel.c):", stderr);
+    for (i = 0; i < st->tb->n_mbox; i++) {
+        fputs("\n    mailbox name ", stderr);
+        put_bytes(st->tb->mbox[i].name, strlen(st->tb->mbox[i].name));
+        fputs(" email ", stderr);
+        put_bytes(st->tb->mbox[i].email, strlen(st->tb->mbox[i].email));
+    }
+    for (i = 0; i < st->tb->n_group; i++) {
+        fputs("\n    group ", stderr);
+        put_bytes(st->tb->group[i], strlen(st->tb->group[i]));
+    }
+    fputc('\n', stderr);
+    abort();
+}
+
+/* checked - an address the model shows must be one the product checks. */
+static void checked(const char *local, size_t llen, const char *domain, size_t dlen,
+                    void *arg)
+{
+    const struct shown *st = arg;
+    struct key k = {local, domain, llen, dlen};
+
+    if (bsearch(&k, st->keys, st->ours->n, sizeof(k), key_cmp) == NULL)
+        not_shown(st, local, llen, domain, dlen);
+}
+
+/* check_email - a mailbox's address as the model gives it. */
+static void check_email(struct shown *st, const char *email)
+{
+    const char *at = strrchr(email, '@');
+    size_t llen, i, n = 0;
+    char *local;
+
+    st->from = "address", st->text = email;
+    if (at == NULL || at == email || at[1] == '\0')
+        not_shown(st, NULL, 0, NULL, 0);
+    llen = (size_t)(at - email);
+    local = malloc(llen + 1);
+    CHECK(local != NULL);
+    if (llen >= 2 && email[0] == '"' && email[llen - 1] == '"') {
+        for (i = 1; i < llen - 1; i++) {
+            if (email[i] == '\\' && i + 1 < llen - 1)
+                i++;
+            local[n++] = email[i];
+        }
+    } else {
+        memcpy(local, email, n = llen);
+    }
+    local[n] = '\0';
+    if (n == 0)
+        not_shown(st, NULL, 0, NULL, 0);
+    checked(local, n, at + 1, strlen(at + 1), st);
+    free(local);
+}
+
+/* check_model - every address the model shows for IN is among OURS. */
+static void check_model(const char *in, size_t size, const struct addr_list *ours)
+{
+    struct shown st = {in, size, ours, NULL, NULL, NULL, NULL};
+    struct tb_reading tb;
+    char *unfolded = malloc(size + 1);
+    size_t i, n = 0;
+
+    CHECK(unfolded != NULL);
+    for (i = 0; i < size; i++)
+        if (in[i] != '\r' && in[i] != '\n')
+            unfolded[n++] = in[i];
+    if (tb_read(unfolded, n, &tb) < 0) {
+        free(unfolded);
+        return;
+    }
+    st.tb = &tb;
+    st.keys = malloc(ours->n * sizeof(*st.keys));
+    CHECK(st.keys != NULL);
+    for (i = 0; i < ours->n; i++) {
+        st.keys[i].local = ours->v[i].local, st.keys[i].llen = strlen(ours->v[i].local);
+        st.keys[i].domain = ours->v[i].domain,
+        st.keys[i].dlen = strlen(ours->v[i].domain);
+    }
+    qsort(st.keys, ours->n, sizeof(*st.keys), key_cmp);
+    for (i = 0; i < tb.n_mbox; i++) {
+        if (tb.mbox[i].email[0] != '\0')
+            check_email(&st, tb.mbox[i].email);
+        st.from = "display name", st.text = tb.mbox[i].name;
+        tb_name_addresses(tb.mbox[i].name, checked, &st);
+    }
+    for (i = 0; i < tb.n_group; i++) {
+        st.from = "group name", st.text = tb.group[i];
+        tb_name_addresses(tb.group[i], checked, &st);
+    }
+    free(st.keys);
+    tb_reading_free(&tb);
+    free(unfolded);
+}
+
+/* fuzz_shown - addr_parse_shown() as for From:, judged by the model. */
+static void fuzz_shown(const char *in, size_t size)
+{
+    struct addr_list l = {0};
+    const char *error = NULL;
+    int rc;
+
+    rc = addr_parse_shown(in, size, HM_ADDR_NO_GROUP | HM_ADDR_NAMES, &l, &error);
+    CHECK(rc == 0 || rc == -1);
+    if (rc < 0)
+        CHECK(error != NULL && *error != '\0' && l.n == 0 && l.v == NULL);
+    else if (l.n > 0 && utf8_ok((const unsigned char *)in, size))
+        check_model(in, size, &l);
+    addr_list_free(&l);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *in = (const char *)data;
@@ -248,6 +465,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     env_rc = fuzz_envelope(in, size, &env);
     list_rc = fuzz_list(in, size, &l);
+    fuzz_shown(in, size);
     if (env_rc == 0 && !env.is_null) {
         CHECK(list_rc == 0 && l.n == 1);
         CHECK(same_addr(&env, &l.v[0]));

@@ -1,11 +1,12 @@
 #!/bin/sh
 # The fuzz layer: libFuzzer harnesses, built here with clang under ASan and
-# UBSan, for the address parsers (fuzz_address), the xtext decoder
-# (fuzz_xtext) and the configuration loader (fuzz_config). Each runs on a
-# copy of its seed corpus test/fuzz/corpus/NAME (the committed corpus is
-# never written) with the dictionary test/fuzz/NAME.dict. TAP output: one
-# test per harness (built, ran to the end without a crash or an invariant
-# violation, executed inputs), with its figures as diagnostics.
+# UBSan, for the address parsers (fuzz_address, which also judges
+# addr_parse_shown() by tbmodel.c, a model of Thunderbird's parser), the
+# xtext decoder (fuzz_xtext) and the configuration loader (fuzz_config).
+# Each runs on a copy of its seed corpus test/fuzz/corpus/NAME (the
+# committed corpus is never written) with the dictionary test/fuzz/NAME.dict.
+# TAP output: one test per harness (built, ran to the end without a crash or
+# an invariant violation, executed inputs), with its figures as diagnostics.
 #
 #   HM_SRCDIR=... HM_BUILDDIR=... sh test/fuzz/run.sh
 #   make fuzz HM_FUZZ_SECONDS=600
@@ -118,7 +119,11 @@ build() {
 # build_harness NAME: what each harness is made of
 build_harness() {
     case $1 in
-    address) build address filter/address.c filter/address_lex.c filter/address_text.c ;;
+    address)
+        # tbmodel.c: Thunderbird's reading, which addr_parse_shown() is checked against.
+        build address filter/address.c filter/address_lex.c filter/address_name.c \
+            filter/address_rfc2047.c filter/address_text.c test/fuzz/tbmodel.c
+        ;;
     xtext) build xtext filter/address_text.c ;;
     config)
         # gethostname() is the harness's own (see fuzz_config.c).

@@ -186,33 +186,50 @@ static void decode(const unsigned char *s, size_t n, struct u16 *out, bool wtf8)
 }
 
 /*
- * cleanToken()'s six replacements, in order (STEP): units in LO..HI, or a
- * surrogate pair LO with its low half in LOW..LOW_HI, are removed or (a
- * step of SPACES) become one space. Zs; the Mn that show blank; U+E0100..
- * U+E01EF; Cc but TAB, LF and CR; Cf but U+0600..U+0605; U+2800.
+ * cleanToken()'s six replacements, in order, as rows STEP, LO, HI, LOW,
+ * LOW_HI: units in LO..HI (with LOW 0), or the surrogate pair of LO and a
+ * low half in LOW..LOW_HI, are removed or (steps 0, 4, 5) become a space.
+ * 0 Zs; 1 the Mn that show blank; 2 U+E0100..U+E01EF; 3 Cc but TAB, LF
+ * and CR; 4 Cf but U+0600..U+0605; 5 U+2800.
  */
-static const uint16_t cleans[] = {0, 0xa0, 0xa0, 0, 0, 0, 0x1680, 0x1680, 0, 0, 0, 0x2000, 0x200a, 0, 0, 0, 0x202f, 0x202f, 0, 0, 0, 0x205f, 0x205f, 0, 0, 0, 0x3000, 0x3000, 0, 0, 1, 0x34f, 0x34f, 0, 0, 1, 0x17b4, 0x17b5, 0, 0, 1, 0x180b, 0x180d, 0, 0, 1, 0xfe00, 0xfe0f, 0, 0, 2, 0xdb40, 0xdb40, 0xdd00, 0xddef, 3, 0, 8, 0, 0, 3, 0xb, 0xc, 0, 0, 3, 0xe, 0x1f, 0, 0, 3, 0x7f, 0x9f, 0, 0, 4, 0xad, 0xad, 0, 0, 4, 0x61c, 0x61c, 0, 0, 4, 0x6dd, 0x6dd, 0, 0, 4, 0x70f, 0x70f, 0, 0, 4, 0x8e2, 0x8e2, 0, 0, 4, 0x180e, 0x180e, 0, 0, 4, 0x200b, 0x200f, 0, 0, 4, 0x202a, 0x202e, 0, 0, 4, 0x2060, 0x2064, 0, 0, 4, 0x2066, 0x206f, 0, 0, 4, 0xfeff, 0xfeff, 0, 0, 4, 0xfff9, 0xfffb, 0, 0, 4, 0xd804, 0xd804, 0xdcbd, 0xdcbd, 4, 0xd804, 0xd804, 0xdccd, 0xdccd, 4, 0xd80d, 0xd80d, 0xdc30, 0xdc38, 4, 0xd82f, 0xd82f, 0xdca0, 0xdca3, 4, 0xd834, 0xd834, 0xdd73, 0xdd7a, 4, 0xdb40, 0xdb40, 0xdc01, 0xdc01, 4, 0xdb40, 0xdb40, 0xdc20, 0xdc7f, 5, 0x2800, 0x2800, 0, 0};
-#define SPACES(step) ((step) == 0 || (step) >= 4)
+static const uint16_t cleans[] = {
+    0, 0xa0,   0xa0,   0,      0,      0, 0x1680, 0x1680, 0,      0,
+    0, 0x2000, 0x200a, 0,      0,      0, 0x202f, 0x202f, 0,      0,
+    0, 0x205f, 0x205f, 0,      0,      0, 0x3000, 0x3000, 0,      0,
+    1, 0x34f,  0x34f,  0,      0,      1, 0x17b4, 0x17b5, 0,      0,
+    1, 0x180b, 0x180d, 0,      0,      1, 0xfe00, 0xfe0f, 0,      0,
+    2, 0xdb40, 0xdb40, 0xdd00, 0xddef, 3, 0,      8,      0,      0,
+    3, 0xb,    0xc,    0,      0,      3, 0xe,    0x1f,   0,      0,
+    3, 0x7f,   0x9f,   0,      0,      4, 0xad,   0xad,   0,      0,
+    4, 0x61c,  0x61c,  0,      0,      4, 0x6dd,  0x6dd,  0,      0,
+    4, 0x70f,  0x70f,  0,      0,      4, 0x8e2,  0x8e2,  0,      0,
+    4, 0x180e, 0x180e, 0,      0,      4, 0x200b, 0x200f, 0,      0,
+    4, 0x202a, 0x202e, 0,      0,      4, 0x2060, 0x2064, 0,      0,
+    4, 0x2066, 0x206f, 0,      0,      4, 0xfeff, 0xfeff, 0,      0,
+    4, 0xfff9, 0xfffb, 0,      0,      4, 0xd804, 0xd804, 0xdcbd, 0xdcbd,
+    4, 0xd804, 0xd804, 0xdccd, 0xdccd, 4, 0xd80d, 0xd80d, 0xdc30, 0xdc38,
+    4, 0xd82f, 0xd82f, 0xdca0, 0xdca3, 4, 0xd834, 0xd834, 0xdd73, 0xdd7a,
+    4, 0xdb40, 0xdb40, 0xdc01, 0xdc01, 4, 0xdb40, 0xdb40, 0xdc20, 0xdc7f,
+    5, 0x2800, 0x2800, 0,      0};
 
 /* clean_token - cleanToken(): its replacements, one after the other. */
 static void clean_token(struct u16 *t)
 {
-    size_t i, o, j, k;
-    int step;
+    const uint16_t *r, *end = cleans + sizeof(cleans) / sizeof(*cleans);
+    unsigned step, c;
+    size_t i, o, k;
 
     for (step = 0; step < 6; step++) {
         for (i = o = 0; i < t->n; i += k) {
-            for (j = 0, k = 0; j < sizeof(cleans) / sizeof(cleans[0]) && k == 0; j += 5)
-                if (cleans[j].step == step && t->v[i] >= cleans[j].lo &&
-                    t->v[i] <= cleans[j].hi)
-                    k = cleans[j].low == 0 ? 1
-                        : i + 1 < t->n && t->v[i + 1] >= cleans[j].low &&
-                                t->v[i + 1] <= cleans[j].low_hi
-                            ? 2
-                            : 0;
+            c = t->v[i];
+            for (r = cleans, k = 0; (c < 0x20 || c > 0x7e) && r < end && k == 0; r += 5)
+                if (r[0] == step && c >= r[1] && c <= r[2])
+                    k = r[3] == 0                                                    ? 1
+                        : i + 1 < t->n && t->v[i + 1] >= r[3] && t->v[i + 1] <= r[4] ? 2
+                                                                                     : 0;
             if (k == 0)
                 t->v[o++] = t->v[i], k = 1;
-            else if (SPACES(step))
+            else if (step == 0 || step >= 4)
                 t->v[o++] = ' ';
         }
         t->n = o;
