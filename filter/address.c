@@ -563,20 +563,10 @@ static int parse_whole(struct lex_parser *ps, struct addr_list *out, const char 
     return rc;
 }
 
-int addr_parse_list(const char *in, size_t len, struct addr_list *out,
-                    const char **error_r)
-{
-    struct lex_parser ps;
-
-    if (out == NULL)
-        return fail_r(error_r, "no output");
-    if (lex_start(&ps, in, len, false) < 0)
-        return fail_r(error_r, ps.error);
-    return parse_whole(&ps, out, error_r);
-}
-
-int addr_parse_shown(const char *in, size_t len, unsigned flags, struct addr_list *out,
-                     const char **error_r)
+/* parse_field - a header field body, as RFC 5322 reads it or (SHOWN) as
+ * clients show it, with the flags of addr_parse_shown(). */
+static int parse_field(const char *in, size_t len, bool shown, unsigned flags,
+                       struct addr_list *out, const char **error_r)
 {
     struct lex_parser ps;
 
@@ -585,10 +575,22 @@ int addr_parse_shown(const char *in, size_t len, unsigned flags, struct addr_lis
     if (lex_start(&ps, in, len, false) < 0)
         return fail_r(error_r, ps.error);
     ps.utf8 = lex_valid_utf8(in, len);
-    ps.shown = true;
-    ps.names = (flags & HM_ADDR_NAMES) != 0;
-    ps.no_group = (flags & HM_ADDR_NO_GROUP) != 0;
+    ps.shown = shown;
+    ps.names = shown && (flags & HM_ADDR_NAMES) != 0;
+    ps.no_group = shown && (flags & HM_ADDR_NO_GROUP) != 0;
     return parse_whole(&ps, out, error_r);
+}
+
+int addr_parse_list(const char *in, size_t len, struct addr_list *out,
+                    const char **error_r)
+{
+    return parse_field(in, len, false, 0, out, error_r);
+}
+
+int addr_parse_shown(const char *in, size_t len, unsigned flags, struct addr_list *out,
+                     const char **error_r)
+{
+    return parse_field(in, len, true, flags, out, error_r);
 }
 
 /* parse_envelope - the trimmed MAIL FROM argument, strictly. */

@@ -42,17 +42,6 @@ struct rfc2047_word {
     size_t text_len;
 };
 
-static int hex_digit(unsigned c)
-{
-    if (c >= '0' && c <= '9')
-        return (int)(c - '0');
-    if (c >= 'A' && c <= 'F')
-        return (int)(c - 'A' + 10);
-    if (c >= 'a' && c <= 'f')
-        return (int)(c - 'a' + 10);
-    return -1;
-}
-
 static int b64_digit(unsigned c)
 {
     if (c >= 'A' && c <= 'Z')
@@ -105,8 +94,8 @@ static size_t q_decode(const char *t, size_t n, char *buf)
         if (t[i] == '_') {
             buf[o++] = ' ';
         } else if (t[i] == '=' && i + 2 < n &&
-                   (hi = hex_digit((unsigned char)t[i + 1])) >= 0 &&
-                   (lo = hex_digit((unsigned char)t[i + 2])) >= 0) {
+                   (hi = addr_hex_value((unsigned char)t[i + 1])) >= 0 &&
+                   (lo = addr_hex_value((unsigned char)t[i + 2])) >= 0) {
             buf[o++] = (char)(hi * 16 + lo);
             i += 2;
         } else {

@@ -4,7 +4,8 @@
  *
  * SUMMARY
  *	addr_xtext_decode() undoes RFC 3461 xtext; addr_base_length() and
- *	addr_same_text() help compare parsed addresses; addr_free() and
+ *	addr_same_text() help compare parsed addresses; addr_hex_value()
+ *	reads a hex digit for both decoders; addr_free() and
  *	addr_list_free() release what the parsers in address.c return.
  *
  * DESCRIPTION
@@ -33,7 +34,7 @@ static int fail_r(const char **error_r, const char *msg)
     return -1;
 }
 
-static int hex_value(unsigned c)
+int addr_hex_value(unsigned c)
 {
     if (c >= '0' && c <= '9')
         return (int)(c - '0');
@@ -52,8 +53,8 @@ static const char *xtext_decode(const unsigned char *in, size_t len, char *buf)
 
     for (i = 0; i < len; i++) {
         if (in[i] == '+') {
-            if (len - i < 3 || (hi = hex_value(in[i + 1])) < 0 ||
-                (lo = hex_value(in[i + 2])) < 0)
+            if (len - i < 3 || (hi = addr_hex_value(in[i + 1])) < 0 ||
+                (lo = addr_hex_value(in[i + 2])) < 0)
                 return "invalid xtext escape";
             if (hi == 0 && lo == 0)
                 return "NUL byte";

@@ -94,6 +94,9 @@ size_t addr_base_length(const char *local, const char *delims);
  */
 bool addr_same_text(const char *a, size_t alen, const char *b, size_t blen);
 
+/* addr_hex_value - the value of the hex digit C (either case), or -1. */
+int addr_hex_value(unsigned c);
+
 /* addr_free - release what *a owns and zero it. NULL-safe. */
 void addr_free(struct addr *a);
 
