@@ -128,6 +128,17 @@ static size_t b_decode(const char *t, size_t n, char *buf)
     return o;
 }
 
+/* iconv_known - whether iconv converts from CHARSET. */
+static bool iconv_known(const char *charset)
+{
+    iconv_t cd = iconv_open("UTF-8", charset);
+
+    if (cd == (iconv_t)-1)
+        return false;
+    iconv_close(cd);
+    return true;
+}
+
 /* ascii_only - whether the N bytes at S are ASCII. */
 static bool ascii_only(const char *s, size_t n)
 {
@@ -246,20 +257,35 @@ static bool b_valid(const char *t, size_t n)
     return true;
 }
 
-/* glued_before - whether the encoded word at P (S the text's start) is
- * joined to the text before it (Python then does not decode it). */
-static bool glued_before(const char *s, const char *p)
+/* Where an encoded word stands: outside, in a quoted string, in a comment. */
+enum ew_place { EW_OUTSIDE, EW_QUOTED, EW_COMMENT };
+
+/*
+ * ew_neighbour - whether C, next to an encoded word standing in PLACE
+ * (BEFORE: in front of it), keeps it a word of its own for every reader:
+ * white space always; in a quoted string its quotes, in a comment its
+ * parentheses; outside, the separators of a list and an angle-addr after
+ * it. Another encoded word ("?==?") is checked by the caller.
+ */
+static bool ew_neighbour(unsigned char c, enum ew_place place, bool before)
 {
-    return p > s && !lex_is_wsp((unsigned char)p[-1]) &&
-           strchr("\"(),<:;", p[-1]) == NULL &&
-           !(p - s >= 2 && p[-2] == '?' && p[-1] == '=');
+    if (lex_is_wsp(c))
+        return true;
+    if (place == EW_QUOTED)
+        return c == '"';
+    if (place == EW_COMMENT)
+        return c == (before ? '(' : ')');
+    return strchr(before ? ",:;" : ",;<", c) != NULL && c != '\0';
 }
 
-/* glued_after - the same for the text after the word ending at P. */
-static bool glued_after(const char *p, const char *end)
+/* charset_token - whether [P, END) is an RFC 2047 token (no especials). */
+static bool charset_token(const char *p, const char *end)
 {
-    return p < end && !lex_is_wsp((unsigned char)*p) && strchr("\"()>,;:", *p) == NULL &&
-           !(end - p >= 2 && p[0] == '=' && p[1] == '?');
+    for (; p < end; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
+            strchr("()<>@,;:\"/[]?.=\\", *p) != NULL)
+            return false;
+    return true;
 }
 
 size_t lex_ew_atom(const unsigned char *p, const unsigned char *end)
@@ -279,28 +305,95 @@ size_t lex_ew_atom(const unsigned char *p, const unsigned char *end)
     return q + 1 < end ? (size_t)(q + 2 - p) : 0;
 }
 
-const char *lex_rfc2047_misread(const char *s, size_t n)
+/* q_strict - whether every '=' of Q-encoded TEXT starts a hex escape. */
+static bool q_strict(const char *t, size_t n)
 {
-    const char *p = s, *end = s + n, *text, *word_end;
     size_t i;
 
-    for (; (p = memchr(p, '=', (size_t)(end - p))) != NULL; p++) {
-        if (p + 1 >= end || p[1] != '?')
-            continue;
-        if (!misread_at(p, end, &text, &word_end))
-            return "'=?' that starts no encoded word"; /* Thunderbird decodes a later one
-                                                        */
-        /* The delimiters only, as Thunderbird finds them: no syntax inside. */
-        for (i = 2; p + i < word_end - 2; i++)
-            if (strchr("()\\", p[i]) != NULL || (unsigned char)p[i] <= ' ' ||
-                (unsigned char)p[i] >= 0x7f)
-                return "encoded word holding a special character";
-        if ((text[-2] == 'B' || text[-2] == 'b') &&
-            !b_valid(text, (size_t)(word_end - 2 - text)))
-            return "encoded word that is not valid base64";
-        if (glued_before(s, p) || glued_after(word_end, end))
-            return "encoded word joined to other text";
-        p = word_end - 1;
+    for (i = 0; i < n; i++)
+        if (t[i] == '=' && (i + 2 >= n || addr_hex_value((unsigned char)t[i + 1]) < 0 ||
+                            addr_hex_value((unsigned char)t[i + 2]) < 0))
+            return false;
+    return true;
+}
+
+/*
+ * decodes_cleanly - for the encoded word [P, END): unless its text holds
+ * a special character, true; else whether it decodes without a fault
+ * (escapes, charset, conversion). Python reads a word that does not as
+ * text, and its '"' then opens a quoted string; Thunderbird decodes it.
+ */
+static bool decodes_cleanly(const char *p, const char *end)
+{
+    struct lex_parser ps = {0};
+    struct lex_sbuf out = {0};
+    struct rfc2047_word w;
+    bool unclear = false;
+    const char *q;
+    int rc;
+
+    for (q = p + 2; q < end - 2 && strchr("\"<>@,;:[]", *q) == NULL; q++)
+        ;
+    if (q == end - 2)
+        return true;
+    if (!word_at(p, end, &w) || (w.encoding == 'Q' && !q_strict(w.text, w.text_len)))
+        return false;
+    rc = decode_word(&ps, &w, 0, &out, &unclear);
+    free(out.s);
+    return rc == 0 && !unclear && iconv_known(w.charset);
+}
+
+/* ew_word_misread - what makes the encoded word [P, W_END) in PLACE, in
+ * the text [S, END), read differently; NULL when nothing. */
+static const char *ew_word_misread(const char *s, const char *end, const char *p,
+                                   const char *text, const char *w_end,
+                                   enum ew_place place)
+{
+    size_t i;
+
+    /* The delimiters only, as Thunderbird finds them: no syntax inside. */
+    for (i = 2; p + i < w_end - 2; i++)
+        if (strchr("()\\", p[i]) != NULL || (unsigned char)p[i] <= ' ' ||
+            (unsigned char)p[i] >= 0x7f || (place == EW_QUOTED && p[i] == '"'))
+            return "encoded word holding a special character";
+    if (!charset_token(p + 2, text - 3))
+        return "encoded word with a malformed charset";
+    if ((text[-2] == 'B' || text[-2] == 'b') &&
+        !b_valid(text, (size_t)(w_end - 2 - text)))
+        return "encoded word that is not valid base64";
+    if ((p > s && !ew_neighbour((unsigned char)p[-1], place, true) &&
+         !(p - s >= 2 && p[-2] == '?' && p[-1] == '=')) ||
+        (w_end < end && !ew_neighbour((unsigned char)*w_end, place, false) &&
+         !(end - w_end >= 2 && w_end[0] == '=' && w_end[1] == '?')))
+        return "encoded word joined to other text";
+    if (!decodes_cleanly(p, w_end))
+        return "encoded word holding a special character that does not decode";
+    return NULL;
+}
+
+const char *lex_rfc2047_misread(const char *s, size_t n)
+{
+    const char *p, *end = s + n, *text, *w_end, *err;
+    enum ew_place place = EW_OUTSIDE;
+    size_t depth = 0;
+
+    for (p = s; p < end; p++) {
+        if (*p == '\\') {
+            p++;
+        } else if (*p == '=' && p + 1 < end && p[1] == '?') {
+            if (!misread_at(p, end, &text, &w_end)) /* Thunderbird decodes a later one */
+                return "'=?' that starts no encoded word";
+            if ((err = ew_word_misread(s, end, p, text, w_end, place)) != NULL)
+                return err;
+            p = w_end - 1;
+        } else if (place != EW_COMMENT && *p == '"') {
+            place = place == EW_QUOTED ? EW_OUTSIDE : EW_QUOTED;
+        } else if (place != EW_QUOTED && *p == '(') {
+            depth++;
+            place = EW_COMMENT;
+        } else if (place == EW_COMMENT && *p == ')' && --depth == 0) {
+            place = EW_OUTSIDE;
+        }
     }
     return NULL;
 }
