@@ -48,7 +48,10 @@ static void usage(FILE *out)
             "  -p SOCKET  listen on SOCKET instead of the configured socket\n"
             "  -q LOGIN ADDRESS\n"
             "             ask the directory what would happen if LOGIN submitted\n"
-            "             as ADDRESS (exit 0 accept, 1 reject, 2 tempfail)\n"
+            "             as ADDRESS at MAIL FROM or, given a header field value\n"
+            "             (\"From: Jane <jane@example.com>\"), with the addresses\n"
+            "             a mail client shows for it (exit 0 accept, 1 reject,\n"
+            "             2 tempfail)\n"
             "  -V         print the version and exit\n"
             "  -h         print this help and exit\n",
             HM_SYSCONFDIR);
