@@ -520,11 +520,17 @@ static int list_utf8(struct lex_parser *ps, const struct addr_list *l)
 /*
  * line_breaks - a CR not followed by LF, or a line end not followed by a
  * blank, is no folding: clients delete the line ends and join the text.
+ * A backslash before a non-ASCII character escapes only part of it for
+ * Thunderbird (UTF-16).
  */
 static const char *line_breaks(const char *in, size_t len)
 {
     size_t i;
 
+    for (i = 0; i + 1 < len;
+         i++) /* Thunderbird's backslash takes half a surrogate pair */
+        if (in[i] == '\\' && (unsigned char)in[i + 1] >= 0x80)
+            return "backslash before a non-ASCII character";
     for (i = 0; i < len; i++)
         if ((in[i] == '\r' && (i + 1 == len || in[i + 1] != '\n')) ||
             (in[i] == '\n' && (i + 1 == len || (in[i + 1] != ' ' && in[i + 1] != '\t'))))

@@ -257,21 +257,6 @@ const char *lex_comment_refused(unsigned c)
 }
 
 /* comment_seen - judge the comment whose inside is [P, END) (shown only). */
-/* quotes_odd - whether the comment's inside [P, END) holds an odd number of
- * '"' that are no quoted-pair. */
-static bool quotes_odd(const unsigned char *p, const unsigned char *end)
-{
-    bool odd = false;
-
-    for (; p < end; p++) {
-        if (*p == '\\')
-            p++;
-        else if (*p == '"')
-            odd = !odd;
-    }
-    return odd;
-}
-
 static int comment_seen(struct lex_parser *ps, const unsigned char *p,
                         const unsigned char *end)
 {
@@ -279,9 +264,13 @@ static int comment_seen(struct lex_parser *ps, const unsigned char *p,
 
     if (c != 0 && ps->in_addr)
         return lex_fail(ps, lex_comment_refused(c));
-    /* Thunderbird's quoted string would run on past the comment's end. */
-    if (quotes_odd(p, end))
-        return lex_fail(ps, "comment holding an unbalanced '\"'");
+    /* Anywhere: Thunderbird reads a quoted string or a domain literal in a
+     * comment, which may hide its end or join what surrounds it. */
+    if (memchr(p, '"', (size_t)(end - p)) != NULL)
+        return lex_fail(ps, "comment holding '\"'");
+    if (memchr(p, '[', (size_t)(end - p)) != NULL ||
+        memchr(p, ']', (size_t)(end - p)) != NULL)
+        return lex_fail(ps, "comment holding a bracket");
     if (c != 0) {
         ps->bad_comments++;
         ps->last_bad = c;

@@ -328,6 +328,7 @@ struct tb_name {
     struct lex_sbuf *out;
     struct lex_sbuf clean;
     bool needs_space;
+    bool decode;   /* RFC 2047 on (Thunderbird), or off (a reader that does not) */
     bool *unclear; /* set when an encoded word reads otherwise elsewhere */
 };
 
@@ -441,10 +442,10 @@ static const char *tb_words(struct tb_name *tb, const char *p, const char *end)
  * tokenizer (quoted strings and literals recognised inside comments too,
  * encoded words decoded as tokens of their own) and its joining of tokens.
  */
-static int tb_text(struct lex_parser *ps, const struct lex_span *sp, struct lex_sbuf *out,
-                   bool *unclear)
+static int tb_text(struct lex_parser *ps, const struct lex_span *sp, bool decode,
+                   struct lex_sbuf *out, bool *unclear)
 {
-    struct tb_name tb = {ps, out, {0}, false, unclear};
+    struct tb_name tb = {ps, out, {0}, false, decode, unclear};
     const char *p = (const char *)sp->p, *end = p + sp->len, *start = NULL;
     unsigned depth = sp->comment;
     char quote = 0, c;
@@ -464,7 +465,7 @@ static int tb_text(struct lex_parser *ps, const struct lex_span *sp, struct lex_
                 goto out;
             if (c == quote)
                 start = NULL, quote = 0;
-        } else if (c == '=' && p + 1 < end && p[1] == '?' &&
+        } else if (decode && c == '=' && p + 1 < end && p[1] == '?' &&
                    lex_rfc2047_word_end(p, end, NULL, NULL)) {
             if (start != NULL && tb_emit(&tb, start, (size_t)(p - start), true) < 0)
                 goto out;
@@ -515,8 +516,9 @@ static bool span_ascii(const struct lex_span *sp)
     return true;
 }
 
-/* Readings of one name: as written, RFC 2047, Python, Thunderbird. */
-#define NAME_READINGS 4
+/* Readings of one name: as written, RFC 2047, Python, Thunderbird with
+ * and without RFC 2047. */
+#define NAME_READINGS 5
 /* Addresses of one name compared for duplicates when no more than this. */
 #define NAME_DEDUP_MAX 64
 
@@ -544,7 +546,8 @@ static void dedup(struct addr_list *l, size_t from)
  * scan_span - every reading of span SP, each distinct one scanned once: as
  * written (a reader that does not decode), decoded as RFC 2047 says
  * (adjacent words joined), decoded as Python does (the blank between them
- * kept), and as Thunderbird builds it.
+ * kept), and as Thunderbird builds it from its tokens, with and without
+ * RFC 2047.
  */
 static int scan_span(struct lex_parser *ps, struct addr_list *l,
                      const struct lex_span *sp)
@@ -558,7 +561,8 @@ static int scan_span(struct lex_parser *ps, struct addr_list *l,
         lex_rfc2047_decode(ps, r[0].s, r[0].len, 0, &r[1], &unclear) < 0 ||
         lex_rfc2047_decode(ps, r[0].s, r[0].len, HM_2047_KEEP_GAPS, &r[2], &unclear) <
             0 ||
-        tb_text(ps, sp, &r[3], &unclear) < 0)
+        tb_text(ps, sp, true, &r[3], &unclear) < 0 ||
+        tb_text(ps, sp, false, &r[4], &unclear) < 0)
         goto out;
     for (i = 0; i < NAME_READINGS; i++) {
         for (k = 0; k < i; k++)

@@ -351,9 +351,12 @@ static const char *ew_word_misread(const char *s, const char *end, const char *p
 {
     size_t i;
 
-    /* The delimiters only, as Thunderbird finds them: no syntax inside. */
+    /* The delimiters only, as Thunderbird finds them: no syntax inside
+     * (RFC 2047 allows none in a phrase; a reader that does not decode
+     * would split the field there). A '"' is left to s-nail, which quotes
+     * names so, unless it would end the quoted string the word stands in. */
     for (i = 2; p + i < w_end - 2; i++)
-        if (strchr("()\\", p[i]) != NULL || (unsigned char)p[i] <= ' ' ||
+        if (strchr("()\\,;:<>@[]", p[i]) != NULL || (unsigned char)p[i] <= ' ' ||
             (unsigned char)p[i] >= 0x7f || (place == EW_QUOTED && p[i] == '"'))
             return "encoded word holding a special character";
     if (!charset_token(p + 2, text - 3))
@@ -414,6 +417,8 @@ int lex_rfc2047_decode(struct lex_parser *ps, const char *s, size_t n, unsigned 
     bool after_word = false;
     struct rfc2047_word w;
 
+    if (n == 0)
+        return 0;
     while (p <= end) {
         if (p < end && !word_at(p, end, &w)) {
             p++;

@@ -55,7 +55,7 @@ int check_field(const struct cfg *cfg, const char *name, const char *value,
                 struct addr_list *out, const char **error_r)
 {
     unsigned flags = 0;
-    size_t before = out->n;
+    size_t before = out->n, i;
 
     if (check_blank(value)) {
         *error_r = "empty field";
@@ -67,7 +67,9 @@ int check_field(const struct cfg *cfg, const char *name, const char *value,
         flags |= HM_ADDR_NAMES;
     if (addr_parse_shown(value, strlen(value), flags, out, error_r) < 0)
         return -1;
-    if (out->n == before) {
+    for (i = before; i < out->n && out->v[i].in_name; i++)
+        ;
+    if (i == out->n) { /* names only ("(a@b)", "x:;"): no sender */
         *error_r = "no mailbox";
         return -1;
     }

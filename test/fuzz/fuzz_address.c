@@ -420,8 +420,9 @@ static void check_model(const char *in, size_t size, const struct addr_list *our
     st.keys = malloc(ours->n * sizeof(*st.keys));
     CHECK(st.keys != NULL);
     for (i = 0; i < ours->n; i++) {
-        st.keys[i].local = ours->v[i].local, st.keys[i].llen = strlen(ours->v[i].local);
-        st.keys[i].domain = ours->v[i].domain,
+        st.keys[i].local = ours->v[i].local;
+        st.keys[i].llen = strlen(ours->v[i].local);
+        st.keys[i].domain = ours->v[i].domain;
         st.keys[i].dlen = strlen(ours->v[i].domain);
     }
     qsort(st.keys, ours->n, sizeof(*st.keys), key_cmp);

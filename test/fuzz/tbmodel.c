@@ -54,7 +54,7 @@
 #include "tbmodel.h"
 
 /* The most code units one reading may append to its strings. */
-#define TB_MAX_WORK (16u * 1024 * 1024)
+#define TB_MAX_WORK (4u * 1024 * 1024)
 #define NONE        SIZE_MAX
 
 /* A string of UTF-16 code units, as JavaScript's. */
