@@ -413,13 +413,13 @@ static bool blank_only(const char *p, const char *end)
 int lex_rfc2047_decode(struct lex_parser *ps, const char *s, size_t n, unsigned how,
                        struct lex_sbuf *out, bool *unclear)
 {
-    const char *p = s, *end = s + n, *run = s;
+    const char *p = s, *end, *run = s;
     bool after_word = false;
     struct rfc2047_word w;
 
-    if (n == 0)
+    if (n == 0) /* S may be NULL then */
         return 0;
-    while (p <= end) {
+    for (end = s + n; p <= end;) {
         if (p < end && !word_at(p, end, &w)) {
             p++;
             continue;
