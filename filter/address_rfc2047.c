@@ -25,6 +25,7 @@
 #include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "address.h"
 #include "address_lex.h"
@@ -128,6 +129,29 @@ static size_t b_decode(const char *t, size_t n, char *buf)
     return o;
 }
 
+/*
+ * whatwg_charset - the charset a browser engine (Thunderbird) decodes for
+ * the label CHARSET: the WHATWG Encoding Standard reads the Latin-1 and
+ * ASCII labels as windows-1252 (0x85 is "..." there, a control in
+ * ISO-8859-1), and two more ISO labels as their Windows supersets.
+ */
+static const char *whatwg_charset(const char *charset)
+{
+    static const char *const cp1252[] = {
+        "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "l1",
+        "us-ascii",   "ascii",     "cp819",      "ibm819", "iso-ir-100"};
+    size_t i;
+
+    for (i = 0; i < sizeof(cp1252) / sizeof(cp1252[0]); i++)
+        if (strcasecmp(charset, cp1252[i]) == 0)
+            return "WINDOWS-1252";
+    if (strcasecmp(charset, "iso-8859-9") == 0 || strcasecmp(charset, "latin5") == 0)
+        return "WINDOWS-1254";
+    if (strcasecmp(charset, "iso-8859-11") == 0 || strcasecmp(charset, "tis-620") == 0)
+        return "WINDOWS-874";
+    return charset;
+}
+
 /* iconv_known - whether iconv converts from CHARSET. */
 static bool iconv_known(const char *charset)
 {
@@ -159,7 +183,8 @@ static bool ascii_only(const char *s, size_t n)
 static int convert(struct lex_parser *ps, const struct rfc2047_word *w, char *raw,
                    size_t n, unsigned how, struct lex_sbuf *out, bool *unclear)
 {
-    iconv_t cd = iconv_open("UTF-8", w->charset);
+    iconv_t cd =
+        iconv_open("UTF-8", (how & HM_2047_TB) ? whatwg_charset(w->charset) : w->charset);
     size_t cap = 4 * n + 8, left = cap, inleft = n;
     char *buf, *dst, *src = raw;
     int rc;
@@ -433,6 +458,10 @@ int lex_rfc2047_decode(struct lex_parser *ps, const char *s, size_t n, unsigned 
             return -1;
         if (p == end)
             break;
+        /* Words split by blanks: joined (RFC 2047) or not (Python, across
+         * quoted strings): readers may show different text. */
+        if (after_word && run < p && blank_only(run, p))
+            *unclear = true;
         if (decode_word(ps, &w, how, out, unclear) < 0)
             return -1;
         run = p = w.end;
