@@ -6,19 +6,23 @@
  *	addr_parse_envelope() parses the MAIL FROM argument as an MTA hands it
  *	to a milter; addr_parse_list() parses a header field body (RFC 5322
  *	section 3.4 address-list with groups, comments, folding and the
- *	obsolete forms of section 4). This file is the grammar: domains,
+ *	obsolete forms of section 4); addr_parse_shown() parses it as a
+ *	recipient's mail client shows it. This file is the grammar: domains,
  *	source routes, addr-spec, angle-addr, groups and lists. The lexical
- *	layer is in address_lex.c; addr_xtext_decode(), addr_base_length(),
- *	addr_same_text() and the free functions are in address_text.c.
+ *	layer is in address_lex.c; what clients read otherwise in
+ *	address_shown.c; the addresses names show in address_name.c, with
+ *	RFC 2047 in address_rfc2047.c; addr_xtext_decode(),
+ *	addr_base_length(), addr_same_text() and the free functions are in
+ *	address_text.c.
  *
  * DESCRIPTION
  *	Every input is checked whole by lex_start() before it is parsed:
  *	longer than HM_ADDR_MAX_INPUT or any NUL byte is refused, and so is
  *	any byte sequence that is not well-formed UTF-8 (RFC 6532) in an
  *	envelope address or in an address of a header field; legacy 8-bit
- *	text around it (a Latin-1 display name or comment) is only text. Bytes of 0x80
- *	and above are then accepted wherever atext, qtext, ctext or dtext
- *	is. Control characters are refused in quoted strings and domain
+ *	text around it (a Latin-1 display name or comment) is only text.
+ *	Bytes of 0x80 and above are then accepted wherever atext, qtext,
+ *	ctext or dtext is. Control characters are refused in quoted strings and domain
  *	literals (so none reaches an output string) but skipped in comments.
  *
  *	The parser is an explicit state machine over a cursor: no recursion.
@@ -204,50 +208,6 @@ static int fill_addr(struct lex_parser *ps, struct addr *a, struct lex_sbuf *wri
     return 0;
 }
 
-/* encoded_word - whether S holds what may start an RFC 2047 encoded word. */
-static bool encoded_word(const char *s)
-{
-    return s != NULL && strstr(s, "=?") != NULL;
-}
-
-/* look_alike_at - whether S holds a fullwidth or small at sign. */
-static bool look_alike_at(const char *s)
-{
-    return strstr(s, "\xef\xbc\xa0") != NULL || strstr(s, "\xef\xb9\xab") != NULL;
-}
-
-/*
- * shown_spec_error - what a client reads otherwise in the addr-spec of
- * words *W "@" DOMAIN; COMMENT: a comment inside it holds a byte clients
- * misread, SPACED: blanks or comments inside it. NULL when nothing.
- */
-static const char *shown_spec_error(const struct lex_parser *ps,
-                                    const struct lex_words *w, const char *domain,
-                                    bool comment, bool spaced)
-{
-    const char *local = w->local.s;
-    size_t n = w->local.len;
-
-    if (comment)
-        return lex_comment_refused(ps->last_bad);
-    if (spaced) /* Thunderbird keeps "jane. doe" and "example. org" */
-        return "white space inside an address";
-    if (w->quoted && w->ntok > 1) /* a."b c"@d: Thunderbird shows "a. b c"@d */
-        return "partly quoted local part";
-    if (w->quoted && (strchr(" \t", local[0]) != NULL ||
-                      strchr(" \t", local[n - 1]) != NULL || strchr(local, '\t') != NULL))
-        return "white space at the edge of a local part";
-    if (encoded_word(local))
-        return "encoded word in a local part";
-    if (encoded_word(domain))
-        return "encoded word in a domain";
-    if (lex_has_invisible(local) || lex_has_invisible(domain))
-        return "invisible character in an address";
-    if (look_alike_at(local) || look_alike_at(domain)) /* U+FF20, U+FE6B */
-        return "look-alike at sign in an address";
-    return NULL;
-}
-
 /*
  * finish_spec - check the local part in *w, parse "@" domain, fill *a.
  * BAD0 is ps->bad_comments before the local part: a comment counted since,
@@ -276,8 +236,8 @@ static int finish_spec(struct lex_parser *ps, struct lex_words *w, struct addr *
         free(dom.s);
         return -1;
     }
-    if (ps->shown && (err = shown_spec_error(ps, w, dom.s, inner != bad0,
-                                             spaced || w->spaced)) != NULL) {
+    if (ps->shown && (err = lex_shown_spec_error(ps, w, dom.s, inner != bad0,
+                                                 spaced || w->spaced)) != NULL) {
         free(dom.s);
         return lex_fail(ps, err);
     }
@@ -517,42 +477,6 @@ static int list_utf8(struct lex_parser *ps, const struct addr_list *l)
     return 0;
 }
 
-/*
- * line_breaks - a CR not followed by LF, or a line end not followed by a
- * blank, is no folding: clients delete the line ends and join the text.
- * A backslash before a non-ASCII character escapes only part of it for
- * Thunderbird (UTF-16).
- */
-static const char *line_breaks(const char *in, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i + 1 < len;
-         i++) /* Thunderbird's backslash takes half a surrogate pair */
-        if (in[i] == '\\' && (unsigned char)in[i + 1] >= 0x80)
-            return "backslash before a non-ASCII character";
-    for (i = 0; i < len; i++)
-        if ((in[i] == '\r' && (i + 1 == len || in[i + 1] != '\n')) ||
-            (in[i] == '\n' && (i + 1 == len || (in[i + 1] != ' ' && in[i + 1] != '\t'))))
-            return "line break that is not folding";
-    return NULL;
-}
-
-/*
- * shown_whole - what clients read otherwise in the whole field [IN, END)
- * (shown only): encoded words they decode differently, line breaks that
- * are no folding. Returns 0, or -1 with ps->error set.
- */
-static int shown_whole(struct lex_parser *ps, const unsigned char *in,
-                       const unsigned char *end)
-{
-    const char *err = lex_rfc2047_misread((const char *)in, (size_t)(end - in));
-
-    if (err == NULL)
-        err = line_breaks((const char *)in, (size_t)(end - in));
-    return err == NULL ? 0 : lex_fail(ps, err);
-}
-
 /* parse_whole - the list in *PS into *OUT; *PS is set up and ended here. */
 static int parse_whole(struct lex_parser *ps, struct addr_list *out, const char **error_r)
 {
@@ -560,7 +484,7 @@ static int parse_whole(struct lex_parser *ps, struct addr_list *out, const char 
     struct addr_list tmp = {0};
     int rc = 0;
 
-    if (parse_elements(ps, &tmp) < 0 || (ps->shown && shown_whole(ps, in, end) < 0) ||
+    if (parse_elements(ps, &tmp) < 0 || (ps->shown && lex_shown_whole(ps, in, end) < 0) ||
         list_utf8(ps, &tmp) < 0 || lex_names_scan(ps, &tmp) < 0 ||
         list_append(ps, out, &tmp) < 0)
         rc = fail_r(error_r, ps->error);

@@ -176,6 +176,24 @@ const char *lex_rfc2047_misread(const char *s, size_t n);
 bool lex_rfc2047_word_end(const char *p, const char *end, const char **text_r,
                           const char **end_r);
 
+/*
+ * lex_shown_spec_error - what a client reads otherwise in the addr-spec of
+ * words *W "@" DOMAIN: COMMENT, a comment inside it holds a byte clients
+ * misread (ps->last_bad); SPACED, blanks or comments inside it. A static
+ * message, or NULL.
+ */
+const char *lex_shown_spec_error(const struct lex_parser *ps, const struct lex_words *w,
+                                 const char *domain, bool comment, bool spaced);
+
+/*
+ * lex_shown_whole - what clients read otherwise in the whole field [IN,
+ * END): encoded words they decode differently, line breaks that are no
+ * folding, a backslash before a non-ASCII character. Returns 0, or -1
+ * with ps->error set.
+ */
+int lex_shown_whole(struct lex_parser *ps, const unsigned char *in,
+                    const unsigned char *end);
+
 /* lex_end - release what lex_start() and the parse left in *PS. */
 void lex_end(struct lex_parser *ps);
 
