@@ -48,7 +48,12 @@
  *	  UTF-8 are left out of this check: a client reads those in the
  *	  charset the message declares (the differential layer tries
  *	  ISO-8859-1), which the model does not know. So are the rare inputs
- *	  whose reading outgrows the model's work limit.
+ *	  whose reading outgrows the model's work limit, and inputs with an
+ *	  encoded word whose text holds '"': homed-milter reads such a word
+ *	  as one word, as Thunderbird and Python do once they decode it
+ *	  (s-nail quotes names so), where the model, which does not decode,
+ *	  reads a quote; the differential layer judges those with the real
+ *	  parsers.
  *
  *	Single-threaded, as libFuzzer calls it; no state is kept between
  *	inputs.
@@ -441,6 +446,24 @@ static void check_model(const char *in, size_t size, const struct addr_list *our
     free(unfolded);
 }
 
+/* quote_in_word - whether IN holds an encoded word ("=?cs?Q?text?=", as
+ * Thunderbird finds one) whose text holds a '"'. */
+static bool quote_in_word(const char *in, size_t size)
+{
+    const char *p = in, *end = in + size, *q;
+
+    for (; (p = memchr(p, '=', (size_t)(end - p))) != NULL && end - p >= 2; p++) {
+        if (p[1] != '?' || (q = memchr(p + 2, '?', (size_t)(end - p - 2))) == NULL)
+            continue;
+        if (end - q < 3 || strchr("BbQq", q[1]) == NULL || q[1] == '\0' || q[2] != '?')
+            continue;
+        for (q += 3; q + 1 < end && !(q[0] == '?' && q[1] == '='); q++)
+            if (*q == '"')
+                return true;
+    }
+    return false;
+}
+
 /* fuzz_shown - addr_parse_shown() as for From:, judged by the model. */
 static void fuzz_shown(const char *in, size_t size)
 {
@@ -452,7 +475,8 @@ static void fuzz_shown(const char *in, size_t size)
     CHECK(rc == 0 || rc == -1);
     if (rc < 0)
         CHECK(error != NULL && *error != '\0' && l.n == 0 && l.v == NULL);
-    else if (l.n > 0 && utf8_ok((const unsigned char *)in, size))
+    else if (l.n > 0 && utf8_ok((const unsigned char *)in, size) &&
+             !quote_in_word(in, size))
         check_model(in, size, &l);
     addr_list_free(&l);
 }
