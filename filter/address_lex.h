@@ -36,6 +36,7 @@ struct lex_parser {
     bool names;               /* record display names and comments in spans */
     bool no_group;            /* a group is refused (From:, Sender:) */
     bool utf8;                /* the whole input is UTF-8 (shown only) */
+    bool ew_gap;              /* lex_rfc2047_decode() met words split by blanks */
     unsigned bad_comments;    /* comments seen that clients may read otherwise */
     unsigned last_bad;        /* the byte that made the last one so */
     struct lex_span *spans;   /* names: what clients may show as names */

@@ -557,6 +557,7 @@ static int scan_span(struct lex_parser *ps, struct addr_list *l,
     bool unclear = false;
     int rc = -1;
 
+    ps->ew_gap = false;
     if (span_text(ps, sp, &r[0]) < 0 ||
         lex_rfc2047_decode(ps, r[0].s, r[0].len, 0, &r[1], &unclear) < 0 ||
         lex_rfc2047_decode(ps, r[0].s, r[0].len, HM_2047_KEEP_GAPS, &r[2], &unclear) <
@@ -574,11 +575,17 @@ static int scan_span(struct lex_parser *ps, struct addr_list *l,
     }
     dedup(l, from);
     /* Such a field is read as UTF-8 or ISO-8859-1: bytes of the name differ. */
-    if (!ps->utf8 && l->n > from && !span_ascii(sp)) {
+    if (!ps->utf8 && !span_ascii(sp) &&
+        (l->n > from || memchr(sp->p, '@', sp->len) != NULL)) {
         lex_fail(ps, "8-bit name showing an address in a field that is not UTF-8");
         goto out;
     }
-    if (unclear && l->n > from) {
+    /* Unknown charsets, bytes that do not convert: other text elsewhere. */
+    if (unclear) {
+        lex_fail(ps, "display name that clients decode differently");
+        goto out;
+    }
+    if (ps->ew_gap && l->n > from) {
         lex_fail(ps, "name showing an address that clients decode differently");
         goto out;
     }

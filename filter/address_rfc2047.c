@@ -185,7 +185,7 @@ static int convert(struct lex_parser *ps, const struct rfc2047_word *w, char *ra
 {
     iconv_t cd =
         iconv_open("UTF-8", (how & HM_2047_TB) ? whatwg_charset(w->charset) : w->charset);
-    size_t cap = 4 * n + 8, left = cap, inleft = n;
+    size_t cap = 4 * n + 8, left = cap, inleft = n, skip;
     char *buf, *dst, *src = raw;
     int rc;
 
@@ -205,7 +205,12 @@ static int convert(struct lex_parser *ps, const struct rfc2047_word *w, char *ra
         *unclear = true; /* Thunderbird shows U+FFFD, Python the bytes */
         rc = lex_sbuf_add(ps, out, raw, n);
     } else {
-        rc = lex_sbuf_add(ps, out, buf, cap - left);
+        /* Thunderbird's TextDecoder drops a byte order mark at the start. */
+        skip =
+            (how & HM_2047_TB) && cap - left >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0
+                ? 3
+                : 0;
+        rc = lex_sbuf_add(ps, out, buf + skip, cap - left - skip);
     }
     free(buf);
     iconv_close(cd);
@@ -461,7 +466,7 @@ int lex_rfc2047_decode(struct lex_parser *ps, const char *s, size_t n, unsigned 
         /* Words split by blanks: joined (RFC 2047) or not (Python, across
          * quoted strings): readers may show different text. */
         if (after_word && run < p && blank_only(run, p))
-            *unclear = true;
+            ps->ew_gap = true;
         if (decode_word(ps, &w, how, out, unclear) < 0)
             return -1;
         run = p = w.end;
