@@ -361,19 +361,30 @@ static int tb_clean(struct tb_name *tb, const char *token, size_t n)
  * token was empty or began with '.', or it does (Thunderbird's joining).
  * UNESCAPE: quoted-pairs are resolved first (not in decoded words).
  */
+/* tb_unescape - TOKEN (N bytes) with its quoted-pairs resolved, into *RAW. */
+static int tb_unescape(struct tb_name *tb, const char *token, size_t n,
+                       struct lex_sbuf *raw)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (token[i] == '\\' && ++i == n)
+            break; /* a trailing backslash is dropped */
+        if (lex_sbuf_add(tb->ps, raw, token + i, 1) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int tb_emit(struct tb_name *tb, const char *token, size_t n, bool unescape)
 {
     struct lex_sbuf raw = {0};
-    size_t i;
     int rc;
 
-    for (i = 0; unescape && i < n; i++)
-        if (token[i] == '\\' ? ++i < n && lex_sbuf_add(tb->ps, &raw, token + i, 1) < 0
-                             : lex_sbuf_add(tb->ps, &raw, token + i, 1) < 0)
-            break;
-    rc = i < n && unescape
-             ? -1
-             : tb_clean(tb, unescape ? raw.s : token, unescape ? raw.len : n);
+    if (unescape)
+        rc = tb_unescape(tb, token, n, &raw) < 0 ? -1 : tb_clean(tb, raw.s, raw.len);
+    else
+        rc = tb_clean(tb, token, n);
     free(raw.s);
     if (rc < 0)
         return -1;
