@@ -97,6 +97,9 @@ int lex_shown_whole(struct lex_parser *ps, const unsigned char *in,
 {
     const char *err = lex_rfc2047_misread((const char *)in, (size_t)(end - in));
 
+    /* Thunderbird's decoder drops a byte order mark at the field's start. */
+    if (err == NULL && end - in >= 3 && memcmp(in, "\xef\xbb\xbf", 3) == 0)
+        err = "byte order mark at the start of the field";
     if (err == NULL)
         err = line_breaks((const char *)in, (size_t)(end - in));
     return err == NULL ? 0 : lex_fail(ps, err);

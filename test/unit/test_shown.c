@@ -121,6 +121,11 @@ static const struct shown_case refused[] = {
      "backslash before a non-ASCII character",
      {0}},
     {"j@x (Sales [EMEA])", ALL, "comment holding a bracket", {0}},
+    {"\xef\xbb\xbf.ane 2\xef\xb9\xab"
+     "Doe <jane@example.com>",
+     ALL,
+     "byte order mark at the start of the field",
+     {0}},
     {"j@x (a \"b\" c)", ALL, "comment holding '\"'", {0}},
     {"=?utf-8?q?,@,_Doe?= <jane@example.com>",
      ALL,
