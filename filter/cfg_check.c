@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cfg_check.h"
+#include "dir_filter.h"
 
 #define CFG_SECRET_MAX 4096
 
@@ -129,29 +130,10 @@ int cfg_check_uri(const char *value, const char **error_r)
     return 0;
 }
 
+/* The template syntax is the directory's: see dir_filter.h. */
 int cfg_check_filter(const char *value, const char **error_r)
 {
-    const char *p;
-    long depth = 0;
-
-    if (value[0] != '(' || value[strlen(value) - 1] != ')')
-        return cfg_bad(error_r, "a filter must be enclosed in parentheses");
-    for (p = value; *p != '\0'; p++) {
-        if (*p == '%') {
-            p++;
-            if (*p != 'u' && *p != 'l' && *p != 'd' && *p != '%')
-                return cfg_bad(error_r, "only %u, %l, %d and %% may be used");
-        } else if (*p == '(') {
-            depth++;
-        } else if (*p == ')' && --depth < 0) {
-            return cfg_bad(error_r, "unbalanced parentheses");
-        } else if ((unsigned char)*p < ' ' || (unsigned char)*p == 0x7f) {
-            return cfg_bad(error_r, "must not hold control characters");
-        }
-    }
-    if (depth != 0)
-        return cfg_bad(error_r, "unbalanced parentheses");
-    return 0;
+    return dir_filter_parse(value, 0, error_r);
 }
 
 int cfg_check_attribute(const char *value, const char **error_r)

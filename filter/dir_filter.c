@@ -2,13 +2,14 @@
  * NAME
  *	dir_filter - LDAP search filters with escaped values
  * SUMMARY
- *	dir_filter_escape(), dir_filter_expand()
+ *	dir_filter_expand(), dir_filter_escape()
  * DESCRIPTION
  *	Part of the directory module: the only place where a value from a
- *	client enters a filter. Every such value goes through libldap's
- *	ldap_bv2escaped_filter_value (RFC 4515): '*', '(', ')', backslash,
- *	NUL and every byte >= 0x80 become \XX, so a login such as "*" or
- *	"a)(uid=*" is only ever a value, never filter syntax.
+ *	client enters a filter. A template is read with the sequences of
+ *	dir_filter.h, the syntax the configuration's check also uses. Every such value
+ *goes through libldap's ldap_bv2escaped_filter_value (RFC 4515): '*', '(', ')',
+ *backslash, NUL and every byte >= 0x80 become \XX, so a login such as "*" or "a)(uid=*"
+ *is only ever a value, never filter syntax.
  *
  *	Thread safety: pure functions.
  */
@@ -19,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "directory.h"
+#include "dir_filter.h"
 
 /* A growing string; after a failed allocation it stays failed. */
 struct dir_buf {
@@ -88,11 +89,45 @@ int dir_filter_escape(const char *value, size_t len, char **escaped_r)
     return 0;
 }
 
-int dir_filter_expand(const char *template, const char *login, char **filter_r,
-                      const char **error_r)
+/* Append what the sequence '%' C stands for; false when it is not allowed. */
+static bool dir_filter_put(struct dir_buf *b, char c, const char *login,
+                           const char *address, const char *dn)
 {
-    const char *at = strrchr(login, '@'), *p;
-    size_t llen = at ? (size_t)(at - login) : strlen(login);
+    const char *at = strrchr(login, '@');
+    unsigned allow =
+        (address ? HM_FILTER_ALLOW_ADDRESS : 0) | (dn ? HM_FILTER_ALLOW_DN : 0);
+
+    switch (dir_filter_seq(c, allow)) {
+    case HM_FILTER_SEQ_PERCENT:
+        dir_buf_add(b, "%", 1);
+        break;
+    case HM_FILTER_SEQ_LOGIN:
+        dir_buf_add_escaped(b, login, strlen(login));
+        break;
+    case HM_FILTER_SEQ_LOCAL:
+        dir_buf_add_escaped(b, login, at ? (size_t)(at - login) : strlen(login));
+        break;
+    case HM_FILTER_SEQ_DOMAIN:
+        dir_buf_add_escaped(b, at ? at + 1 : "", at ? strlen(at + 1) : 0);
+        break;
+    case HM_FILTER_SEQ_ADDRESS:
+        dir_buf_add_escaped(b, address, strlen(address));
+        break;
+    case HM_FILTER_SEQ_DN:
+        dir_buf_add_escaped(b, dn, strlen(dn));
+        break;
+    case HM_FILTER_SEQ_BAD:
+        return false;
+    }
+    return true;
+}
+
+int dir_filter_expand(const char *template, const char *login, const char *address,
+                      const char *dn, char **filter_r, const char **error_r)
+{
+    unsigned allow =
+        (address ? HM_FILTER_ALLOW_ADDRESS : 0) | (dn ? HM_FILTER_ALLOW_DN : 0);
+    const char *p;
     struct dir_buf b;
     size_t run;
 
@@ -103,24 +138,9 @@ int dir_filter_expand(const char *template, const char *login, char **filter_r,
             run = strcspn(p, "%"); /* the literal text up to the next % */
             dir_buf_add(&b, p, run);
             p += run - 1;
-            continue;
-        }
-        switch (*++p) {
-        case '%':
-            dir_buf_add(&b, "%", 1);
-            break;
-        case 'u':
-            dir_buf_add_escaped(&b, login, strlen(login));
-            break;
-        case 'l':
-            dir_buf_add_escaped(&b, login, llen);
-            break;
-        case 'd':
-            dir_buf_add_escaped(&b, at ? at + 1 : "", at ? strlen(at + 1) : 0);
-            break;
-        default:
+        } else if (!dir_filter_put(&b, *++p, login, address, dn)) {
             free(b.s);
-            *error_r = "only %u, %l, %d and %% may be used in a filter";
+            *error_r = dir_filter_refusal(allow, true);
             return -1;
         }
     }

@@ -45,6 +45,7 @@
 #include <time.h>
 
 #include "cache.h"
+#include "dir_filter.h"
 #include "directory.h"
 
 /* One pooled connection. */
@@ -614,7 +615,8 @@ enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **ent
     }
     if (cache_get(dir->cache, login, &cached, entry_r, detail_r))
         return cached;
-    if (dir_filter_expand(dir->cfg->ldap.login_filter, login, &filter, &why) < 0) {
+    if (dir_filter_expand(dir->cfg->ldap.login_filter, login, NULL, NULL, &filter, &why) <
+        0) {
         dir_say(detail_r, "ldap.login_filter: %s", why);
         return HM_LOOKUP_ERROR;
     }

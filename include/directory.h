@@ -39,20 +39,4 @@ void dir_free(struct dir *dir);
 enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **entry_r,
                           char **detail_r);
 
-/*
- * dir_filter_expand - TEMPLATE with %u (LOGIN), %l (before its last '@'),
- * %d (after it; empty when none) and %% put in, every value escaped per
- * RFC 4515. Returns 0 and a malloc'd filter in *filter_r, or -1 with a
- * static message in *error_r.
- */
-int dir_filter_expand(const char *template, const char *login, char **filter_r,
-                      const char **error_r);
-
-/*
- * dir_filter_escape - VALUE (LEN bytes, NUL allowed) escaped per RFC 4515:
- * '*', '(', ')', backslash, NUL and every byte >= 0x80 become \XX. Returns 0
- * and a malloc'd string in *escaped_r, or -1 when out of memory.
- */
-int dir_filter_escape(const char *value, size_t len, char **escaped_r);
-
 #endif

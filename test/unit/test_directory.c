@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "../../filter/dir_filter.h" /* private to the directory module */
 #include "directory.h"
 #include "testutil.h"
 
@@ -90,8 +91,8 @@ static void test_expand(void **state)
 
     (void)state;
     for (i = 0; i < N(expansions); i++) {
-        if (dir_filter_expand(expansions[i].template, expansions[i].login, &out, &why) <
-            0)
+        if (dir_filter_expand(expansions[i].template, expansions[i].login, NULL, NULL,
+                              &out, &why) < 0)
             fail_msg("case %zu: %s", i, why);
         if (strcmp(out, expansions[i].filter) != 0)
             fail_msg("case %zu: got %s, want %s", i, out, expansions[i].filter);
@@ -105,9 +106,9 @@ static void test_expand_bad_template(void **state)
     char *out = NULL;
 
     (void)state;
-    assert_int_equal(dir_filter_expand("(uid=%s)", "x", &out, &why), -1);
+    assert_int_equal(dir_filter_expand("(uid=%s)", "x", NULL, NULL, &out, &why), -1);
     assert_string_equal(why, "only %u, %l, %d and %% may be used in a filter");
-    assert_int_equal(dir_filter_expand("(uid=%", "x", &out, &why), -1);
+    assert_int_equal(dir_filter_expand("(uid=%", "x", NULL, NULL, &out, &why), -1);
     assert_null(out);
 }
 
@@ -123,7 +124,7 @@ static void test_expand_long_login(void **state)
     for (i = 0; i < len; i++)
         login[i] = "*()\\"[i % 4];
     login[len] = '\0';
-    assert_int_equal(dir_filter_expand("(uid=%u)", login, &out, &why), 0);
+    assert_int_equal(dir_filter_expand("(uid=%u)", login, NULL, NULL, &out, &why), 0);
     assert_int_equal(strlen(out), 3 * len + 6);
     assert_null(strchr(out + 5, '*'));
     assert_null(strchr(out + 5, '(')); /* only the template's own */
