@@ -27,6 +27,14 @@ struct dir *dir_new(struct cfg *cfg);
  */
 void dir_library_init(void);
 
+/*
+ * dir_attributes - the attributes a lookup of CFG asks for: the address
+ * attributes, then the home and login attributes when set. A malloc'd,
+ * NULL-terminated array of CFG's own strings (caller frees the array
+ * only), or NULL when out of memory.
+ */
+char **dir_attributes(const struct cfg *cfg);
+
 /* dir_free - close every connection and release DIR. NULL-safe. */
 void dir_free(struct dir *dir);
 

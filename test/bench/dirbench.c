@@ -380,22 +380,6 @@ static void db_slapd_stat(double *ticks, double *faults)
     fclose(f);
 }
 
-/* The attributes the product asks for, in its order (see dir_attributes). */
-static char **db_attributes(const struct cfg *cfg)
-{
-    size_t n = cfg->ldap.address_attributes.n;
-    char **attrs = calloc(n + 3, sizeof(*attrs));
-
-    if (attrs == NULL)
-        return NULL;
-    memcpy(attrs, cfg->ldap.address_attributes.v, n * sizeof(*attrs));
-    if (cfg->ldap.home_attribute[0] != '\0')
-        attrs[n++] = cfg->ldap.home_attribute;
-    if (cfg->ldap.login_attribute[0] != '\0')
-        attrs[n++] = cfg->ldap.login_attribute;
-    return attrs;
-}
-
 /* Load CONFIG and check that it fits the modes; exits on a problem. */
 static void db_setup(const char *config, unsigned long threads)
 {
@@ -421,7 +405,7 @@ static void db_setup(const char *config, unsigned long threads)
     /* Not yet shared: one pooled connection per thread, as raw mode has. */
     db.cfg->ldap.connections = (int)threads;
     dir_library_init();
-    if ((db.run[DB_RAW] && (db.attrs = db_attributes(db.cfg)) == NULL) ||
+    if ((db.run[DB_RAW] && (db.attrs = dir_attributes(db.cfg)) == NULL) ||
         (db.run[DB_HOMED] && (db.dir = dir_new(db.cfg)) == NULL))
         exit(1);
     for (m = 0; m < DB_MODES; m++)

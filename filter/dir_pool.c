@@ -1,0 +1,358 @@
+/*
+ * NAME
+ *	dir_pool - the pool of LDAP connections of the directory module
+ * SUMMARY
+ *	dir_pool_new(), dir_pool_free(), dir_pool_take(), dir_pool_give(),
+ *	dir_pool_connect(), dir_pool_disconnect(), dir_pool_took_long(),
+ *	dir_pool_wait(), dir_pool_say_ldap(), dir_say()
+ * DESCRIPTION
+ *	Connections stay open and bound between lookups, in a pool of at
+ *	most ldap.connections. A connection is made by its first user:
+ *	the URIs are tried in order, each with StartTLS when asked and a
+ *	simple bind (anonymous without ldap.bind_dn). Certificates are
+ *	always checked. Every operation waits at most ldap.timeout seconds
+ *	(connect, bind, StartTLS, an answer).
+ *
+ *	Thread safety: a user takes a connection out of the pool, under
+ *	the pool's mutex, and puts it back when done, so no LDAP handle is
+ *	ever used by two threads at once. When every connection is busy a
+ *	user waits at most ldap.timeout for one.
+ */
+#include "autoconf.h"
+
+#include <ldap.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "dir_pool.h"
+
+struct dir_pool {
+    const struct cfg *cfg;
+    pthread_mutex_t lock; /* guards the busy flags */
+    pthread_cond_t given; /* a connection was put back */
+    size_t nconns;
+    struct dir_conn conns[];
+};
+
+void dir_say(char **detail, const char *fmt, ...)
+{
+    va_list ap;
+
+    free(*detail);
+    va_start(ap, fmt);
+    if (vasprintf(detail, fmt, ap) < 0)
+        *detail = NULL;
+    va_end(ap);
+}
+
+struct dir_pool *dir_pool_new(const struct cfg *cfg)
+{
+    size_t n = (size_t)cfg->ldap.connections;
+    struct dir_pool *pool = calloc(1, sizeof(*pool) + n * sizeof(pool->conns[0]));
+    pthread_condattr_t attr;
+
+    if (pool == NULL)
+        return NULL;
+    pool->cfg = cfg;
+    pool->nconns = n;
+    if (pthread_mutex_init(&pool->lock, NULL) != 0) {
+        free(pool);
+        return NULL;
+    }
+    /* The wait for a connection is timed on the monotonic clock. */
+    if (pthread_condattr_init(&attr) != 0 ||
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
+        pthread_cond_init(&pool->given, &attr) != 0) {
+        pthread_mutex_destroy(&pool->lock);
+        free(pool);
+        return NULL;
+    }
+    pthread_condattr_destroy(&attr);
+    return pool;
+}
+
+void dir_pool_disconnect(struct dir_conn *c)
+{
+    if (c->ld != NULL)
+        ldap_unbind_ext(c->ld, NULL, NULL);
+    c->ld = NULL;
+    c->uri = NULL;
+}
+
+void dir_pool_free(struct dir_pool *pool)
+{
+    size_t i;
+
+    if (pool == NULL)
+        return;
+    for (i = 0; i < pool->nconns; i++)
+        dir_pool_disconnect(&pool->conns[i]);
+    pthread_cond_destroy(&pool->given);
+    pthread_mutex_destroy(&pool->lock);
+    free(pool);
+}
+
+/* The server's own words for the last error on LD, or "". */
+static char *dir_diagnostic(LDAP *ld)
+{
+    char *msg = NULL;
+
+    if (ld != NULL &&
+        ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg) != LDAP_OPT_SUCCESS)
+        msg = NULL;
+    return msg;
+}
+
+void dir_pool_say_ldap(const struct dir_pool *pool, char **detail, LDAP *ld,
+                       const char *uri, const char *what, int rc)
+{
+    char *diag;
+    bool useful, tls;
+
+    if (rc == LDAP_TIMEOUT) {
+        dir_say(detail, "%s: %s: no answer within %d s", uri, what,
+                pool->cfg->ldap.timeout);
+        return;
+    }
+    diag = dir_diagnostic(ld);
+    useful = diag && *diag && strcmp(diag, "(unknown error code)") != 0;
+    tls = strncasecmp(uri, "ldaps:", 6) == 0 || strcmp(what, "StartTLS") == 0;
+
+    dir_say(detail, "%s: %s: %s%s%s%s", uri, what, ldap_err2string(rc),
+            useful ? ": " : "", useful ? diag : "",
+            tls && (rc == LDAP_CONNECT_ERROR || rc == LDAP_SERVER_DOWN)
+                ? " (TLS: is ldap.ca_file the CA of the server's certificate?)"
+                : "");
+    ldap_memfree(diag);
+}
+
+static int dir_set_options(const struct dir_pool *pool, LDAP *ld)
+{
+    const struct cfg *cfg = pool->cfg;
+    struct timeval tv = {cfg->ldap.timeout, 0};
+    int version = LDAP_VERSION3, demand = LDAP_OPT_X_TLS_DEMAND, zero = 0;
+
+    if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version) != LDAP_OPT_SUCCESS ||
+        ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
+        ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+        ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+        ldap_set_option(ld, LDAP_OPT_CONNECT_ASYNC, LDAP_OPT_ON) != LDAP_OPT_SUCCESS)
+        return -1;
+    /* Certificates are always checked, whatever ldap.conf or LDAPTLS_* say. */
+    if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS ||
+        (cfg->ldap.ca_file != NULL &&
+         ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, cfg->ldap.ca_file) !=
+             LDAP_OPT_SUCCESS) ||
+        ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero) != LDAP_OPT_SUCCESS)
+        return -1;
+    return 0;
+}
+
+/* Milliseconds since START on the monotonic clock. */
+static long long dir_ms_since(const struct timespec *start)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - start->tv_sec) * 1000LL +
+           (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+bool dir_pool_took_long(const struct dir_conn *c)
+{
+    return dir_ms_since(&c->taken) >= 1000;
+}
+
+/* Whether ldap.timeout has passed since START (to name a hang as one). */
+static bool dir_timed_out(const struct dir_pool *pool, const struct timespec *start)
+{
+    return dir_ms_since(start) >= pool->cfg->ldap.timeout * 1000LL - 50;
+}
+
+/* dir_pool_wait() on LD, connected to URI. */
+static int dir_wait(const struct dir_pool *pool, LDAP *ld, const char *uri, int msgid,
+                    const char *what, LDAPMessage **res_r, char **detail, bool *lost_r)
+{
+    struct timeval tv = {pool->cfg->ldap.timeout, 0};
+    struct timespec start;
+    LDAPMessage *res = NULL;
+    char *msg = NULL;
+    int rc, err = LDAP_OTHER;
+
+    *res_r = NULL;
+    *lost_r = false;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    rc = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res);
+    /* A TLS handshake that never ends comes back as an error, not a 0. */
+    if (rc < 0 && dir_timed_out(pool, &start))
+        rc = 0;
+    if (rc == 0) {
+        dir_say(detail, "%s: %s: no answer within %d s", uri, what,
+                pool->cfg->ldap.timeout);
+        return -1;
+    }
+    if (rc < 0) {
+        ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &err);
+        *lost_r = err == LDAP_SERVER_DOWN || err == LDAP_CONNECT_ERROR;
+        dir_pool_say_ldap(pool, detail, ld, uri, what, err);
+        return -1;
+    }
+    rc = ldap_parse_result(ld, res, &err, NULL, &msg, NULL, NULL, 0);
+    if (rc != LDAP_SUCCESS || (err != LDAP_SUCCESS && err != LDAP_SIZELIMIT_EXCEEDED)) {
+        dir_say(detail, "%s: %s: %s%s%s", uri, what, ldap_err2string(rc ? rc : err),
+                msg && *msg ? ": " : "", msg && *msg ? msg : "");
+        ldap_memfree(msg);
+        ldap_msgfree(res);
+        return -1;
+    }
+    ldap_memfree(msg);
+    *res_r = res;
+    return err == LDAP_SIZELIMIT_EXCEEDED ? 1 : 0;
+}
+
+int dir_pool_wait(const struct dir_pool *pool, const struct dir_conn *c, int msgid,
+                  const char *what, LDAPMessage **res_r, char **detail, bool *lost_r)
+{
+    return dir_wait(pool, c->ld, c->uri, msgid, what, res_r, detail, lost_r);
+}
+
+/* Send a simple bind (anonymous without bind_dn) and wait for its answer. */
+static int dir_bind(const struct dir_pool *pool, LDAP *ld, const char *uri, char **detail)
+{
+    const struct cfg *cfg = pool->cfg;
+    struct berval cred = {0, NULL};
+    struct timespec start;
+    LDAPMessage *res;
+    bool lost;
+    int msgid, rc;
+
+    if (cfg->ldap.bind_password != NULL) {
+        cred.bv_val = cfg->ldap.bind_password;
+        cred.bv_len = strlen(cfg->ldap.bind_password);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    rc = ldap_sasl_bind(ld, cfg->ldap.bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL,
+                        &msgid);
+    if (rc != LDAP_SUCCESS && dir_timed_out(pool, &start)) {
+        dir_say(detail, "%s: connect: no answer within %d s", uri, cfg->ldap.timeout);
+        return -1;
+    }
+    if (rc != LDAP_SUCCESS) {
+        dir_pool_say_ldap(pool, detail, ld, uri, "bind", rc);
+        return -1;
+    }
+    rc = dir_wait(pool, ld, uri, msgid,
+                  cfg->ldap.bind_dn ? "bind as ldap.bind_dn" : "anonymous bind", &res,
+                  detail, &lost);
+    ldap_msgfree(res);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Connect to URI, StartTLS if asked, bind. Returns the handle or NULL. */
+static LDAP *dir_connect_one(const struct dir_pool *pool, const char *uri, char **detail)
+{
+    LDAP *ld = NULL;
+    int rc = ldap_initialize(&ld, uri);
+
+    if (rc != LDAP_SUCCESS) {
+        dir_pool_say_ldap(pool, detail, NULL, uri, "bad URI", rc);
+        return NULL;
+    }
+    if (dir_set_options(pool, ld) < 0) {
+        dir_say(detail, "%s: cannot set the LDAP options (TLS CA file?)", uri);
+        ldap_unbind_ext(ld, NULL, NULL);
+        return NULL;
+    }
+    if (pool->cfg->ldap.starttls && strncasecmp(uri, "ldap://", 7) == 0 &&
+        (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
+        dir_pool_say_ldap(pool, detail, ld, uri, "StartTLS", rc);
+        ldap_unbind_ext(ld, NULL, NULL);
+        return NULL;
+    }
+    if (dir_bind(pool, ld, uri, detail) < 0) {
+        ldap_unbind_ext(ld, NULL, NULL);
+        return NULL;
+    }
+    return ld;
+}
+
+int dir_pool_connect(struct dir_pool *pool, struct dir_conn *c, char **detail)
+{
+    const struct cfg_list *uris = &pool->cfg->ldap.uri;
+    char *all = NULL, *one = NULL;
+    size_t i;
+
+    for (i = 0; i < uris->n; i++) {
+        c->ld = dir_connect_one(pool, uris->v[i], &one);
+        if (c->ld != NULL) {
+            c->uri = uris->v[i];
+            free(all);
+            free(one);
+            return 0;
+        }
+        if (all == NULL) {
+            all = one;
+        } else {
+            char *both = NULL;
+
+            if (asprintf(&both, "%s; %s", all, one ? one : "failed") < 0)
+                both = NULL;
+            free(all);
+            free(one);
+            all = both;
+        }
+        one = NULL;
+    }
+    free(*detail);
+    *detail = all;
+    return -1;
+}
+
+/*
+ * Prefer an open connection. Waiting at most ldap.timeout: while the
+ * directory hangs, each waiting client gets its 451 after one timeout,
+ * not after the timeouts of all those queued before it.
+ */
+struct dir_conn *dir_pool_take(struct dir_pool *pool, char **detail)
+{
+    struct dir_conn *c = NULL;
+    struct timespec deadline;
+    size_t i;
+    int rc = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += pool->cfg->ldap.timeout;
+    pthread_mutex_lock(&pool->lock);
+    while (rc == 0) {
+        for (i = 0; i < pool->nconns; i++) {
+            if (!pool->conns[i].busy && (c == NULL || pool->conns[i].ld != NULL))
+                c = &pool->conns[i];
+        }
+        if (c != NULL) {
+            c->busy = true;
+            break;
+        }
+        rc = pthread_cond_timedwait(&pool->given, &pool->lock, &deadline);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    if (c == NULL) {
+        dir_say(detail, "all %zu directory connections stayed busy for %d s",
+                pool->nconns, pool->cfg->ldap.timeout);
+        return NULL;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &c->taken);
+    return c;
+}
+
+void dir_pool_give(struct dir_pool *pool, struct dir_conn *c)
+{
+    pthread_mutex_lock(&pool->lock);
+    c->busy = false;
+    pthread_cond_signal(&pool->given);
+    pthread_mutex_unlock(&pool->lock);
+}
