@@ -1,17 +1,28 @@
 /*
  * NAME
- *	check - what of a message is checked, and how
+ *	check - the decisions of one message
  * SUMMARY
- *	check_is_field(), check_field(), check_field_shown()
+ *	check_begin(), check_login(), check_envelope(), check_header(),
+ *	check_field(), check_is_field(), check_final(), check_report(),
+ *	check_detail(), check_end(), check_result_clear(),
+ *	check_results_clear(), check_dir_lookup()
  * DESCRIPTION
- *	The milter at end-of-DATA and -q with a header field value read a
- *	field through check_field(), so that both decide on the same
- *	addresses: those a recipient's mail client shows (the mailboxes, and
- *	the addresses display names and comments show), or none when the
- *	field is malformed. RFC 5322 allows no group in an originator field;
- *	mutt shows a group's name as the author, so one there is malformed.
+ *	The decision sequence of a message, for the milter and for -q:
  *
- *	Pure: no I/O, no globals; safe from any thread.
+ *	login		looked up once, when MAIL FROM names it;
+ *	envelope	the sender, decided at once; in report mode a
+ *			decision that would not accept is remembered;
+ *	header		each address of each configured field, read as a
+ *			recipient's mail client shows it (the mailboxes and
+ *			the addresses display names and comments show; none
+ *			when the field is malformed: RFC 5322 allows no
+ *			group in an originator field, and mutt shows a
+ *			group's name as the author); the first decision that
+ *			is no accept is kept, and nothing after it is decided;
+ *	end-of-DATA	the kept decision, and the report header.
+ *
+ *	Every decision is policy_decide()'s; check adds no rule of its own.
+ *	A message belongs to one thread at a time.
  */
 #include "autoconf.h"
 
@@ -51,8 +62,16 @@ static bool check_blank(const char *value)
     return value[strspn(value, " \t\r\n")] == '\0';
 }
 
-int check_field(const struct cfg *cfg, const char *name, const char *value,
-                struct addr_list *out, const char **error_r)
+/*
+ * check_parse - the addresses to decide on in header field NAME with
+ * VALUE, read as a recipient's mail client shows them (addr_parse_shown):
+ * no group in the originator fields, the addresses display names show
+ * unless policy.display_names is "ignore". Appends to *OUT and returns 0,
+ * or -1 with a static message naming the construction (a field without a
+ * mailbox is one too).
+ */
+static int check_parse(const struct cfg *cfg, const char *name, const char *value,
+                       struct addr_list *out, const char **error_r)
 {
     unsigned flags = 0;
     size_t before = out->n, i;
@@ -76,7 +95,8 @@ int check_field(const struct cfg *cfg, const char *name, const char *value,
     return 0;
 }
 
-char *check_field_shown(const char *name, const char *value)
+/* What a reply names for a malformed field: VALUE, or "NAME:" when blank. */
+static char *check_field_shown(const char *name, const char *value)
 {
     char *out;
 
@@ -85,4 +105,230 @@ char *check_field_shown(const char *name, const char *value)
     if (asprintf(&out, "%s:", name) < 0)
         return NULL;
     return out;
+}
+
+enum hm_lookup check_dir_lookup(void *ctx, const char *login, struct entry **entry_r,
+                                char **detail_r)
+{
+    return dir_lookup(ctx, login, entry_r, detail_r);
+}
+
+void check_begin(struct check_msg *m, const struct cfg *cfg, check_lookup_fn *lookup,
+                 void *ctx)
+{
+    memset(m, 0, sizeof(*m));
+    m->cfg = cfg;
+    m->lookup_fn = lookup;
+    m->lookup_ctx = ctx;
+    m->lookup = HM_LOOKUP_ERROR;
+}
+
+static void check_kept_clear(struct check_kept *k)
+{
+    policy_verdict_clear(&k->v);
+    free(k->field);
+    memset(k, 0, sizeof(*k));
+}
+
+void check_end(struct check_msg *m)
+{
+    free(m->login);
+    entry_unref(m->entry);
+    free(m->detail);
+    check_kept_clear(&m->failed);
+    check_kept_clear(&m->reported);
+    check_begin(m, m->cfg, m->lookup_fn, m->lookup_ctx);
+}
+
+int check_login(struct check_msg *m, const char *login)
+{
+    if (login == NULL)
+        return 0;
+    if ((m->login = strdup(login)) == NULL)
+        return -1;
+    m->lookup = m->lookup_fn(m->lookup_ctx, m->login, &m->entry, &m->detail);
+    return 0;
+}
+
+/*
+ * check_keep - remember a copy of R's verdict in *K with FIELD (NULL: the
+ * envelope). Returns 0, or -1 when out of memory.
+ */
+static int check_keep(struct check_kept *k, const char *field,
+                      const struct check_result *r)
+{
+    k->v = r->v;
+    k->v.text = r->v.text ? strdup(r->v.text) : NULL;
+    k->v.shown = r->v.shown ? strdup(r->v.shown) : NULL;
+    k->field = field ? strdup(field) : NULL;
+    k->in_name = r->in_name;
+    if ((r->v.text && !k->v.text) || (r->v.shown && !k->v.shown) || (field && !k->field))
+        return -1;
+    return 0;
+}
+
+/*
+ * check_remember - the first decision that is no accept is kept for
+ * end-of-DATA (header fields only: at MAIL FROM it is answered at once);
+ * the first that would not be one in report mode, for the report header.
+ */
+static int check_remember(struct check_msg *m, const char *field,
+                          const struct check_result *r)
+{
+    if (r->v.action != HM_ACCEPT) {
+        if (field == NULL || m->failed.v.reason != HM_REASON_NONE)
+            return 0;
+        return check_keep(&m->failed, field, r);
+    }
+    if (r->v.decision != HM_ACCEPT && m->reported.v.reason == HM_REASON_NONE)
+        return check_keep(&m->reported, field, r);
+    return 0;
+}
+
+/* check_decide - policy's verdict on ADDRESS (NULL: malformed) as WRITTEN. */
+static int check_decide(struct check_msg *m, enum policy_stage stage, const char *written,
+                        const struct addr *address, struct check_result *r)
+{
+    struct policy_request req = {m->login, stage, written, address, m->lookup, m->entry};
+
+    int rc = policy_decide(m->cfg, &req, &r->v);
+
+    r->in_name = address != NULL && address->in_name;
+    r->written = strdup(written);
+    return r->written != NULL ? rc : -1;
+}
+
+int check_envelope(struct check_msg *m, const char *sender, struct check_result *r)
+{
+    struct addr parsed = {0};
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    if (addr_parse_envelope(sender, strlen(sender), &parsed, &r->parse_error) == 0) {
+        r->parse_error = NULL;
+        rc = check_decide(m, HM_STAGE_MAIL, parsed.written, &parsed, r);
+    } else {
+        rc = check_decide(m, HM_STAGE_MAIL, sender, NULL, r);
+    }
+    addr_free(&parsed);
+    if (check_remember(m, NULL, r) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* check_results_new - room for N results in *RS; -1 when out of memory. */
+static int check_results_new(struct check_results *rs, size_t n)
+{
+    rs->n = 0;
+    rs->v = calloc(n, sizeof(*rs->v));
+    return rs->v != NULL ? 0 : -1;
+}
+
+/* check_malformed - decide on a field that does not parse (WHY). */
+static int check_malformed(struct check_msg *m, const char *name, const char *value,
+                           const char *why, struct check_results *rs)
+{
+    char *shown = check_field_shown(name, value);
+    struct check_result *r;
+    int rc;
+
+    if (shown == NULL || check_results_new(rs, 1) < 0) {
+        free(shown);
+        return -1;
+    }
+    r = &rs->v[rs->n++];
+    rc = check_decide(m, HM_STAGE_HEADER, shown, NULL, r);
+    r->parse_error = why;
+    free(shown);
+    if (check_remember(m, name, r) < 0)
+        rc = -1;
+    return rc;
+}
+
+int check_field(struct check_msg *m, const char *name, const char *value,
+                struct check_results *rs)
+{
+    struct addr_list list = {0};
+    const char *why;
+    size_t i;
+    int rc = 0;
+
+    rs->v = NULL;
+    rs->n = 0;
+    if (check_parse(m->cfg, name, value, &list, &why) < 0) {
+        addr_list_free(&list);
+        return check_malformed(m, name, value, why, rs);
+    }
+    if (check_results_new(rs, list.n) < 0) {
+        addr_list_free(&list);
+        return -1;
+    }
+    for (i = 0; i < list.n && (m->explain || m->failed.v.reason == HM_REASON_NONE); i++) {
+        struct check_result *r = &rs->v[rs->n++];
+
+        if (check_decide(m, HM_STAGE_HEADER, list.v[i].written, &list.v[i], r) < 0 ||
+            check_remember(m, name, r) < 0)
+            rc = -1;
+    }
+    addr_list_free(&list);
+    return rc;
+}
+
+int check_header(struct check_msg *m, const char *name, const char *value,
+                 struct check_results *rs)
+{
+    const struct cfg *cfg = m->cfg;
+
+    rs->v = NULL;
+    rs->n = 0;
+    if (cfg->policy.mode == HM_MODE_REPORT &&
+        strcasecmp(name, cfg->policy.report_header) == 0)
+        m->client_reports++;
+    if ((!m->explain && m->failed.v.reason != HM_REASON_NONE) ||
+        !check_is_field(cfg, name))
+        return 0;
+    return check_field(m, name, value, rs);
+}
+
+const struct check_kept *check_final(const struct check_msg *m)
+{
+    return m->failed.v.reason != HM_REASON_NONE ? &m->failed : NULL;
+}
+
+char *check_report(const struct check_msg *m)
+{
+    const struct policy_verdict *v = &m->reported.v;
+    char *value;
+
+    if (v->reason == HM_REASON_NONE)
+        return NULL;
+    if (asprintf(&value, "%s reason=%s address=%s", policy_action_name(v->decision),
+                 policy_reason_name(v->reason), v->shown ? v->shown : "") < 0)
+        return NULL;
+    return value;
+}
+
+const char *check_detail(const struct check_msg *m, const struct policy_verdict *v)
+{
+    if (v->reason != HM_REASON_DIRECTORY_ERROR && v->reason != HM_REASON_AMBIGUOUS)
+        return NULL;
+    return m->detail;
+}
+
+void check_result_clear(struct check_result *r)
+{
+    policy_verdict_clear(&r->v);
+    free(r->written);
+    memset(r, 0, sizeof(*r));
+}
+
+void check_results_clear(struct check_results *rs)
+{
+    size_t i;
+
+    for (i = 0; i < rs->n; i++)
+        check_result_clear(&rs->v[i]);
+    free(rs->v);
+    rs->v = NULL;
+    rs->n = 0;
 }

@@ -4,24 +4,25 @@
  * SUMMARY
  *	milter_register(), milter_set_config(), milter_shutdown()
  * DESCRIPTION
- *	Maps the milter protocol onto the decision core and nothing else:
+ *	Maps the milter protocol onto check, which decides, and nothing
+ *	else:
  *
  *	MAIL FROM	reads {auth_authen} (xtext-decoded when the MTA is
- *			Sendmail, which encodes it), looks the login up
- *			once, and decides on the envelope sender. Mail from a
- *			client that did not authenticate is accepted at once
- *			(no further callbacks) or rejected, as configured.
- *	header		each address of each configured field is decided on
- *			with the entry found at MAIL FROM; the first that
- *			fails is kept.
+ *			Sendmail, which encodes it) and hands it and the
+ *			envelope sender to check. Mail from a client that did
+ *			not authenticate is accepted at once (no further
+ *			callbacks) or rejected, as configured.
+ *	header		each field goes to check, which keeps the first
+ *			failure.
  *	end of DATA	the kept verdict is sent; in report mode a header
- *			says what would have been done.
+ *			says what would have been done, and the client's
+ *			copies of it are removed.
  *
  *	A generation (configuration + directory client) is reference
  *	counted: each connection holds the one in force when it started, so
  *	a reload never changes a connection under its feet. Per-connection
- *	state lives in smfi_setpriv() and is reset per message, freed in
- *	xxfi_close. Every verdict is logged on one line.
+ *	state (a struct check_msg) lives in smfi_setpriv() and is reset per
+ *	message, freed in xxfi_close. Every verdict is logged on one line.
  *
  *	Thread-safety: libmilter calls back from one thread per connection;
  *	the generation pointer is swapped under a mutex.
@@ -33,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "address.h"
 #include "check.h"
@@ -49,25 +49,9 @@ struct milter_gen {
     unsigned refs;
 };
 
-/* What one message has gathered so far. */
-struct milter_msg {
-    char *login;  /* NULL: not authenticated */
-    char *sender; /* the envelope sender as written */
-    enum hm_lookup lookup;
-    struct entry *entry;
-    char *detail;                   /* the directory's explanation */
-    struct policy_verdict kept;     /* the first header verdict that is not accept */
-    char *kept_field;               /* its header field name */
-    bool kept_in_name;              /* its address was shown by a display name */
-    char *kept_address;             /* its address as written */
-    struct policy_verdict reported; /* report mode: what would have been done */
-    char *reported_address;
-    unsigned client_reports; /* report mode: copies of report_header the client sent */
-};
-
 struct milter_conn {
     struct milter_gen *gen;
-    struct milter_msg msg;
+    struct check_msg msg;  /* the current message */
     sfsistat header_reply; /* SMFIS_NOREPLY when the MTA expects none */
 };
 
@@ -124,20 +108,6 @@ void milter_shutdown(void)
     milter_gen_unref(old);
 }
 
-static void milter_msg_clear(struct milter_msg *m)
-{
-    free(m->login);
-    free(m->sender);
-    entry_unref(m->entry);
-    free(m->detail);
-    policy_verdict_clear(&m->kept);
-    free(m->kept_field);
-    free(m->kept_address);
-    policy_verdict_clear(&m->reported);
-    free(m->reported_address);
-    memset(m, 0, sizeof(*m));
-}
-
 static struct milter_conn *milter_conn(SMFICTX *ctx)
 {
     struct milter_conn *c = smfi_getpriv(ctx);
@@ -151,6 +121,7 @@ static struct milter_conn *milter_conn(SMFICTX *ctx)
         free(c);
         return NULL;
     }
+    check_begin(&c->msg, c->gen->cfg, check_dir_lookup, c->gen->dir);
     return c;
 }
 
@@ -196,21 +167,19 @@ static sfsistat milter_answer(SMFICTX *ctx, const struct policy_verdict *v)
 }
 
 /* One line per verdict; IN_NAME: the address was shown by a display name. */
-static void milter_log(SMFICTX *ctx, const struct milter_msg *m, const char *what,
+static void milter_log(SMFICTX *ctx, const struct check_msg *m, const char *what,
                        const char *address, const struct policy_verdict *v,
                        const char *stage, bool in_name)
 {
     enum log_level level = v->decision == HM_ACCEPT ? HM_LOG_INFO : HM_LOG_WARNING;
+    const char *detail = check_detail(m, v);
 
-    log_msg(
-        level, "%s: login=%s %s=%s %s%s reason=%s stage=%s%s%s%s", milter_queue_id(ctx),
-        m->login ? m->login : "(none)", what, address && *address ? address : "<>",
-        v->action != v->decision ? "report " : "", policy_action_name(v->decision),
-        v->reason, stage, in_name ? " in=name" : "",
-        v->reason && strcmp(v->reason, "directory-error") == 0 && m->detail ? " error="
-                                                                            : "",
-        v->reason && strcmp(v->reason, "directory-error") == 0 && m->detail ? m->detail
-                                                                            : "");
+    log_msg(level, "%s: login=%s %s=%s %s%s reason=%s stage=%s%s%s%s",
+            milter_queue_id(ctx), m->login ? m->login : "(none)", what,
+            address && *address ? address : "<>",
+            v->action != v->decision ? "report " : "", policy_action_name(v->decision),
+            policy_reason_name(v->reason), stage, in_name ? " in=name" : "",
+            detail ? " error=" : "", detail ? detail : "");
 }
 
 /*
@@ -249,113 +218,51 @@ static int milter_login(SMFICTX *ctx, char **login_r)
 static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
     struct milter_conn *c = milter_conn(ctx);
-    struct milter_msg *m;
-    struct policy_request req = {NULL, HM_STAGE_MAIL, NULL, NULL, HM_LOOKUP_ERROR, NULL};
-    struct policy_verdict v;
-    struct addr sender = {0};
-    const char *why;
+    struct check_result r;
+    char *login;
     sfsistat rc;
 
     if (c == NULL)
         return SMFIS_TEMPFAIL;
-    m = &c->msg;
-    milter_msg_clear(m);
-    m->sender = strdup(argv[0] ? argv[0] : "");
-    if (m->sender == NULL || milter_login(ctx, &m->login) < 0) {
+    check_end(&c->msg);
+    if (milter_login(ctx, &login) < 0 || check_login(&c->msg, login) < 0) {
+        free(login);
         smfi_setreply(ctx, "451", "4.3.0", "Temporary failure, try again later");
         return SMFIS_TEMPFAIL;
     }
-    if (m->login != NULL)
-        m->lookup = dir_lookup(c->gen->dir, m->login, &m->entry, &m->detail);
-    req.login = m->login;
-    req.written = m->sender;
-    req.lookup = m->lookup;
-    req.entry = m->entry;
-    if (addr_parse_envelope(m->sender, strlen(m->sender), &sender, &why) == 0) {
-        req.address = &sender;
-        req.written = sender.written;
-    }
-    if (policy_decide(c->gen->cfg, &req, &v) < 0)
+    free(login);
+    if (check_envelope(&c->msg, argv[0] ? argv[0] : "", &r) < 0)
         log_error("%s: out of memory", milter_queue_id(ctx));
-    milter_log(ctx, m, "sender", req.written, &v, "mail", false);
-    rc = milter_answer(ctx, &v);
-    if (rc == SMFIS_CONTINUE && m->login == NULL && v.decision == HM_ACCEPT)
+    milter_log(ctx, &c->msg, "sender", r.written, &r.v, "mail", false);
+    rc = milter_answer(ctx, &r.v);
+    if (rc == SMFIS_CONTINUE && c->msg.login == NULL && r.v.decision == HM_ACCEPT)
         rc = SMFIS_ACCEPT; /* not ours to check: no further callbacks */
-    if (rc == SMFIS_CONTINUE && v.decision != HM_ACCEPT && m->reported.reason == NULL) {
-        m->reported = v; /* report mode: remembered for the header */
-        m->reported_address = policy_shown(req.written);
-        memset(&v, 0, sizeof(v));
-    }
-    policy_verdict_clear(&v);
-    addr_free(&sender);
+    check_result_clear(&r);
     return rc;
-}
-
-/* Keep V if it is the first verdict of the message that is not a plain accept. */
-static void milter_keep(struct milter_msg *m, const char *field, const char *address,
-                        bool in_name, struct policy_verdict *v)
-{
-    /* Kept for a log line or a header: printable and bounded. */
-    if (v->action != HM_ACCEPT && m->kept.reason == NULL) {
-        m->kept = *v;
-        m->kept_field = strdup(field);
-        m->kept_in_name = in_name;
-        m->kept_address = policy_shown(address);
-        memset(v, 0, sizeof(*v));
-    } else if (v->decision != HM_ACCEPT && m->reported.reason == NULL) {
-        m->reported = *v;
-        m->reported_address = policy_shown(address);
-        memset(v, 0, sizeof(*v));
-    }
-}
-
-static void milter_check_address(SMFICTX *ctx, struct milter_conn *c, const char *field,
-                                 const char *written, const struct addr *address)
-{
-    struct milter_msg *m = &c->msg;
-    struct policy_request req = {m->login, HM_STAGE_HEADER, written,
-                                 address,  m->lookup,       m->entry};
-    struct policy_verdict v;
-    bool in_name = address != NULL && address->in_name;
-
-    if (policy_decide(c->gen->cfg, &req, &v) < 0)
-        log_error("%s: out of memory", milter_queue_id(ctx));
-    /* Rejects are logged at end of DATA, where Postfix names the queue id. */
-    if ((v.decision != HM_ACCEPT && v.action == HM_ACCEPT) ||
-        log_level_enabled(HM_LOG_DEBUG))
-        milter_log(ctx, m, field, written, &v, "header", in_name);
-    milter_keep(m, field, written, in_name, &v);
-    policy_verdict_clear(&v);
 }
 
 static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
 {
     struct milter_conn *c = smfi_getpriv(ctx);
-    const struct cfg *cfg;
-    struct addr_list list = {0};
-    const char *why;
-    char *shown;
+    struct check_results rs;
     size_t i;
 
     if (c == NULL)
         return SMFIS_CONTINUE;
-    cfg = c->gen->cfg;
-    if (cfg->policy.mode == HM_MODE_REPORT &&
-        strcasecmp(name, cfg->policy.report_header) == 0)
-        c->msg.client_reports++;
-    if (c->msg.kept.reason != NULL || !check_is_field(cfg, name))
-        return c->header_reply;
-    if (check_field(cfg, name, value, &list, &why) < 0) {
-        log_debug("%s: %s: malformed: %s", milter_queue_id(ctx), name, why);
-        shown = check_field_shown(name, value);
-        milter_check_address(ctx, c, name, shown ? shown : value, NULL);
-        free(shown);
-        addr_list_free(&list);
-        return c->header_reply;
+    if (check_header(&c->msg, name, value, &rs) < 0)
+        log_error("%s: out of memory", milter_queue_id(ctx));
+    for (i = 0; i < rs.n; i++) {
+        const struct check_result *r = &rs.v[i];
+
+        if (r->parse_error != NULL)
+            log_debug("%s: %s: malformed: %s", milter_queue_id(ctx), name,
+                      r->parse_error);
+        /* Rejects are logged at end of DATA, where Postfix names the queue id. */
+        if ((r->v.decision != HM_ACCEPT && r->v.action == HM_ACCEPT) ||
+            log_level_enabled(HM_LOG_DEBUG))
+            milter_log(ctx, &c->msg, name, r->written, &r->v, "header", r->in_name);
     }
-    for (i = 0; i < list.n && c->msg.kept.reason == NULL; i++)
-        milter_check_address(ctx, c, name, list.v[i].written, &list.v[i]);
-    addr_list_free(&list);
+    check_results_clear(&rs);
     return c->header_reply;
 }
 
@@ -378,30 +285,28 @@ static void milter_remove_client_reports(SMFICTX *ctx, struct milter_conn *c)
 static sfsistat mlfi_eom(SMFICTX *ctx)
 {
     struct milter_conn *c = smfi_getpriv(ctx);
-    struct milter_msg *m;
-    char *value = NULL;
+    const struct check_kept *failed;
+    const char *field;
+    char *value;
     sfsistat rc = SMFIS_CONTINUE;
 
     if (c == NULL)
         return SMFIS_CONTINUE;
-    m = &c->msg;
-    if (m->kept.reason != NULL) {
-        milter_log(ctx, m, m->kept_field, m->kept_address, &m->kept, "header",
-                   m->kept_in_name);
-        rc = milter_answer(ctx, &m->kept);
+    if ((failed = check_final(&c->msg)) != NULL) {
+        milter_log(ctx, &c->msg, failed->field, failed->v.shown, &failed->v, "header",
+                   failed->in_name);
+        rc = milter_answer(ctx, &failed->v);
     }
     if (rc == SMFIS_CONTINUE)
         milter_remove_client_reports(ctx, c);
-    if (rc == SMFIS_CONTINUE && m->reported.reason != NULL) {
-        if (asprintf(&value, "%s reason=%s address=%s",
-                     policy_action_name(m->reported.decision), m->reported.reason,
-                     m->reported_address ? m->reported_address : "") < 0 ||
-            smfi_addheader(ctx, c->gen->cfg->policy.report_header, value) != MI_SUCCESS)
-            log_warning("%s: cannot add the %s header", milter_queue_id(ctx),
-                        c->gen->cfg->policy.report_header);
+    field = c->gen->cfg->policy.report_header;
+    if (rc == SMFIS_CONTINUE && c->msg.reported.v.reason != HM_REASON_NONE) {
+        value = check_report(&c->msg);
+        if (value == NULL || smfi_addheader(ctx, (char *)field, value) != MI_SUCCESS)
+            log_warning("%s: cannot add the %s header", milter_queue_id(ctx), field);
         free(value);
     }
-    milter_msg_clear(m);
+    check_end(&c->msg);
     return rc;
 }
 
@@ -410,7 +315,7 @@ static sfsistat mlfi_abort(SMFICTX *ctx)
     struct milter_conn *c = smfi_getpriv(ctx);
 
     if (c != NULL)
-        milter_msg_clear(&c->msg);
+        check_end(&c->msg);
     return SMFIS_CONTINUE;
 }
 
@@ -420,7 +325,7 @@ static sfsistat mlfi_close(SMFICTX *ctx)
 
     if (c == NULL)
         return SMFIS_CONTINUE;
-    milter_msg_clear(&c->msg);
+    check_end(&c->msg);
     milter_gen_unref(c->gen);
     free(c);
     smfi_setpriv(ctx, NULL);

@@ -3,14 +3,16 @@
  *	policy - may this login submit as this address?
  * SUMMARY
  *	policy_decide(), policy_verdict_clear(), policy_is_local(),
- *	policy_owns(), policy_action_name()
+ *	policy_owns(), policy_shown(), policy_action_name(),
+ *	policy_reason_name()
  * DESCRIPTION
  *	The whole rule of homed-milter in one pure function. The checks run
  *	in a fixed order, the first that decides wins:
  *
  *	1. not authenticated: policy.unauthenticated;
  *	2. the directory gave no answer: policy.on_directory_error; the
- *	   login matches more than one entry: 451, always;
+ *	   login matches more than one entry: 451, always (ambiguous,
+ *	   logged as directory-error);
  *	3. the login has no entry: reject (no-entry);
  *	4. the entry is not homed here: reject (not-homed);
  *	5. MAIL FROM with check_envelope off: accept (not-checked);
@@ -42,6 +44,26 @@ static const char *const policy_names[] = {"accept", "reject", "tempfail"};
 const char *policy_action_name(enum policy_action action)
 {
     return (unsigned)action <= HM_TEMPFAIL ? policy_names[action] : "unknown";
+}
+
+/* The reasons' keywords, in the order of enum policy_reason. */
+static const char *const policy_reasons[] = {
+    [HM_REASON_NONE] = "none",
+    [HM_REASON_UNAUTHENTICATED] = "unauthenticated",
+    [HM_REASON_DIRECTORY_ERROR] = "directory-error",
+    [HM_REASON_AMBIGUOUS] = "directory-error",
+    [HM_REASON_NO_ENTRY] = "no-entry",
+    [HM_REASON_NOT_HOMED] = "not-homed",
+    [HM_REASON_NOT_CHECKED] = "not-checked",
+    [HM_REASON_MALFORMED] = "malformed",
+    [HM_REASON_NULL_SENDER] = "null-sender",
+    [HM_REASON_OWNED] = "owned",
+    [HM_REASON_NOT_OWNED] = "not-owned",
+};
+
+const char *policy_reason_name(enum policy_reason reason)
+{
+    return (unsigned)reason <= HM_REASON_NOT_OWNED ? policy_reasons[reason] : "unknown";
 }
 
 /* Compare host names ignoring ASCII case and one trailing dot. */
@@ -166,7 +188,7 @@ static char *policy_expand(const char *template, const char *shown)
 }
 
 static int policy_set(struct policy_verdict *v, enum policy_action decision,
-                      const char *reason)
+                      enum policy_reason reason)
 {
     v->action = v->decision = decision;
     v->reason = reason;
@@ -174,15 +196,14 @@ static int policy_set(struct policy_verdict *v, enum policy_action decision,
 }
 
 static int policy_reply(struct policy_verdict *v, enum policy_action decision,
-                        const char *reason, const char *template, const char *written)
+                        enum policy_reason reason, const char *template,
+                        const char *written)
 {
-    char *shown = policy_shown(written);
-
     policy_set(v, decision, reason);
     v->code = decision == HM_TEMPFAIL ? "451" : "554";
     v->xcode = decision == HM_TEMPFAIL ? "4.3.0" : "5.7.1";
-    v->text = shown ? policy_expand(template, shown) : NULL;
-    free(shown);
+    v->shown = policy_shown(written);
+    v->text = v->shown ? policy_expand(template, v->shown) : NULL;
     if (v->text == NULL) {
         v->action = v->decision = HM_TEMPFAIL;
         v->code = "451";
@@ -197,12 +218,12 @@ static int policy_directory_error(const struct cfg *cfg, const struct policy_req
 {
     switch (cfg->policy.on_directory_error) {
     case HM_ONERR_ACCEPT:
-        return policy_set(v, HM_ACCEPT, "directory-error");
+        return policy_set(v, HM_ACCEPT, HM_REASON_DIRECTORY_ERROR);
     case HM_ONERR_REJECT:
-        return policy_reply(v, HM_REJECT, "directory-error", cfg->policy.reject_text,
-                            req->written);
+        return policy_reply(v, HM_REJECT, HM_REASON_DIRECTORY_ERROR,
+                            cfg->policy.reject_text, req->written);
     default:
-        return policy_reply(v, HM_TEMPFAIL, "directory-error",
+        return policy_reply(v, HM_TEMPFAIL, HM_REASON_DIRECTORY_ERROR,
                             "Directory unavailable, try again later", req->written);
     }
 }
@@ -214,20 +235,20 @@ static int policy_check_entry(const struct cfg *cfg, const struct policy_request
     const char *text = cfg->policy.reject_text;
 
     if (req->lookup == HM_LOOKUP_NOT_FOUND || req->entry == NULL)
-        return policy_reply(v, HM_REJECT, "no-entry", text, req->written);
+        return policy_reply(v, HM_REJECT, HM_REASON_NO_ENTRY, text, req->written);
     if (!policy_is_local(cfg, req->entry))
-        return policy_reply(v, HM_REJECT, "not-homed", text, req->written);
+        return policy_reply(v, HM_REJECT, HM_REASON_NOT_HOMED, text, req->written);
     if (req->stage == HM_STAGE_MAIL && !cfg->policy.check_envelope)
-        return policy_set(v, HM_ACCEPT, "not-checked");
+        return policy_set(v, HM_ACCEPT, HM_REASON_NOT_CHECKED);
     if (req->address == NULL)
-        return policy_reply(v, HM_REJECT, "malformed", text, req->written);
+        return policy_reply(v, HM_REJECT, HM_REASON_MALFORMED, text, req->written);
     if (req->address->is_null && req->stage == HM_STAGE_MAIL)
-        return policy_set(v, HM_ACCEPT, "null-sender");
+        return policy_set(v, HM_ACCEPT, HM_REASON_NULL_SENDER);
     if (policy_bad_extension(cfg, req->address))
-        return policy_reply(v, HM_REJECT, "malformed", text, req->written);
+        return policy_reply(v, HM_REJECT, HM_REASON_MALFORMED, text, req->written);
     if (policy_owns(cfg, req->entry, req->address))
-        return policy_set(v, HM_ACCEPT, "owned");
-    return policy_reply(v, HM_REJECT, "not-owned", text, req->written);
+        return policy_set(v, HM_ACCEPT, HM_REASON_OWNED);
+    return policy_reply(v, HM_REJECT, HM_REASON_NOT_OWNED, text, req->written);
 }
 
 int policy_decide(const struct cfg *cfg, const struct policy_request *req,
@@ -238,12 +259,12 @@ int policy_decide(const struct cfg *cfg, const struct policy_request *req,
     memset(v, 0, sizeof(*v));
     if (req->login == NULL) {
         if (cfg->policy.unauthenticated == HM_UNAUTH_ACCEPT)
-            return policy_set(v, HM_ACCEPT, "unauthenticated");
-        rc = policy_reply(v, HM_REJECT, "unauthenticated",
+            return policy_set(v, HM_ACCEPT, HM_REASON_UNAUTHENTICATED);
+        rc = policy_reply(v, HM_REJECT, HM_REASON_UNAUTHENTICATED,
                           "Authentication required to submit mail", req->written);
     } else if (req->lookup == HM_LOOKUP_AMBIGUOUS) {
         /* Never a pick between two mailboxes, whatever on_directory_error says. */
-        return policy_reply(v, HM_TEMPFAIL, "directory-error",
+        return policy_reply(v, HM_TEMPFAIL, HM_REASON_AMBIGUOUS,
                             "Directory unavailable, try again later", req->written);
     } else if (req->lookup == HM_LOOKUP_ERROR) {
         return policy_directory_error(cfg, req, v);
@@ -258,5 +279,6 @@ int policy_decide(const struct cfg *cfg, const struct policy_request *req,
 void policy_verdict_clear(struct policy_verdict *v)
 {
     free(v->text);
+    free(v->shown);
     memset(v, 0, sizeof(*v));
 }

@@ -29,7 +29,6 @@
 #include "address.h"
 #include "check.h"
 #include "directory.h"
-#include "policy.h"
 #include "query.h"
 
 static void query_print_list(FILE *out, const char *label, char *const *v, size_t n)
@@ -58,67 +57,53 @@ static void query_print_evidence(FILE *out, enum hm_lookup lookup, const struct 
     }
 }
 
-static void query_print_reason(FILE *out, const struct cfg *cfg, enum hm_lookup lookup,
-                               const struct policy_verdict *v, const char *address,
-                               const char *parse_error)
+static void query_print_reason(FILE *out, const struct check_msg *m,
+                               const struct check_result *r)
 {
-    const char *r = v->reason;
+    const struct cfg *cfg = m->cfg;
+    const struct policy_verdict *v = &r->v;
+    const char *address = r->written ? r->written : "";
 
-    fprintf(out, "reason %s: ", r);
-    if (strcmp(r, "owned") == 0)
+    fprintf(out, "reason %s: ", policy_reason_name(v->reason));
+    switch (v->reason) {
+    case HM_REASON_OWNED:
         fprintf(out, "%s is an address of this entry", address);
-    else if (strcmp(r, "not-owned") == 0)
+        break;
+    case HM_REASON_NOT_OWNED:
         fprintf(out, "%s is not an address of this entry", address);
-    else if (strcmp(r, "no-entry") == 0)
+        break;
+    case HM_REASON_NO_ENTRY:
         fprintf(out, "the login has no entry under %s", cfg->ldap.base);
-    else if (strcmp(r, "not-homed") == 0)
+        break;
+    case HM_REASON_NOT_HOMED:
         fprintf(out, "no %s value is one of local_hosts", cfg->ldap.home_attribute);
-    else if (strcmp(r, "null-sender") == 0)
+        break;
+    case HM_REASON_NULL_SENDER:
         fputs("the null sender is accepted at MAIL FROM; headers are still checked", out);
-    else if (strcmp(r, "not-checked") == 0)
+        break;
+    case HM_REASON_NOT_CHECKED:
         fputs("policy.check_envelope is false", out);
-    else if (strcmp(r, "malformed") == 0 && parse_error != NULL)
-        fprintf(out, "the address does not parse: %s", parse_error);
-    else if (strcmp(r, "malformed") == 0)
-        fprintf(out, "the extension of %s holds '@', '\"', '<', '>' or white space",
-                address);
-    else if (strcmp(r, "directory-error") == 0 && lookup == HM_LOOKUP_AMBIGUOUS)
+        break;
+    case HM_REASON_MALFORMED:
+        if (r->parse_error != NULL)
+            fprintf(out, "the address does not parse: %s", r->parse_error);
+        else
+            fprintf(out, "the extension of %s holds '@', '\"', '<', '>' or white space",
+                    address);
+        break;
+    case HM_REASON_AMBIGUOUS:
         fputs("the login matches more than one entry: never a pick, always 451", out);
-    else if (strcmp(r, "directory-error") == 0)
+        break;
+    case HM_REASON_DIRECTORY_ERROR:
         fputs("no answer from the directory; policy.on_directory_error decides", out);
-    else
+        break;
+    default:
         fputs("see the policy", out);
+    }
     if (v->action != v->decision)
         fprintf(out, " (report mode: would %s %s %s %s)", policy_action_name(v->decision),
                 v->code, v->xcode, v->text);
     fputc('\n', out);
-}
-
-/* One decision of a query, and what it was about. */
-struct query_item {
-    struct policy_verdict v;
-    const char *address; /* as shown in the reason line */
-    bool in_name;
-};
-
-/* The directory's answer for the login of a query. */
-struct query_lookup {
-    enum hm_lookup lookup;
-    struct entry *entry;
-    char *detail;
-};
-
-/* query_decide - decide on ADDRESS (NULL: malformed) as WRITTEN into *IT. */
-static void query_decide(const struct cfg *cfg, const char *login,
-                         const struct query_lookup *lk, enum policy_stage stage,
-                         const char *written, const struct addr *address,
-                         struct query_item *it)
-{
-    struct policy_request req = {login, stage, written, address, lk->lookup, lk->entry};
-
-    policy_decide(cfg, &req, &it->v);
-    it->address = written;
-    it->in_name = address != NULL && address->in_name;
 }
 
 /*
@@ -153,109 +138,78 @@ static bool query_angled(const char *value)
     return n >= 2 && value[0] == '<' && value[n - 1] == '>';
 }
 
-/*
- * query_items - the decisions on VALUE: "FIELD: value" for a checked
- * field, or any value that is neither an envelope sender nor in angle
- * brackets, is read as that field (From by default) and every address
- * decided as end-of-DATA would; the others are decided as MAIL FROM
- * would. Fills *LIST (the parsed addresses the items point into), *SHOWN
- * and *PARSE_ERROR_R; returns a calloc'd array of *N_R items, or NULL when
- * out of memory.
- */
-static struct query_item *query_items(const struct cfg *cfg, const char *login,
-                                      const struct query_lookup *lk, const char *value,
-                                      struct addr_list *list, char **shown,
-                                      const char **parse_error_r, size_t *n_r)
+/* query_is_envelope - whether VALUE is an envelope sender, or meant as one. */
+static bool query_is_envelope(const char *value)
 {
-    struct query_item *items = NULL;
     struct addr env = {0};
-    const char *body = query_field(cfg, value, shown);
-    const char *field = body != NULL ? *shown : "From";
-    size_t i;
+    const char *why;
+    bool parsed = addr_parse_envelope(value, strlen(value), &env, &why) == 0;
 
-    *n_r = 1;
-    if (body == NULL &&
-        addr_parse_envelope(value, strlen(value), &env, parse_error_r) < 0 &&
-        query_angled(value)) { /* meant as MAIL FROM, and malformed there */
-        if ((items = calloc(1, sizeof(*items))) != NULL)
-            query_decide(cfg, login, lk, HM_STAGE_MAIL, value, NULL, items);
-        return items;
-    }
-    *parse_error_r = NULL;
-    if (body == NULL && env.written != NULL) {
-        if ((list->v = malloc(sizeof(*list->v))) == NULL) {
-            addr_free(&env);
-            return NULL;
-        }
-        list->v[0] = env;
-        list->n = list->cap = 1;
-        if ((items = calloc(1, sizeof(*items))) != NULL)
-            query_decide(cfg, login, lk, HM_STAGE_MAIL, env.written, list->v, items);
-        return items;
+    addr_free(&env);
+    return parsed || query_angled(value);
+}
+
+/*
+ * query_decide - the decisions on VALUE, into *RS: "FIELD: value" for a
+ * checked field, or any value that is neither an envelope sender nor in
+ * angle brackets, is read as that field (From by default) and every
+ * address decided as end-of-DATA would; the others are decided as MAIL
+ * FROM would. Returns 0, or -1 when out of memory.
+ */
+static int query_decide(struct check_msg *m, const char *value, struct check_results *rs)
+{
+    char *name = NULL;
+    const char *body = query_field(m->cfg, value, &name);
+    int rc;
+
+    if (body == NULL && query_is_envelope(value)) {
+        if ((rs->v = calloc(1, sizeof(*rs->v))) == NULL)
+            return -1;
+        rs->n = 1;
+        return check_envelope(m, value, rs->v);
     }
     body = body != NULL ? body + strspn(body, " \t") : value;
-    if (check_field(cfg, field, body, list, parse_error_r) < 0) {
-        char *named = check_field_shown(field, body);
-
-        free(*shown); /* the field's name, which FIELD may point to */
-        if ((*shown = named) != NULL && (items = calloc(1, sizeof(*items))) != NULL)
-            query_decide(cfg, login, lk, HM_STAGE_HEADER, *shown, NULL, items);
-        return items;
-    }
-    *n_r = list->n;
-    if ((items = calloc(list->n, sizeof(*items))) != NULL)
-        for (i = 0; i < list->n; i++)
-            query_decide(cfg, login, lk, HM_STAGE_HEADER, list->v[i].written, &list->v[i],
-                         &items[i]);
-    return items;
+    rc = check_field(m, name != NULL ? name : "From", body, rs);
+    free(name);
+    return rc;
 }
 
 int query_run(struct cfg *cfg, const char *login, const char *value, FILE *out)
 {
-    struct query_lookup lk = {HM_LOOKUP_ERROR, NULL, NULL};
-    struct query_item *items, *first;
-    struct addr_list list = {0};
+    struct check_results rs = {NULL, 0};
+    const struct check_result *first;
     struct dir *dir = dir_new(cfg);
-    const char *parse_error = NULL;
-    char *shown = NULL;
-    size_t n = 0, i;
+    struct check_msg m;
+    size_t i;
     int rc;
 
-    if (dir != NULL)
-        lk.lookup = dir_lookup(dir, login, &lk.entry, &lk.detail);
-    else
-        lk.detail = strdup("out of memory");
-    items = query_items(cfg, login, &lk, value, &list, &shown, &parse_error, &n);
-    if (items == NULL) {
+    check_begin(&m, cfg, check_dir_lookup, dir);
+    m.explain = true;
+    if (dir == NULL || check_login(&m, login) < 0 || query_decide(&m, value, &rs) < 0 ||
+        rs.n == 0) {
         fputs("tempfail 451 4.3.0 out of memory\n", out);
         rc = 2;
         goto out;
     }
     /* As end-of-DATA: the first decision that is not an accept speaks. */
-    for (i = 0; i + 1 < n && items[i].v.action == HM_ACCEPT; i++)
+    for (i = 0; i + 1 < rs.n && rs.v[i].v.action == HM_ACCEPT; i++)
         ;
-    first = &items[i];
+    first = &rs.v[i];
     fputs(policy_action_name(first->v.action), out);
     if (first->v.action != HM_ACCEPT)
         fprintf(out, " %s %s %s", first->v.code, first->v.xcode,
                 first->v.text ? first->v.text : "");
     fputc('\n', out);
-    query_print_evidence(out, lk.lookup, lk.entry, lk.detail);
-    for (i = 0; i < n; i++) {
-        if (items[i].in_name)
+    query_print_evidence(out, m.lookup, m.entry, m.detail);
+    for (i = 0; i < rs.n; i++) {
+        if (rs.v[i].in_name)
             fputs("(display name) ", out);
-        query_print_reason(out, cfg, lk.lookup, &items[i].v, items[i].address,
-                           parse_error);
+        query_print_reason(out, &m, &rs.v[i]);
     }
     rc = first->v.action == HM_ACCEPT ? 0 : first->v.action == HM_REJECT ? 1 : 2;
 out:
-    for (i = 0; items != NULL && i < n; i++)
-        policy_verdict_clear(&items[i].v);
-    free(items);
-    free(shown);
-    addr_list_free(&list);
-    entry_unref(lk.entry);
-    free(lk.detail);
+    check_results_clear(&rs);
+    check_end(&m);
     dir_free(dir);
     return rc;
 }

@@ -1,9 +1,17 @@
 /*
- * check.h - what of a message is checked, and how (module check)
+ * check.h - the decisions of one message (module check)
  *
- * Pure functions of the configuration: no I/O, no globals, safe from any
- * thread. Shared by the milter and -q so that both read a header field the
- * same way.
+ * The one place that says "look the login up, read the address as a
+ * recipient's mail client shows it, ask policy, remember the first
+ * failure": the envelope sender, then each address of each configured
+ * header field, then the final verdict and, in report mode, the report
+ * header. The milter and -q both go through it, so that -q can never
+ * drift from what the milter does. Free of libmilter: the unit tests drive
+ * whole messages through it.
+ *
+ * A struct check_msg belongs to one thread at a time (one SMTP
+ * connection); the configuration and directory client it points to may
+ * be shared.
  */
 #ifndef HM_CHECK_H
 #define HM_CHECK_H
@@ -12,27 +20,125 @@
 
 #include "address.h"
 #include "cfg.h"
+#include "directory.h"
+#include "entry.h"
+#include "policy.h"
+
+/*
+ * How check finds a login's entry, with dir_lookup()'s contract: CTX is
+ * a struct dir for check_dir_lookup, or a unit test's fake directory.
+ */
+typedef enum hm_lookup check_lookup_fn(void *ctx, const char *login,
+                                       struct entry **entry_r, char **detail_r);
+
+/* check_dir_lookup - dir_lookup() on the struct dir CTX. */
+enum hm_lookup check_dir_lookup(void *ctx, const char *login, struct entry **entry_r,
+                                char **detail_r);
+
+/* One decision on one address, and the evidence -q prints for it. */
+struct check_result {
+    struct policy_verdict v;
+    char *written;           /* the address as written (a malformed field: the
+                                field's value, or "NAME:" when empty) */
+    bool in_name;            /* shown by a display name or comment */
+    const char *parse_error; /* static: why it did not parse; NULL when it did */
+};
+
+/* The decisions on one header field, in the order of its addresses. */
+struct check_results {
+    struct check_result *v;
+    size_t n;
+};
+
+/* A decision the message keeps until end-of-DATA. */
+struct check_kept {
+    struct policy_verdict v; /* reason HM_REASON_NONE: none kept */
+    char *field;             /* its header field; NULL: the envelope sender */
+    bool in_name;
+};
+
+/* One message, from MAIL FROM to end-of-DATA. Read its fields, never set them. */
+struct check_msg {
+    const struct cfg *cfg;
+    check_lookup_fn *lookup_fn;
+    void *lookup_ctx;
+    bool explain;               /* -q: decide every address, even after a failure */
+    char *login;                /* NULL: the client did not authenticate */
+    enum hm_lookup lookup;      /* what the directory said about LOGIN */
+    struct entry *entry;        /* with HM_LOOKUP_FOUND */
+    char *detail;               /* the directory's explanation otherwise */
+    struct check_kept failed;   /* the first header decision that is no accept */
+    struct check_kept reported; /* report mode: the first that would not be one */
+    unsigned client_reports;    /* report mode: copies of report_header seen */
+};
+
+/*
+ * check_begin - start message M under CFG, looking logins up with LOOKUP
+ * on CTX (CFG and CTX are referenced, not owned).
+ */
+void check_begin(struct check_msg *m, const struct cfg *cfg, check_lookup_fn *lookup,
+                 void *ctx);
+
+/*
+ * check_login - LOGIN (NULL: not authenticated) is the client's; it is
+ * looked up once, here. Returns 0, or -1 when out of memory.
+ */
+int check_login(struct check_msg *m, const char *login);
+
+/*
+ * check_envelope - decide on the envelope sender SENDER as MAIL FROM
+ * gave it, into *R (free with check_result_clear). In report mode a
+ * decision that would not accept is remembered for the report header.
+ * Returns 0, or -1 when out of memory (*R is then a tempfail).
+ */
+int check_envelope(struct check_msg *m, const char *sender, struct check_result *r);
+
+/*
+ * check_header - a header field NAME with VALUE, as the MTA passes it.
+ * Copies of the report header are counted. A field that is checked is
+ * decided on, every address of it, into *RS (free with
+ * check_results_clear); the first decision that is no accept is kept for
+ * end-of-DATA, and after it nothing more is decided unless M->explain is
+ * set. Other fields leave *RS empty. Returns 0, or -1 when out of memory.
+ */
+int check_header(struct check_msg *m, const char *name, const char *value,
+                 struct check_results *rs);
+
+/*
+ * check_field - decide on every address of header field NAME with VALUE,
+ * whether or not the configuration checks NAME (-q: the field the
+ * administrator asks about). As check_header otherwise.
+ */
+int check_field(struct check_msg *m, const char *name, const char *value,
+                struct check_results *rs);
 
 /* check_is_field - whether header field NAME is one CFG checks. */
 bool check_is_field(const struct cfg *cfg, const char *name);
 
 /*
- * check_field - the addresses to decide on in header field NAME with
- * VALUE, read as a recipient's mail client shows them (addr_parse_shown):
- * no group in the originator fields (From, Sender, Resent-From,
- * Resent-Sender), the addresses display names show unless
- * policy.display_names is "ignore". Appends to *out and returns 0, or -1
- * with a static message naming the construction (a field without a
- * mailbox is one too).
+ * check_final - the verdict at end-of-DATA: the kept header decision, or
+ * NULL when the message is accepted.
  */
-int check_field(const struct cfg *cfg, const char *name, const char *value,
-                struct addr_list *out, const char **error_r);
+const struct check_kept *check_final(const struct check_msg *m);
 
 /*
- * check_field_shown - what a reply names for a malformed field NAME with
- * VALUE: VALUE, or "NAME:" when VALUE is empty or blank. Returns a
- * malloc'd string, or NULL when out of memory.
+ * check_report - report mode: the value of the report header to add
+ * ("reject reason=not-owned address=..."), malloc'd (caller frees), or
+ * NULL when there is none to add (or out of memory).
  */
-char *check_field_shown(const char *name, const char *value);
+char *check_report(const struct check_msg *m);
+
+/*
+ * check_detail - the directory's explanation of V when V is a directory
+ * error; NULL otherwise.
+ */
+const char *check_detail(const struct check_msg *m, const struct policy_verdict *v);
+
+/* check_end - free what message M holds; it may begin again. */
+void check_end(struct check_msg *m);
+
+/* check_result_clear, check_results_clear - free what *R / *RS own. */
+void check_result_clear(struct check_result *r);
+void check_results_clear(struct check_results *rs);
 
 #endif

@@ -16,6 +16,21 @@
 enum policy_stage { HM_STAGE_MAIL, HM_STAGE_HEADER };
 enum policy_action { HM_ACCEPT, HM_REJECT, HM_TEMPFAIL };
 
+/* Why a verdict was reached; policy_reason_name() gives the log keyword. */
+enum policy_reason {
+    HM_REASON_NONE,            /* no verdict yet */
+    HM_REASON_UNAUTHENTICATED, /* the client did not authenticate */
+    HM_REASON_DIRECTORY_ERROR, /* no answer from the directory */
+    HM_REASON_AMBIGUOUS,       /* the login matches more than one entry */
+    HM_REASON_NO_ENTRY,        /* the login has no entry */
+    HM_REASON_NOT_HOMED,       /* the entry is not homed here */
+    HM_REASON_NOT_CHECKED,     /* MAIL FROM with check_envelope off */
+    HM_REASON_MALFORMED,       /* the address or its field does not parse */
+    HM_REASON_NULL_SENDER,     /* the null sender at MAIL FROM */
+    HM_REASON_OWNED,           /* an address of the entry */
+    HM_REASON_NOT_OWNED,       /* not an address of the entry */
+};
+
 struct policy_request {
     const char *login;          /* NULL: the client did not authenticate */
     enum policy_stage stage;    /* MAIL FROM or a header field */
@@ -31,15 +46,16 @@ struct policy_verdict {
     const char *code;            /* "554", "451"; NULL with HM_ACCEPT */
     const char *xcode;           /* "5.7.1", "4.3.0"; NULL with HM_ACCEPT */
     char *text;                  /* reply text, printable ASCII; NULL with accept */
-    const char *reason;          /* one keyword, see policy_decide() */
+    char *shown;                 /* the address as a reply, log line or header
+                                    names it (policy_shown); NULL with accept */
+    enum policy_reason reason;
 };
 
 /*
  * policy_decide - the verdict for REQ under CFG, in *v (clear it with
- * policy_verdict_clear). The reason is one of: unauthenticated,
- * directory-error, no-entry, not-homed, null-sender, not-checked, owned,
- * not-owned, malformed. Returns 0, or -1 when out of memory (then *v is a
- * tempfail without text).
+ * policy_verdict_clear). A verdict that is not an accept, or would not be
+ * one in report mode, carries its text and the address shown. Returns 0,
+ * or -1 when out of memory (then *v is a tempfail without text).
  */
 int policy_decide(const struct cfg *cfg, const struct policy_request *req,
                   struct policy_verdict *v);
@@ -64,5 +80,12 @@ char *policy_shown(const char *written);
 
 /* policy_action_name - "accept", "reject" or "tempfail". */
 const char *policy_action_name(enum policy_action action);
+
+/*
+ * policy_reason_name - REASON's keyword in log lines, report headers and
+ * -q: "owned", "not-owned", ... An ambiguous login is logged as
+ * "directory-error", as homed-milter.conf(5) says.
+ */
+const char *policy_reason_name(enum policy_reason reason);
 
 #endif

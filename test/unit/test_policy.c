@@ -224,9 +224,9 @@ static void check_row(const struct row *r, bool report)
     }
     assert_int_equal(policy_decide(cfg, &req, &v), 0);
     if (v.action != (report ? r->report_action : r->action) ||
-        strcmp(v.reason, r->reason))
+        strcmp(policy_reason_name(v.reason), r->reason))
         fail_msg("%s (%s): got %s/%s", r->name, report ? "report" : "enforce",
-                 policy_action_name(v.action), v.reason);
+                 policy_action_name(v.action), policy_reason_name(v.reason));
     assert_int_equal(v.decision, r->action);
     if (r->code == NULL) {
         assert_null(v.code);
