@@ -2,11 +2,11 @@
  * NAME
  *	cfg - load and validate the configuration file
  * SUMMARY
- *	cfg_load(), cfg_ref(), cfg_unref(), cfg_key_name(), cfg_set_socket()
+ *	cfg_load(), cfg_set_socket(), cfg_ref(), cfg_unref(), cfg_default_fqdn()
  * DESCRIPTION
- *	One table, cfg_keys[], names every key with its type, default,
- *	range and checks; it drives parsing, validation, defaults and the
- *	documentation check. Every problem is reported as "FILE:LINE:
+ *	The libconfig walk. The table of keys (cfg_check.c) names every key
+ *	with its type, default, range and checks; it drives parsing,
+ *	validation and defaults here. Every problem is reported as "FILE:LINE:
  *	message" with the line libconfig recorded for the offending setting.
  *	Unknown keys and wrong types are errors, not warnings: a typo in a
  *	security setting must not pass silently.
@@ -32,112 +32,6 @@
 
 #include "cfg.h"
 #include "cfg_check.h"
-
-enum cfg_type { T_STRING, T_INT, T_BOOL, T_LIST, T_ENUM, T_RESERVED };
-
-typedef int cfg_check_fn(const char *value, const char **error_r);
-
-struct cfg_key {
-    const char *name;
-    enum cfg_type type;
-    size_t offset;
-    const char *def;             /* T_STRING, T_ENUM: default (NULL: unset) */
-    const char *const *def_list; /* T_LIST: NULL-terminated default */
-    long def_int, min, max;      /* T_INT, T_BOOL */
-    const char *const *choices;  /* T_ENUM: names, index = value */
-    cfg_check_fn *check;         /* T_STRING, T_LIST: each value */
-    bool empty_ok;               /* T_STRING "" / T_LIST [] allowed */
-};
-
-static const char *const levels[] = {"error", "warning", "info", "debug", NULL};
-static const char *const scopes[] = {"base", "one", "sub", NULL};
-static const char *const modes[] = {"enforce", "report", NULL};
-static const char *const unauth[] = {"accept", "reject", NULL};
-static const char *const onerr[] = {"tempfail", "accept", "reject", NULL};
-static const char *const names[] = {"check", "ignore", NULL};
-static const char *const def_uri[] = {"ldapi:///", NULL};
-static const char *const def_attrs[] = {"mail", "mailLocalAddress", NULL};
-static const char *const def_fields[] = {"From", "Sender", NULL};
-
-#define OFF(field) offsetof(struct cfg, field)
-#define STR(n, f, d, chk, e)                                                             \
-    {                                                                                    \
-        n, T_STRING, OFF(f), d, NULL, 0, 0, 0, NULL, chk, e                              \
-    }
-#define INT(n, f, d, lo, hi)                                                             \
-    {                                                                                    \
-        n, T_INT, OFF(f), NULL, NULL, d, lo, hi, NULL, NULL, false                       \
-    }
-#define BOOL(n, f, d)                                                                    \
-    {                                                                                    \
-        n, T_BOOL, OFF(f), NULL, NULL, d, 0, 1, NULL, NULL, false                        \
-    }
-#define LIST(n, f, d, chk, e)                                                            \
-    {                                                                                    \
-        n, T_LIST, OFF(f), NULL, d, 0, 0, 0, NULL, chk, e                                \
-    }
-#define ENUM(n, f, d, c)                                                                 \
-    {                                                                                    \
-        n, T_ENUM, OFF(f), d, NULL, 0, 0, 0, c, NULL, false                              \
-    }
-#define RESERVED(n)                                                                      \
-    {                                                                                    \
-        n, T_RESERVED, 0, NULL, NULL, 0, 0, 0, NULL, NULL, false                         \
-    }
-
-static const struct cfg_key cfg_keys[] = {
-    STR("socket", socket, "unix:/run/homed-milter/homed-milter.sock", cfg_check_socket,
-        false),
-    STR("socket_mode", socket_mode, "0660", cfg_check_mode, false),
-    STR("pid_file", pid_file, NULL, cfg_check_path, false),
-    STR("user", user, NULL, cfg_check_word, false),
-    ENUM("log_level", log_level, "info", levels),
-    LIST("local_hosts", local_hosts, NULL, cfg_check_host, false),
-    LIST("ldap.uri", ldap.uri, def_uri, cfg_check_uri, false),
-    STR("ldap.bind_dn", ldap.bind_dn, NULL, NULL, false),
-    STR("ldap.bind_password_file", ldap.bind_password_file, NULL, cfg_check_path, false),
-    BOOL("ldap.starttls", ldap.starttls, 0),
-    STR("ldap.ca_file", ldap.ca_file, NULL, cfg_check_path, false),
-    STR("ldap.base", ldap.base, NULL, NULL, false),
-    ENUM("ldap.scope", ldap.scope, "sub", scopes),
-    STR("ldap.login_filter", ldap.login_filter, "(uid=%u)", cfg_check_filter, false),
-    STR("ldap.login_attribute", ldap.login_attribute, "uid", cfg_check_attribute, true),
-    LIST("ldap.address_attributes", ldap.address_attributes, def_attrs,
-         cfg_check_attribute, false),
-    STR("ldap.home_attribute", ldap.home_attribute, "mailHost", cfg_check_attribute,
-        true),
-    INT("ldap.timeout", ldap.timeout, 5, 1, 300),
-    INT("ldap.connections", ldap.connections, 8, 1, 256),
-    RESERVED("ldap.delegation_filter"),
-    ENUM("policy.mode", policy.mode, "enforce", modes),
-    BOOL("policy.check_envelope", policy.check_envelope, 1),
-    LIST("policy.header_fields", policy.header_fields, def_fields, cfg_check_field, true),
-    ENUM("policy.unauthenticated", policy.unauthenticated, "accept", unauth),
-    ENUM("policy.on_directory_error", policy.on_directory_error, "tempfail", onerr),
-    STR("policy.reject_text", policy.reject_text, "Mailbox is not local: %s",
-        cfg_check_reply, false),
-    STR("policy.extension_delimiter", policy.extension_delimiter, "", cfg_check_delimiter,
-        true),
-    STR("policy.report_header", policy.report_header, "X-Homed-Milter", cfg_check_field,
-        false),
-    ENUM("policy.display_names", policy.display_names, "check", names),
-    RESERVED("policy.trusted_logins"),
-    INT("cache.ttl", cache.ttl, 300, 0, 86400),
-    INT("cache.negative_ttl", cache.negative_ttl, 60, 0, 86400),
-    INT("cache.size", cache.size, 100000, 0, 10000000),
-    RESERVED("eight_bit.undeclared"),
-    RESERVED("eight_bit.seven_bit_only"),
-};
-
-#define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
-
-/* Groups that may hold keys. */
-static const char *const cfg_groups[] = {"ldap", "policy", "cache", "eight_bit", NULL};
-
-const char *cfg_key_name(size_t i)
-{
-    return i < CFG_NKEYS ? cfg_keys[i].name : NULL;
-}
 
 /* The state of one load: where errors go. */
 struct cfg_loader {
@@ -196,26 +90,6 @@ static int cfg_fail_at(struct cfg_loader *ld, const config_setting_t *s, const c
     return rc;
 }
 
-static const struct cfg_key *cfg_find_key(const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < CFG_NKEYS; i++)
-        if (strcmp(cfg_keys[i].name, name) == 0)
-            return &cfg_keys[i];
-    return NULL;
-}
-
-static bool cfg_is_group(const char *name)
-{
-    size_t i;
-
-    for (i = 0; cfg_groups[i] != NULL; i++)
-        if (strcmp(cfg_groups[i], name) == 0)
-            return true;
-    return false;
-}
-
 static void cfg_list_clear(struct cfg_list *l)
 {
     size_t i;
@@ -247,7 +121,7 @@ static int cfg_set_defaults(struct cfg *cfg)
     char *field;
     size_t i;
 
-    for (k = cfg_keys; k < cfg_keys + CFG_NKEYS; k++) {
+    for (k = cfg_keys; k < cfg_keys + cfg_nkeys; k++) {
         field = (char *)cfg + k->offset;
         switch (k->type) {
         case T_STRING:
@@ -609,7 +483,7 @@ void cfg_unref(struct cfg *cfg)
 
     if (cfg == NULL || __atomic_sub_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
-    for (k = cfg_keys; k < cfg_keys + CFG_NKEYS; k++) {
+    for (k = cfg_keys; k < cfg_keys + cfg_nkeys; k++) {
         field = (char *)cfg + k->offset;
         if (k->type == T_STRING)
             free(*(char **)field);

@@ -1,10 +1,15 @@
 /*
  * NAME
- *	cfg_check - checks of single configuration values
+ *	cfg_check - the configuration's keys and the checks of their values
  * SUMMARY
- *	cfg_check_*(), cfg_read_secret()
+ *	cfg_keys[], cfg_nkeys, cfg_key_name(), cfg_find_key(), cfg_is_group(),
+ *	cfg_check_socket(), cfg_check_trust(), cfg_read_secret()
  * DESCRIPTION
- *	The value checks named in the configuration table. Each looks at
+ *	One table, cfg_keys[], names every key with its type, default,
+ *	range and check; cfg.c walks it to parse, validate and set
+ *	defaults, and the manual's test walks it through cfg_key_name().
+ *
+ *	The value checks the table names come first. Each looks at
  *	one string and says what is wrong with it in a static message, so
  *	that the loader can prefix "FILE:LINE: key:". They catch at load
  *	what would otherwise fail at the first message: a filter template
@@ -19,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,6 +32,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "cfg_check.h"
 #include "dir_filter.h"
 
@@ -85,7 +92,7 @@ int cfg_check_socket(const char *value, const char **error_r)
     return 0;
 }
 
-int cfg_check_mode(const char *value, const char **error_r)
+static int cfg_check_mode(const char *value, const char **error_r)
 {
     const char *p;
 
@@ -97,7 +104,7 @@ int cfg_check_mode(const char *value, const char **error_r)
     return 0;
 }
 
-int cfg_check_path(const char *value, const char **error_r)
+static int cfg_check_path(const char *value, const char **error_r)
 {
     if (*value != '/')
         return cfg_bad(error_r, "must be an absolute path");
@@ -106,21 +113,21 @@ int cfg_check_path(const char *value, const char **error_r)
     return 0;
 }
 
-int cfg_check_word(const char *value, const char **error_r)
+static int cfg_check_word(const char *value, const char **error_r)
 {
     if (!cfg_is_graph(value))
         return cfg_bad(error_r, "must not hold blanks or control characters");
     return 0;
 }
 
-int cfg_check_host(const char *value, const char **error_r)
+static int cfg_check_host(const char *value, const char **error_r)
 {
     if (!cfg_is_graph(value))
         return cfg_bad(error_r, "a host name must not hold blanks or control characters");
     return 0;
 }
 
-int cfg_check_uri(const char *value, const char **error_r)
+static int cfg_check_uri(const char *value, const char **error_r)
 {
     if (!cfg_is_graph(value))
         return cfg_bad(error_r, "must not hold blanks or control characters");
@@ -131,12 +138,12 @@ int cfg_check_uri(const char *value, const char **error_r)
 }
 
 /* The template syntax is the directory's: see dir_filter.h. */
-int cfg_check_filter(const char *value, const char **error_r)
+static int cfg_check_filter(const char *value, const char **error_r)
 {
     return dir_filter_parse(value, 0, error_r);
 }
 
-int cfg_check_attribute(const char *value, const char **error_r)
+static int cfg_check_attribute(const char *value, const char **error_r)
 {
     const char *p;
 
@@ -149,7 +156,7 @@ int cfg_check_attribute(const char *value, const char **error_r)
     return 0;
 }
 
-int cfg_check_field(const char *value, const char **error_r)
+static int cfg_check_field(const char *value, const char **error_r)
 {
     const char *p;
 
@@ -160,7 +167,7 @@ int cfg_check_field(const char *value, const char **error_r)
     return 0;
 }
 
-int cfg_check_reply(const char *value, const char **error_r)
+static int cfg_check_reply(const char *value, const char **error_r)
 {
     const char *p;
     int args = 0;
@@ -183,7 +190,7 @@ int cfg_check_reply(const char *value, const char **error_r)
     return 0;
 }
 
-int cfg_check_delimiter(const char *value, const char **error_r)
+static int cfg_check_delimiter(const char *value, const char **error_r)
 {
     /*
      * Only "+": it is not part of mailbox names in practice, while "-",
@@ -194,6 +201,118 @@ int cfg_check_delimiter(const char *value, const char **error_r)
         return cfg_bad(error_r, "only \"+\" is supported: other delimiters such as "
                                 "\"-\" also stand inside other people's addresses");
     return 0;
+}
+
+/* The table of keys: what the loader walks, reads and checks. */
+
+static const char *const levels[] = {"error", "warning", "info", "debug", NULL};
+static const char *const scopes[] = {"base", "one", "sub", NULL};
+static const char *const modes[] = {"enforce", "report", NULL};
+static const char *const unauth[] = {"accept", "reject", NULL};
+static const char *const onerr[] = {"tempfail", "accept", "reject", NULL};
+static const char *const names[] = {"check", "ignore", NULL};
+static const char *const def_uri[] = {"ldapi:///", NULL};
+static const char *const def_attrs[] = {"mail", "mailLocalAddress", NULL};
+static const char *const def_fields[] = {"From", "Sender", NULL};
+
+#define OFF(field) offsetof(struct cfg, field)
+#define STR(n, f, d, chk, e)                                                             \
+    {                                                                                    \
+        n, T_STRING, OFF(f), d, NULL, 0, 0, 0, NULL, chk, e                              \
+    }
+#define INT(n, f, d, lo, hi)                                                             \
+    {                                                                                    \
+        n, T_INT, OFF(f), NULL, NULL, d, lo, hi, NULL, NULL, false                       \
+    }
+#define BOOL(n, f, d)                                                                    \
+    {                                                                                    \
+        n, T_BOOL, OFF(f), NULL, NULL, d, 0, 1, NULL, NULL, false                        \
+    }
+#define LIST(n, f, d, chk, e)                                                            \
+    {                                                                                    \
+        n, T_LIST, OFF(f), NULL, d, 0, 0, 0, NULL, chk, e                                \
+    }
+#define ENUM(n, f, d, c)                                                                 \
+    {                                                                                    \
+        n, T_ENUM, OFF(f), d, NULL, 0, 0, 0, c, NULL, false                              \
+    }
+#define RESERVED(n)                                                                      \
+    {                                                                                    \
+        n, T_RESERVED, 0, NULL, NULL, 0, 0, 0, NULL, NULL, false                         \
+    }
+
+const struct cfg_key cfg_keys[] = {
+    STR("socket", socket, "unix:/run/homed-milter/homed-milter.sock", cfg_check_socket,
+        false),
+    STR("socket_mode", socket_mode, "0660", cfg_check_mode, false),
+    STR("pid_file", pid_file, NULL, cfg_check_path, false),
+    STR("user", user, NULL, cfg_check_word, false),
+    ENUM("log_level", log_level, "info", levels),
+    LIST("local_hosts", local_hosts, NULL, cfg_check_host, false),
+    LIST("ldap.uri", ldap.uri, def_uri, cfg_check_uri, false),
+    STR("ldap.bind_dn", ldap.bind_dn, NULL, NULL, false),
+    STR("ldap.bind_password_file", ldap.bind_password_file, NULL, cfg_check_path, false),
+    BOOL("ldap.starttls", ldap.starttls, 0),
+    STR("ldap.ca_file", ldap.ca_file, NULL, cfg_check_path, false),
+    STR("ldap.base", ldap.base, NULL, NULL, false),
+    ENUM("ldap.scope", ldap.scope, "sub", scopes),
+    STR("ldap.login_filter", ldap.login_filter, "(uid=%u)", cfg_check_filter, false),
+    STR("ldap.login_attribute", ldap.login_attribute, "uid", cfg_check_attribute, true),
+    LIST("ldap.address_attributes", ldap.address_attributes, def_attrs,
+         cfg_check_attribute, false),
+    STR("ldap.home_attribute", ldap.home_attribute, "mailHost", cfg_check_attribute,
+        true),
+    INT("ldap.timeout", ldap.timeout, 5, 1, 300),
+    INT("ldap.connections", ldap.connections, 8, 1, 256),
+    RESERVED("ldap.delegation_filter"),
+    ENUM("policy.mode", policy.mode, "enforce", modes),
+    BOOL("policy.check_envelope", policy.check_envelope, 1),
+    LIST("policy.header_fields", policy.header_fields, def_fields, cfg_check_field, true),
+    ENUM("policy.unauthenticated", policy.unauthenticated, "accept", unauth),
+    ENUM("policy.on_directory_error", policy.on_directory_error, "tempfail", onerr),
+    STR("policy.reject_text", policy.reject_text, "Mailbox is not local: %s",
+        cfg_check_reply, false),
+    STR("policy.extension_delimiter", policy.extension_delimiter, "", cfg_check_delimiter,
+        true),
+    STR("policy.report_header", policy.report_header, "X-Homed-Milter", cfg_check_field,
+        false),
+    ENUM("policy.display_names", policy.display_names, "check", names),
+    RESERVED("policy.trusted_logins"),
+    INT("cache.ttl", cache.ttl, 300, 0, 86400),
+    INT("cache.negative_ttl", cache.negative_ttl, 60, 0, 86400),
+    INT("cache.size", cache.size, 100000, 0, 10000000),
+    RESERVED("eight_bit.undeclared"),
+    RESERVED("eight_bit.seven_bit_only"),
+};
+
+const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
+
+/* Groups that may hold keys. */
+static const char *const cfg_groups[] = {"ldap", "policy", "cache", "eight_bit", NULL};
+
+const char *cfg_key_name(size_t i)
+{
+    return i < cfg_nkeys ? cfg_keys[i].name : NULL;
+}
+
+const struct cfg_key *cfg_find_key(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < cfg_nkeys; i++)
+        if (strcmp(cfg_keys[i].name, name) == 0)
+            return &cfg_keys[i];
+    return NULL;
+}
+
+bool cfg_is_group(const char *name)
+{
+    size_t i;
+
+    for (i = 0; cfg_groups[i] != NULL; i++)
+        if (strcmp(cfg_groups[i], name) == 0)
+            return true;
+    return false;
 }
 
 static int cfg_read_fd(int fd, char **secret_r, const char **error_r)

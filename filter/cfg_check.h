@@ -1,5 +1,6 @@
 /*
- * cfg_check.h - value checks of the cfg module (private to it)
+ * cfg_check.h - the table of keys and the value checks of the cfg module
+ * (private to it)
  *
  * Each check returns 0, or -1 with a static message in *error_r. Pure and
  * thread-safe, except cfg_read_secret() which reads a file.
@@ -8,19 +9,41 @@
 #define HM_CFG_CHECK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/stat.h>
 
+/* What a key's value is. */
+enum cfg_type { T_STRING, T_INT, T_BOOL, T_LIST, T_ENUM, T_RESERVED };
+
+typedef int cfg_check_fn(const char *value, const char **error_r);
+
+struct cfg_key {
+    const char *name;
+    enum cfg_type type;
+    size_t offset;
+    const char *def;             /* T_STRING, T_ENUM: default (NULL: unset) */
+    const char *const *def_list; /* T_LIST: NULL-terminated default */
+    long def_int, min, max;      /* T_INT, T_BOOL */
+    const char *const *choices;  /* T_ENUM: names, index = value */
+    cfg_check_fn *check;         /* T_STRING, T_LIST: each value */
+    bool empty_ok;               /* T_STRING "" / T_LIST [] allowed */
+};
+
+/* The table of keys: cfg_nkeys of them. */
+extern const struct cfg_key cfg_keys[];
+extern const size_t cfg_nkeys;
+
+/* cfg_find_key - the key called NAME ("ldap.uri"), or NULL. */
+const struct cfg_key *cfg_find_key(const char *name);
+
+/* cfg_is_group - whether NAME is a group that holds keys ("ldap"). */
+bool cfg_is_group(const char *name);
+
+/*
+ * cfg_check_socket - check a milter socket ("unix:/PATH", "inet:PORT@HOST").
+ * Returns 0, or -1 with a static message in *error_r.
+ */
 int cfg_check_socket(const char *value, const char **error_r);
-int cfg_check_mode(const char *value, const char **error_r);
-int cfg_check_path(const char *value, const char **error_r);
-int cfg_check_word(const char *value, const char **error_r);
-int cfg_check_host(const char *value, const char **error_r);
-int cfg_check_uri(const char *value, const char **error_r);
-int cfg_check_filter(const char *value, const char **error_r);
-int cfg_check_attribute(const char *value, const char **error_r);
-int cfg_check_field(const char *value, const char **error_r);
-int cfg_check_reply(const char *value, const char **error_r);
-int cfg_check_delimiter(const char *value, const char **error_r);
 
 /*
  * cfg_check_trust - why a file whose status is ST cannot be trusted, or
