@@ -3,14 +3,14 @@
  *	address_lex - lexical layer of the address parser
  *
  * SUMMARY
- *	lex_start() checks an input and sets up a cursor over it;
- *	lex_skip_cfws(), lex_scan_atom() and lex_scan_words() read comments
- *	and folding, atoms, quoted strings and dots; lex_sbuf_add() and
- *	lex_sbuf_take() grow the output strings; lex_peek(), lex_is_wsp(),
- *	lex_is_ctl() and lex_is_atext() classify bytes.
+ *	addr_lex_start() checks an input and sets up a cursor over it;
+ *	addr_lex_skip_cfws(), addr_lex_scan_atom() and addr_lex_scan_words() read comments
+ *	and folding, atoms, quoted strings and dots; addr_lex_sbuf_add() and
+ *	addr_lex_sbuf_take() grow the output strings; addr_lex_peek(), addr_lex_is_wsp(),
+ *	addr_lex_is_ctl() and addr_lex_is_atext() classify bytes.
  *
  * DESCRIPTION
- *	lex_start() checks the input whole before anything is parsed:
+ *	addr_lex_start() checks the input whole before anything is parsed:
  *	longer than HM_ADDR_MAX_INPUT, any NUL byte, or any byte sequence
  *	that is not well-formed UTF-8 (RFC 6532) is refused. Bytes of 0x80
  *	and above are then atext, qtext and ctext. Control characters are
@@ -33,14 +33,15 @@
 #include "address.h"
 #include "address_lex.h"
 
-int lex_fail(struct lex_parser *ps, const char *msg)
+int addr_lex_fail(struct addr_lex_parser *ps, const char *msg)
 {
     ps->error = msg;
     return -1;
 }
 
-/* lex_sbuf_add - append n bytes, growing by doubling; keeps s NUL-terminated. */
-int lex_sbuf_add(struct lex_parser *ps, struct lex_sbuf *b, const void *src, size_t n)
+/* addr_lex_sbuf_add - append n bytes, growing by doubling; keeps s NUL-terminated. */
+int addr_lex_sbuf_add(struct addr_lex_parser *ps, struct addr_lex_sbuf *b,
+                      const void *src, size_t n)
 {
     size_t need, cap;
     char *s;
@@ -48,14 +49,14 @@ int lex_sbuf_add(struct lex_parser *ps, struct lex_sbuf *b, const void *src, siz
     if (n == 0)
         return 0;
     if (n > SIZE_MAX - b->len - 1)
-        return lex_fail(ps, LEX_E_NOMEM);
+        return addr_lex_fail(ps, HM_LEX_E_NOMEM);
     need = b->len + n + 1;
     if (need > b->cap) {
         cap = b->cap ? b->cap : 32;
         while (cap < need)
             cap = cap > SIZE_MAX / 2 ? need : cap * 2;
         if ((s = realloc(b->s, cap)) == NULL)
-            return lex_fail(ps, LEX_E_NOMEM);
+            return addr_lex_fail(ps, HM_LEX_E_NOMEM);
         b->s = s;
         b->cap = cap;
     }
@@ -65,8 +66,8 @@ int lex_sbuf_add(struct lex_parser *ps, struct lex_sbuf *b, const void *src, siz
     return 0;
 }
 
-/* lex_sbuf_take - hand the string over (an empty one if nothing was added). */
-char *lex_sbuf_take(struct lex_sbuf *b)
+/* addr_lex_sbuf_take - hand the string over (an empty one if nothing was added). */
+char *addr_lex_sbuf_take(struct addr_lex_sbuf *b)
 {
     char *s = b->s;
 
@@ -76,7 +77,7 @@ char *lex_sbuf_take(struct lex_sbuf *b)
     return s;
 }
 
-void lex_words_free(struct lex_words *w)
+void addr_lex_words_free(struct addr_lex_words *w)
 {
     free(w->written.s);
     free(w->local.s);
@@ -111,9 +112,9 @@ static size_t utf8_length(const unsigned char *p, const unsigned char *end)
 }
 
 /*
- * lex_valid_utf8 - whether LEN bytes at S are well-formed UTF-8.
+ * addr_lex_valid_utf8 - whether LEN bytes at S are well-formed UTF-8.
  */
-bool lex_valid_utf8(const char *s, size_t len)
+bool addr_lex_valid_utf8(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     size_t n;
@@ -125,32 +126,33 @@ bool lex_valid_utf8(const char *s, size_t len)
 }
 
 /*
- * lex_start - set up *ps over the input after refusing what no parser
+ * addr_lex_start - set up *ps over the input after refusing what no parser
  * here should ever look into: too long, NUL bytes, and (STRICT) malformed
  * UTF-8. A header field may carry legacy 8-bit text (a Latin-1 display
  * name or comment): its addresses are checked after parsing instead.
  */
-int lex_start(struct lex_parser *ps, const char *in, size_t len, bool strict)
+int addr_lex_start(struct addr_lex_parser *ps, const char *in, size_t len, bool strict)
 {
     memset(ps, 0, sizeof(*ps));
     ps->p = ps->end = (const unsigned char *)"";
     ps->strict = strict;
     if (in == NULL)
-        return len > 0 ? lex_fail(ps, "no input") : 0;
+        return len > 0 ? addr_lex_fail(ps, "no input") : 0;
     if (len > HM_ADDR_MAX_INPUT)
-        return lex_fail(ps, "input too long");
+        return addr_lex_fail(ps, "input too long");
     if (memchr(in, '\0', len) != NULL)
-        return lex_fail(ps, "NUL byte");
+        return addr_lex_fail(ps, "NUL byte");
     ps->p = (const unsigned char *)in;
     ps->end = ps->p + len;
-    if (strict && !lex_valid_utf8(in, len))
-        return lex_fail(ps, "invalid UTF-8");
+    if (strict && !addr_lex_valid_utf8(in, len))
+        return addr_lex_fail(ps, "invalid UTF-8");
     return 0;
 }
 
-int lex_add_span(struct lex_parser *ps, const unsigned char *p, size_t len, bool comment)
+int addr_lex_add_span(struct addr_lex_parser *ps, const unsigned char *p, size_t len,
+                      bool comment)
 {
-    struct lex_span *v;
+    struct addr_lex_span *v;
     size_t cap;
 
     if (!ps->names || len == 0)
@@ -159,29 +161,29 @@ int lex_add_span(struct lex_parser *ps, const unsigned char *p, size_t len, bool
         cap = ps->spans_cap ? ps->spans_cap * 2 : 8;
         if (cap > SIZE_MAX / sizeof(*v) ||
             (v = realloc(ps->spans, cap * sizeof(*v))) == NULL)
-            return lex_fail(ps, LEX_E_NOMEM);
+            return addr_lex_fail(ps, HM_LEX_E_NOMEM);
         ps->spans = v;
         ps->spans_cap = cap;
     }
-    ps->spans[ps->nspans++] = (struct lex_span){p, len, comment};
+    ps->spans[ps->nspans++] = (struct addr_lex_span){p, len, comment};
     return 0;
 }
 
-int lex_list_push(struct lex_parser *ps, struct addr_list *l, struct addr *a)
+int addr_lex_list_push(struct addr_lex_parser *ps, struct addr_list *l, struct addr *a)
 {
     struct addr *v;
     size_t cap;
 
     if (l->n >= HM_ADDR_MAX_LIST) {
         addr_free(a);
-        return lex_fail(ps, "too many addresses");
+        return addr_lex_fail(ps, "too many addresses");
     }
     if (l->n == l->cap) {
         cap = l->cap ? l->cap * 2 : 4;
         if (cap > SIZE_MAX / sizeof(*v) ||
             (v = realloc(l->v, cap * sizeof(*v))) == NULL) {
             addr_free(a);
-            return lex_fail(ps, LEX_E_NOMEM);
+            return addr_lex_fail(ps, HM_LEX_E_NOMEM);
         }
         l->v = v;
         l->cap = cap;
@@ -191,30 +193,30 @@ int lex_list_push(struct lex_parser *ps, struct addr_list *l, struct addr *a)
     return 0;
 }
 
-void lex_end(struct lex_parser *ps)
+void addr_lex_end(struct addr_lex_parser *ps)
 {
     free(ps->spans);
     ps->spans = NULL;
     ps->nspans = ps->spans_cap = 0;
 }
 
-unsigned lex_peek(const struct lex_parser *ps)
+unsigned addr_lex_peek(const struct addr_lex_parser *ps)
 {
     return ps->p < ps->end ? *ps->p : 0;
 }
 
-bool lex_is_wsp(unsigned c)
+bool addr_lex_is_wsp(unsigned c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-bool lex_is_ctl(unsigned c)
+bool addr_lex_is_ctl(unsigned c)
 {
     return c < 0x20 || c == 0x7f;
 }
 
-/* lex_is_atext - RFC 5322 atext, plus UTF8-non-ascii (already validated). */
-bool lex_is_atext(unsigned c)
+/* addr_lex_is_atext - RFC 5322 atext, plus UTF8-non-ascii (already validated). */
+bool addr_lex_is_atext(unsigned c)
 {
     if (c >= 0x80)
         return true;
@@ -239,7 +241,7 @@ static unsigned comment_misread(const unsigned char *p, const unsigned char *end
     return 0;
 }
 
-const char *lex_comment_refused(unsigned c)
+const char *addr_lex_comment_refused(unsigned c)
 {
     static const char bytes[] = "\"\\[]<>@=";
     static const char *const msgs[] = {
@@ -257,29 +259,29 @@ const char *lex_comment_refused(unsigned c)
 }
 
 /* comment_seen - judge the comment whose inside is [P, END) (shown only). */
-static int comment_seen(struct lex_parser *ps, const unsigned char *p,
+static int comment_seen(struct addr_lex_parser *ps, const unsigned char *p,
                         const unsigned char *end)
 {
     unsigned c = comment_misread(p, end);
 
     if (c != 0 && ps->in_addr)
-        return lex_fail(ps, lex_comment_refused(c));
+        return addr_lex_fail(ps, addr_lex_comment_refused(c));
     /* Anywhere: Thunderbird reads a quoted string or a domain literal in a
      * comment, which may hide its end or join what surrounds it. */
     if (memchr(p, '"', (size_t)(end - p)) != NULL)
-        return lex_fail(ps, "comment holding '\"'");
+        return addr_lex_fail(ps, "comment holding '\"'");
     if (memchr(p, '[', (size_t)(end - p)) != NULL ||
         memchr(p, ']', (size_t)(end - p)) != NULL)
-        return lex_fail(ps, "comment holding a bracket");
+        return addr_lex_fail(ps, "comment holding a bracket");
     if (c != 0) {
         ps->bad_comments++;
         ps->last_bad = c;
     }
-    return ps->in_addr ? 0 : lex_add_span(ps, p, (size_t)(end - p), true);
+    return ps->in_addr ? 0 : addr_lex_add_span(ps, p, (size_t)(end - p), true);
 }
 
 /* skip_comment - skip one comment at '(' with its nested ones. */
-static int skip_comment(struct lex_parser *ps)
+static int skip_comment(struct addr_lex_parser *ps)
 {
     const unsigned char *start = ps->p;
     size_t depth = 0;
@@ -287,7 +289,7 @@ static int skip_comment(struct lex_parser *ps)
 
     do {
         if (ps->p == ps->end)
-            return lex_fail(ps, "unbalanced comment");
+            return addr_lex_fail(ps, "unbalanced comment");
         c = *ps->p++;
         if (c == '(') {
             depth++;
@@ -295,20 +297,20 @@ static int skip_comment(struct lex_parser *ps)
             depth--;
         } else if (c == '\\') {
             if (ps->p == ps->end)
-                return lex_fail(ps, "unbalanced comment");
+                return addr_lex_fail(ps, "unbalanced comment");
             ps->p++; /* quoted-pair, obs-qp: any byte but NUL */
         }
     } while (depth > 0);
     return ps->shown ? comment_seen(ps, start + 1, ps->p - 1) : 0;
 }
 
-/* lex_skip_cfws - skip blanks, CR, LF and comments (nothing when strict). */
-int lex_skip_cfws(struct lex_parser *ps)
+/* addr_lex_skip_cfws - skip blanks, CR, LF and comments (nothing when strict). */
+int addr_lex_skip_cfws(struct addr_lex_parser *ps)
 {
     if (ps->strict)
         return 0;
     while (ps->p < ps->end) {
-        if (lex_is_wsp(*ps->p))
+        if (addr_lex_is_wsp(*ps->p))
             ps->p++;
         else if (*ps->p != '(')
             break;
@@ -319,26 +321,27 @@ int lex_skip_cfws(struct lex_parser *ps)
 }
 
 /* add_both - append the same bytes to the written and the resolved form. */
-static int add_both(struct lex_parser *ps, struct lex_words *w, const void *src, size_t n)
+static int add_both(struct addr_lex_parser *ps, struct addr_lex_words *w, const void *src,
+                    size_t n)
 {
-    if (lex_sbuf_add(ps, &w->written, src, n) < 0)
+    if (addr_lex_sbuf_add(ps, &w->written, src, n) < 0)
         return -1;
-    return lex_sbuf_add(ps, &w->local, src, n);
+    return addr_lex_sbuf_add(ps, &w->local, src, n);
 }
 
 /* quoted_pair - a backslash pair inside a quoted string. */
-static int quoted_pair(struct lex_parser *ps, struct lex_words *w)
+static int quoted_pair(struct addr_lex_parser *ps, struct addr_lex_words *w)
 {
     unsigned c;
 
     if (ps->end - ps->p < 2)
-        return lex_fail(ps, "unterminated quoted string");
+        return addr_lex_fail(ps, "unterminated quoted string");
     c = ps->p[1];
-    if (lex_is_ctl(c) && c != '\t')
-        return lex_fail(ps, "invalid quoted-pair");
-    if (lex_sbuf_add(ps, &w->written, ps->p, 2) < 0)
+    if (addr_lex_is_ctl(c) && c != '\t')
+        return addr_lex_fail(ps, "invalid quoted-pair");
+    if (addr_lex_sbuf_add(ps, &w->written, ps->p, 2) < 0)
         return -1;
-    if (lex_sbuf_add(ps, &w->local, ps->p + 1, 1) < 0)
+    if (addr_lex_sbuf_add(ps, &w->local, ps->p + 1, 1) < 0)
         return -1;
     ps->p += 2;
     return 0;
@@ -347,22 +350,22 @@ static int quoted_pair(struct lex_parser *ps, struct lex_words *w)
 /* qtext_end - end of a run of plain qtext (blanks included). */
 static const unsigned char *qtext_end(const unsigned char *p, const unsigned char *end)
 {
-    while (p < end && *p != '"' && *p != '\\' && (*p == '\t' || !lex_is_ctl(*p)))
+    while (p < end && *p != '"' && *p != '\\' && (*p == '\t' || !addr_lex_is_ctl(*p)))
         p++;
     return p;
 }
 
 /* scan_quoted - a quoted string at '"'; folding CR and LF are dropped. */
-static int scan_quoted(struct lex_parser *ps, struct lex_words *w)
+static int scan_quoted(struct addr_lex_parser *ps, struct addr_lex_words *w)
 {
     const unsigned char *q;
     unsigned c;
 
-    if (lex_sbuf_add(ps, &w->written, "\"", 1) < 0)
+    if (addr_lex_sbuf_add(ps, &w->written, "\"", 1) < 0)
         return -1;
     for (ps->p++;;) {
-        if ((c = lex_peek(ps)) == 0)
-            return lex_fail(ps, "unterminated quoted string");
+        if ((c = addr_lex_peek(ps)) == 0)
+            return addr_lex_fail(ps, "unterminated quoted string");
         if (c == '"')
             break;
         if (c == '\\') {
@@ -370,8 +373,8 @@ static int scan_quoted(struct lex_parser *ps, struct lex_words *w)
                 return -1;
         } else if ((c == '\r' || c == '\n') && !ps->strict) {
             ps->p++;
-        } else if (c != '\t' && lex_is_ctl(c)) {
-            return lex_fail(ps, "control character");
+        } else if (c != '\t' && addr_lex_is_ctl(c)) {
+            return addr_lex_fail(ps, "control character");
         } else {
             q = qtext_end(ps->p, ps->end);
             if (add_both(ps, w, ps->p, (size_t)(q - ps->p)) < 0)
@@ -380,29 +383,30 @@ static int scan_quoted(struct lex_parser *ps, struct lex_words *w)
         }
     }
     ps->p++;
-    return lex_sbuf_add(ps, &w->written, "\"", 1);
+    return addr_lex_sbuf_add(ps, &w->written, "\"", 1);
 }
 
-/* lex_scan_atom - one run of atext, copied to dst (and dst2 when not NULL). */
-int lex_scan_atom(struct lex_parser *ps, struct lex_sbuf *dst, struct lex_sbuf *dst2)
+/* addr_lex_scan_atom - one run of atext, copied to dst (and dst2 when not NULL). */
+int addr_lex_scan_atom(struct addr_lex_parser *ps, struct addr_lex_sbuf *dst,
+                       struct addr_lex_sbuf *dst2)
 {
     const unsigned char *q = ps->p;
 
-    while (q < ps->end && lex_is_atext(*q))
+    while (q < ps->end && addr_lex_is_atext(*q))
         q++;
-    if (lex_sbuf_add(ps, dst, ps->p, (size_t)(q - ps->p)) < 0)
+    if (addr_lex_sbuf_add(ps, dst, ps->p, (size_t)(q - ps->p)) < 0)
         return -1;
-    if (dst2 != NULL && lex_sbuf_add(ps, dst2, ps->p, (size_t)(q - ps->p)) < 0)
+    if (dst2 != NULL && addr_lex_sbuf_add(ps, dst2, ps->p, (size_t)(q - ps->p)) < 0)
         return -1;
     ps->p = q;
     return 0;
 }
 
-static void note_token(struct lex_words *w, enum lex_tok t)
+static void note_token(struct addr_lex_words *w, enum addr_lex_tok t)
 {
-    if (t == LEX_TOK_DOT && w->last != LEX_TOK_WORD)
+    if (t == HM_LEX_TOK_DOT && w->last != HM_LEX_TOK_WORD)
         w->bad_dot = true;
-    if (t == LEX_TOK_WORD && w->last == LEX_TOK_WORD)
+    if (t == HM_LEX_TOK_WORD && w->last == HM_LEX_TOK_WORD)
         w->adjacent = true;
     if (w->ntok++ == 0)
         w->first = t;
@@ -410,11 +414,11 @@ static void note_token(struct lex_words *w, enum lex_tok t)
 }
 
 /*
- * lex_scan_words - read words (atoms, quoted strings) and dots with the
+ * addr_lex_scan_words - read words (atoms, quoted strings) and dots with the
  * CFWS around them, up to the first byte that can be neither. What was
  * read is a local part or a display name; the byte after it tells which.
  */
-int lex_scan_words(struct lex_parser *ps, struct lex_words *w)
+int addr_lex_scan_words(struct addr_lex_parser *ps, struct addr_lex_words *w)
 {
     const unsigned char *before;
     unsigned c;
@@ -423,27 +427,27 @@ int lex_scan_words(struct lex_parser *ps, struct lex_words *w)
 
     for (;;) {
         before = ps->p;
-        if (lex_skip_cfws(ps) < 0)
+        if (addr_lex_skip_cfws(ps) < 0)
             return -1;
         if (ps->p != before && w->ntok > 0)
             w->spaced = true;
-        c = lex_peek(ps);
+        c = addr_lex_peek(ps);
         if (c == '.') {
             rc = add_both(ps, w, ".", 1);
             ps->p++;
-            note_token(w, LEX_TOK_DOT);
+            note_token(w, HM_LEX_TOK_DOT);
         } else if (c == '"') {
             rc = scan_quoted(ps, w);
-            note_token(w, LEX_TOK_WORD);
+            note_token(w, HM_LEX_TOK_WORD);
             w->quoted = true;
-        } else if (ps->shown && (n = lex_ew_atom(ps->p, ps->end)) > 0) {
+        } else if (ps->shown && (n = addr_lex_ew_atom(ps->p, ps->end)) > 0) {
             /* Clients decode it before they look for syntax in it. */
             rc = add_both(ps, w, ps->p, n);
             ps->p += n;
-            note_token(w, LEX_TOK_WORD);
-        } else if (lex_is_atext(c)) {
-            rc = lex_scan_atom(ps, &w->written, &w->local);
-            note_token(w, LEX_TOK_WORD);
+            note_token(w, HM_LEX_TOK_WORD);
+        } else if (addr_lex_is_atext(c)) {
+            rc = addr_lex_scan_atom(ps, &w->written, &w->local);
+            note_token(w, HM_LEX_TOK_WORD);
         } else {
             return 0;
         }

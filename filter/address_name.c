@@ -3,7 +3,7 @@
  *	address_name - the addresses a display name or a comment shows
  *
  * SUMMARY
- *	lex_names_scan() reads every display name and comment that the
+ *	addr_lex_names_scan() reads every display name and comment that the
  *	parser recorded while it read a header field, and appends each
  *	address a reader would see in them.
  *
@@ -116,7 +116,7 @@ static bool name_format(uint32_t cp)
     return in_ranges(cp, r, sizeof(r) / sizeof(r[0]));
 }
 
-bool lex_has_invisible(const char *s)
+bool addr_lex_has_invisible(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s), len;
@@ -180,39 +180,40 @@ static struct name_char *name_chars(const unsigned char *s, size_t n, enum name_
 }
 
 /* run_text - the bytes of characters FROM..TO-1 of V in S, joined, into *B. */
-static int run_text(struct lex_parser *ps, struct lex_sbuf *b, const unsigned char *s,
-                    const struct name_char *v, size_t from, size_t to)
+static int run_text(struct addr_lex_parser *ps, struct addr_lex_sbuf *b,
+                    const unsigned char *s, const struct name_char *v, size_t from,
+                    size_t to)
 {
     size_t i;
 
     for (i = from; i < to; i++)
-        if (lex_sbuf_add(ps, b, s + v[i].off, v[i].len) < 0)
+        if (addr_lex_sbuf_add(ps, b, s + v[i].off, v[i].len) < 0)
             return -1;
     return 0;
 }
 
 /* found - append the address LOCAL@DOMAIN (characters of V) to *L. */
-static int found(struct lex_parser *ps, struct addr_list *l, const unsigned char *s,
+static int found(struct addr_lex_parser *ps, struct addr_list *l, const unsigned char *s,
                  const struct name_char *v, size_t lfrom, size_t at, size_t dto)
 {
-    struct lex_sbuf local = {0}, domain = {0}, written = {0};
+    struct addr_lex_sbuf local = {0}, domain = {0}, written = {0};
     struct addr a = {0};
 
     if (run_text(ps, &local, s, v, lfrom, at) < 0 ||
         run_text(ps, &domain, s, v, at + 1, dto) < 0 ||
-        lex_sbuf_add(ps, &written, local.s, local.len) < 0 ||
-        lex_sbuf_add(ps, &written, "@", 1) < 0 ||
-        lex_sbuf_add(ps, &written, domain.s, domain.len) < 0)
+        addr_lex_sbuf_add(ps, &written, local.s, local.len) < 0 ||
+        addr_lex_sbuf_add(ps, &written, "@", 1) < 0 ||
+        addr_lex_sbuf_add(ps, &written, domain.s, domain.len) < 0)
         goto fail;
-    a.written = lex_sbuf_take(&written);
-    a.local = lex_sbuf_take(&local);
-    a.domain = lex_sbuf_take(&domain);
+    a.written = addr_lex_sbuf_take(&written);
+    a.local = addr_lex_sbuf_take(&local);
+    a.domain = addr_lex_sbuf_take(&domain);
     a.in_name = true;
     if (a.written == NULL || a.local == NULL || a.domain == NULL) {
         addr_free(&a);
-        return lex_fail(ps, LEX_E_NOMEM);
+        return addr_lex_fail(ps, HM_LEX_E_NOMEM);
     }
-    return lex_list_push(ps, l, &a);
+    return addr_lex_list_push(ps, l, &a);
 fail:
     free(local.s);
     free(domain.s);
@@ -224,15 +225,16 @@ fail:
  * scan_chars - append every address the name text [S, S+N) shows, split
  * as MODE says; *FORMAT_R as name_chars.
  */
-static int scan_chars(struct lex_parser *ps, struct addr_list *l, const unsigned char *s,
-                      size_t n, enum name_mode mode, bool *format_r)
+static int scan_chars(struct addr_lex_parser *ps, struct addr_list *l,
+                      const unsigned char *s, size_t n, enum name_mode mode,
+                      bool *format_r)
 {
     struct name_char *v;
     size_t count, i, lo, hi;
     int rc = 0;
 
     if ((v = name_chars(s, n, mode, &count, format_r)) == NULL)
-        return lex_fail(ps, LEX_E_NOMEM);
+        return addr_lex_fail(ps, HM_LEX_E_NOMEM);
     for (i = 0; i < count && rc == 0; i++) {
         if (!v[i].at)
             continue;
@@ -253,8 +255,8 @@ static int scan_chars(struct lex_parser *ps, struct addr_list *l, const unsigned
  * scan_text - the name text [S, S+N) split every way a client may: format
  * characters as blanks, and as nothing when there are any.
  */
-static int scan_text(struct lex_parser *ps, struct addr_list *l, const unsigned char *s,
-                     size_t n)
+static int scan_text(struct addr_lex_parser *ps, struct addr_list *l,
+                     const unsigned char *s, size_t n)
 {
     bool format = false;
 
@@ -284,17 +286,18 @@ static const unsigned char *skip_nested(const unsigned char *p, const unsigned c
  * resolved; in a phrase also quotes removed, blanks and comments made one
  * space.
  */
-static int span_text(struct lex_parser *ps, const struct lex_span *sp, struct lex_sbuf *b)
+static int span_text(struct addr_lex_parser *ps, const struct addr_lex_span *sp,
+                     struct addr_lex_sbuf *b)
 {
     const unsigned char *p = sp->p, *end = sp->p + sp->len;
     bool quoted = false, blank = false;
 
     for (; p < end; p++) {
-        size_t ew = quoted || sp->comment ? 0 : lex_ew_atom(p, end);
+        size_t ew = quoted || sp->comment ? 0 : addr_lex_ew_atom(p, end);
 
         if (ew > 0) { /* one word, whatever it holds */
-            if ((blank && b->len > 0 && lex_sbuf_add(ps, b, " ", 1) < 0) ||
-                lex_sbuf_add(ps, b, p, ew) < 0)
+            if ((blank && b->len > 0 && addr_lex_sbuf_add(ps, b, " ", 1) < 0) ||
+                addr_lex_sbuf_add(ps, b, p, ew) < 0)
                 return -1;
             blank = false;
             p += ew - 1;
@@ -309,14 +312,14 @@ static int span_text(struct lex_parser *ps, const struct lex_span *sp, struct le
             p = skip_nested(p, end) - 1;
             blank = true;
             continue;
-        } else if (lex_is_wsp(*p) && (!quoted || *p != ' ')) {
+        } else if (addr_lex_is_wsp(*p) && (!quoted || *p != ' ')) {
             blank = true;
             continue;
         }
-        if (blank && b->len > 0 && lex_sbuf_add(ps, b, " ", 1) < 0)
+        if (blank && b->len > 0 && addr_lex_sbuf_add(ps, b, " ", 1) < 0)
             return -1;
         blank = false;
-        if (lex_sbuf_add(ps, b, p, 1) < 0)
+        if (addr_lex_sbuf_add(ps, b, p, 1) < 0)
             return -1;
     }
     return 0;
@@ -324,9 +327,9 @@ static int span_text(struct lex_parser *ps, const struct lex_span *sp, struct le
 
 /* The state of a name as Thunderbird builds it from its tokens. */
 struct tb_name {
-    struct lex_parser *ps;
-    struct lex_sbuf *out;
-    struct lex_sbuf clean;
+    struct addr_lex_parser *ps;
+    struct addr_lex_sbuf *out;
+    struct addr_lex_sbuf clean;
     bool needs_space;
     bool decode;   /* RFC 2047 on (Thunderbird), or off (a reader that does not) */
     bool *unclear; /* set when an encoded word reads otherwise elsewhere */
@@ -347,10 +350,10 @@ static int tb_clean(struct tb_name *tb, const char *token, size_t n)
         }
         if (name_dropped(cp) && cp != '\t' && cp != '\n' && cp != '\r')
             continue;
-        if (lex_sbuf_add(tb->ps, &tb->clean,
-                         (name_space(cp) || name_format(cp)) && cp >= 0x80 ? " "
-                                                                           : token + i,
-                         (name_space(cp) || name_format(cp)) && cp >= 0x80 ? 1 : len) < 0)
+        if (addr_lex_sbuf_add(
+                tb->ps, &tb->clean,
+                (name_space(cp) || name_format(cp)) && cp >= 0x80 ? " " : token + i,
+                (name_space(cp) || name_format(cp)) && cp >= 0x80 ? 1 : len) < 0)
             return -1;
     }
     return 0;
@@ -363,14 +366,14 @@ static int tb_clean(struct tb_name *tb, const char *token, size_t n)
  */
 /* tb_unescape - TOKEN (N bytes) with its quoted-pairs resolved, into *RAW. */
 static int tb_unescape(struct tb_name *tb, const char *token, size_t n,
-                       struct lex_sbuf *raw)
+                       struct addr_lex_sbuf *raw)
 {
     size_t i;
 
     for (i = 0; i < n; i++) {
         if (token[i] == '\\' && ++i == n)
             break; /* a trailing backslash is dropped */
-        if (lex_sbuf_add(tb->ps, raw, token + i, 1) < 0)
+        if (addr_lex_sbuf_add(tb->ps, raw, token + i, 1) < 0)
             return -1;
     }
     return 0;
@@ -378,7 +381,7 @@ static int tb_unescape(struct tb_name *tb, const char *token, size_t n,
 
 static int tb_emit(struct tb_name *tb, const char *token, size_t n, bool unescape)
 {
-    struct lex_sbuf raw = {0};
+    struct addr_lex_sbuf raw = {0};
     int rc;
 
     if (unescape)
@@ -389,9 +392,9 @@ static int tb_emit(struct tb_name *tb, const char *token, size_t n, bool unescap
     if (rc < 0)
         return -1;
     if (tb->needs_space && tb->clean.len > 0 && tb->clean.s[0] != '.' &&
-        lex_sbuf_add(tb->ps, tb->out, " ", 1) < 0)
+        addr_lex_sbuf_add(tb->ps, tb->out, " ", 1) < 0)
         return -1;
-    if (lex_sbuf_add(tb->ps, tb->out, tb->clean.s, tb->clean.len) < 0)
+    if (addr_lex_sbuf_add(tb->ps, tb->out, tb->clean.s, tb->clean.len) < 0)
         return -1;
     tb->needs_space = tb->clean.len > 0 && tb->clean.s[0] != '.';
     return 0;
@@ -400,9 +403,9 @@ static int tb_emit(struct tb_name *tb, const char *token, size_t n, bool unescap
 /* tb_quoted - a quoted string's inside [P, END): decoded, then unescaped. */
 static int tb_quoted(struct tb_name *tb, const char *p, const char *end)
 {
-    struct lex_sbuf dec = {0};
-    int rc =
-        lex_rfc2047_decode(tb->ps, p, (size_t)(end - p), HM_2047_TB, &dec, tb->unclear);
+    struct addr_lex_sbuf dec = {0};
+    int rc = addr_lex_rfc2047_decode(tb->ps, p, (size_t)(end - p), HM_2047_TB, &dec,
+                                     tb->unclear);
 
     if (rc == 0)
         rc = tb_emit(tb, dec.s ? dec.s : "", dec.len, true);
@@ -413,15 +416,15 @@ static int tb_quoted(struct tb_name *tb, const char *p, const char *end)
 /* tb_special - a delimiter of the name's tokenizer: '(' ')' or '@'. */
 static int tb_special(struct tb_name *tb, char c)
 {
-    struct lex_sbuf *o = tb->out;
+    struct addr_lex_sbuf *o = tb->out;
 
     if (c == '(') {
         if (!tb->needs_space)
             tb->needs_space = o->len > 0 && o->s[o->len - 1] != ' ';
-        if (lex_sbuf_add(tb->ps, o, tb->needs_space ? " (" : "(",
-                         tb->needs_space ? 2 : 1) < 0)
+        if (addr_lex_sbuf_add(tb->ps, o, tb->needs_space ? " (" : "(",
+                              tb->needs_space ? 2 : 1) < 0)
             return -1;
-    } else if (lex_sbuf_add(tb->ps, o, &c, 1) < 0) {
+    } else if (addr_lex_sbuf_add(tb->ps, o, &c, 1) < 0) {
         return -1;
     }
     tb->needs_space = c == ')';
@@ -432,16 +435,16 @@ static int tb_special(struct tb_name *tb, char c)
  * as one token) and emit it; returns where the run ends, or NULL. */
 static const char *tb_words(struct tb_name *tb, const char *p, const char *end)
 {
-    struct lex_sbuf dec = {0};
+    struct addr_lex_sbuf dec = {0};
     const char *q = p, *next = p, *text, *w_end;
 
-    while (lex_rfc2047_word_end(next, end, &text, &w_end)) {
+    while (addr_lex_rfc2047_word_end(next, end, &text, &w_end)) {
         q = w_end;
-        for (next = q; next < end && lex_is_wsp((unsigned char)*next); next++)
+        for (next = q; next < end && addr_lex_is_wsp((unsigned char)*next); next++)
             ;
     }
-    if (lex_rfc2047_decode(tb->ps, p, (size_t)(q - p), HM_2047_TB, &dec, tb->unclear) <
-            0 ||
+    if (addr_lex_rfc2047_decode(tb->ps, p, (size_t)(q - p), HM_2047_TB, &dec,
+                                tb->unclear) < 0 ||
         tb_emit(tb, dec.s ? dec.s : "", dec.len, false) < 0)
         q = NULL;
     free(dec.s);
@@ -453,8 +456,8 @@ static const char *tb_words(struct tb_name *tb, const char *p, const char *end)
  * tokenizer (quoted strings and literals recognised inside comments too,
  * encoded words decoded as tokens of their own) and its joining of tokens.
  */
-static int tb_text(struct lex_parser *ps, const struct lex_span *sp, bool decode,
-                   struct lex_sbuf *out, bool *unclear)
+static int tb_text(struct addr_lex_parser *ps, const struct addr_lex_span *sp,
+                   bool decode, struct addr_lex_sbuf *out, bool *unclear)
 {
     struct tb_name tb = {ps, out, {0}, false, decode, unclear};
     const char *p = (const char *)sp->p, *end = p + sp->len, *start = NULL;
@@ -477,7 +480,7 @@ static int tb_text(struct lex_parser *ps, const struct lex_span *sp, bool decode
             if (c == quote)
                 start = NULL, quote = 0;
         } else if (decode && c == '=' && p + 1 < end && p[1] == '?' &&
-                   lex_rfc2047_word_end(p, end, NULL, NULL)) {
+                   addr_lex_rfc2047_word_end(p, end, NULL, NULL)) {
             if (start != NULL && tb_emit(&tb, start, (size_t)(p - start), true) < 0)
                 goto out;
             start = NULL;
@@ -485,7 +488,7 @@ static int tb_text(struct lex_parser *ps, const struct lex_span *sp, bool decode
                 goto out;
             p--;
         } else {
-            bool ending = lex_is_wsp((unsigned char)c) || c == '"' || c == '[' ||
+            bool ending = addr_lex_is_wsp((unsigned char)c) || c == '"' || c == '[' ||
                           (c == '(' && depth == 0) || (c == ')' && depth <= 1) ||
                           (depth == 0 && strchr(":,;<>@", c) != NULL);
             bool special =
@@ -504,7 +507,7 @@ static int tb_text(struct lex_parser *ps, const struct lex_span *sp, bool decode
                 goto out;
             if (c == '"' || c == '[')
                 quote = c == '"' ? '"' : ']';
-            if (start == NULL && !special && !lex_is_wsp((unsigned char)c))
+            if (start == NULL && !special && !addr_lex_is_wsp((unsigned char)c))
                 start = p;
         }
     }
@@ -517,7 +520,7 @@ out:
 }
 
 /* span_ascii - whether span SP holds ASCII only. */
-static bool span_ascii(const struct lex_span *sp)
+static bool span_ascii(const struct addr_lex_span *sp)
 {
     size_t i;
 
@@ -560,19 +563,19 @@ static void dedup(struct addr_list *l, size_t from)
  * kept), and as Thunderbird builds it from its tokens, with and without
  * RFC 2047.
  */
-static int scan_span(struct lex_parser *ps, struct addr_list *l,
-                     const struct lex_span *sp)
+static int scan_span(struct addr_lex_parser *ps, struct addr_list *l,
+                     const struct addr_lex_span *sp)
 {
-    struct lex_sbuf r[NAME_READINGS] = {{0}};
+    struct addr_lex_sbuf r[NAME_READINGS] = {{0}};
     size_t i, k, from = l->n;
     bool unclear = false;
     int rc = -1;
 
     ps->ew_gap = false;
     if (span_text(ps, sp, &r[0]) < 0 ||
-        lex_rfc2047_decode(ps, r[0].s, r[0].len, 0, &r[1], &unclear) < 0 ||
-        lex_rfc2047_decode(ps, r[0].s, r[0].len, HM_2047_KEEP_GAPS, &r[2], &unclear) <
-            0 ||
+        addr_lex_rfc2047_decode(ps, r[0].s, r[0].len, 0, &r[1], &unclear) < 0 ||
+        addr_lex_rfc2047_decode(ps, r[0].s, r[0].len, HM_2047_KEEP_GAPS, &r[2],
+                                &unclear) < 0 ||
         tb_text(ps, sp, true, &r[3], &unclear) < 0 ||
         tb_text(ps, sp, false, &r[4], &unclear) < 0)
         goto out;
@@ -588,16 +591,16 @@ static int scan_span(struct lex_parser *ps, struct addr_list *l,
     /* Such a field is read as UTF-8 or ISO-8859-1: bytes of the name differ. */
     if (!ps->utf8 && !span_ascii(sp) &&
         (l->n > from || memchr(sp->p, '@', sp->len) != NULL)) {
-        lex_fail(ps, "8-bit name showing an address in a field that is not UTF-8");
+        addr_lex_fail(ps, "8-bit name showing an address in a field that is not UTF-8");
         goto out;
     }
     /* Unknown charsets, bytes that do not convert: other text elsewhere. */
     if (unclear) {
-        lex_fail(ps, "display name that clients decode differently");
+        addr_lex_fail(ps, "display name that clients decode differently");
         goto out;
     }
     if (ps->ew_gap && l->n > from) {
-        lex_fail(ps, "name showing an address that clients decode differently");
+        addr_lex_fail(ps, "name showing an address that clients decode differently");
         goto out;
     }
     rc = 0;
@@ -607,7 +610,7 @@ out:
     return rc;
 }
 
-int lex_names_scan(struct lex_parser *ps, struct addr_list *l)
+int addr_lex_names_scan(struct addr_lex_parser *ps, struct addr_list *l)
 {
     size_t i;
 

@@ -3,7 +3,7 @@
  *	address_rfc2047 - decode the encoded words of a display name
  *
  * SUMMARY
- *	lex_rfc2047_decode() turns "=?utf-8?q?Alice_<alice=40x>?=" into the
+ *	addr_lex_rfc2047_decode() turns "=?utf-8?q?Alice_<alice=40x>?=" into the
  *	text a mail client shows.
  *
  * DESCRIPTION
@@ -180,8 +180,8 @@ static bool ascii_only(const char *s, size_t n)
  * the raw bytes; bytes that do not convert give the raw bytes. Where
  * clients then differ (8-bit bytes), *UNCLEAR is set.
  */
-static int convert(struct lex_parser *ps, const struct rfc2047_word *w, char *raw,
-                   size_t n, unsigned how, struct lex_sbuf *out, bool *unclear)
+static int convert(struct addr_lex_parser *ps, const struct rfc2047_word *w, char *raw,
+                   size_t n, unsigned how, struct addr_lex_sbuf *out, bool *unclear)
 {
     iconv_t cd =
         iconv_open("UTF-8", (how & HM_2047_TB) ? whatwg_charset(w->charset) : w->charset);
@@ -192,25 +192,25 @@ static int convert(struct lex_parser *ps, const struct rfc2047_word *w, char *ra
     if (cd == (iconv_t)-1) {
         *unclear = *unclear || !ascii_only(raw, n);
         return (how & HM_2047_TB)
-                   ? lex_sbuf_add(ps, out, w->start, (size_t)(w->end - w->start))
-                   : lex_sbuf_add(ps, out, raw, n);
+                   ? addr_lex_sbuf_add(ps, out, w->start, (size_t)(w->end - w->start))
+                   : addr_lex_sbuf_add(ps, out, raw, n);
     }
     if ((buf = malloc(cap)) == NULL) {
         iconv_close(cd);
-        return lex_fail(ps, LEX_E_NOMEM);
+        return addr_lex_fail(ps, HM_LEX_E_NOMEM);
     }
     dst = buf;
     if (iconv(cd, &src, &inleft, &dst, &left) == (size_t)-1 ||
         iconv(cd, NULL, NULL, &dst, &left) == (size_t)-1) {
         *unclear = true; /* Thunderbird shows U+FFFD, Python the bytes */
-        rc = lex_sbuf_add(ps, out, raw, n);
+        rc = addr_lex_sbuf_add(ps, out, raw, n);
     } else {
         /* Thunderbird's TextDecoder drops a byte order mark at the start. */
         skip =
             (how & HM_2047_TB) && cap - left >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0
                 ? 3
                 : 0;
-        rc = lex_sbuf_add(ps, out, buf + skip, cap - left - skip);
+        rc = addr_lex_sbuf_add(ps, out, buf + skip, cap - left - skip);
     }
     free(buf);
     iconv_close(cd);
@@ -218,19 +218,19 @@ static int convert(struct lex_parser *ps, const struct rfc2047_word *w, char *ra
 }
 
 /* decode_word - append the text of encoded word *W to *OUT. */
-static int decode_word(struct lex_parser *ps, const struct rfc2047_word *w, unsigned how,
-                       struct lex_sbuf *out, bool *unclear)
+static int decode_word(struct addr_lex_parser *ps, const struct rfc2047_word *w,
+                       unsigned how, struct addr_lex_sbuf *out, bool *unclear)
 {
     char *raw = malloc(w->text_len + 1);
     size_t n;
     int rc;
 
     if (raw == NULL)
-        return lex_fail(ps, LEX_E_NOMEM);
+        return addr_lex_fail(ps, HM_LEX_E_NOMEM);
     n = w->encoding == 'Q' ? q_decode(w->text, w->text_len, raw)
                            : b_decode(w->text, w->text_len, raw);
     if (n == (size_t)-1)
-        rc = lex_sbuf_add(ps, out, w->start, (size_t)(w->end - w->start));
+        rc = addr_lex_sbuf_add(ps, out, w->start, (size_t)(w->end - w->start));
     else
         rc = convert(ps, w, raw, n, how, out, unclear);
     free(raw);
@@ -260,8 +260,8 @@ static bool misread_at(const char *p, const char *end, const char **text_r,
     return true;
 }
 
-bool lex_rfc2047_word_end(const char *p, const char *end, const char **text_r,
-                          const char **end_r)
+bool addr_lex_rfc2047_word_end(const char *p, const char *end, const char **text_r,
+                               const char **end_r)
 {
     const char *text, *w_end;
 
@@ -299,7 +299,7 @@ enum ew_place { EW_OUTSIDE, EW_QUOTED, EW_COMMENT };
  */
 static bool ew_neighbour(unsigned char c, enum ew_place place, bool before)
 {
-    if (lex_is_wsp(c))
+    if (addr_lex_is_wsp(c))
         return true;
     if (place == EW_QUOTED)
         return c == '"';
@@ -318,14 +318,14 @@ static bool charset_token(const char *p, const char *end)
     return true;
 }
 
-size_t lex_ew_atom(const unsigned char *p, const unsigned char *end)
+size_t addr_lex_ew_atom(const unsigned char *p, const unsigned char *end)
 {
     const unsigned char *q = p + 2;
 
     if (end - p < 8 || p[0] != '=' || p[1] != '?')
         return 0;
     for (; q < end && *q != '?'; q++)
-        if (!lex_is_atext(*q) || *q >= 0x80)
+        if (!addr_lex_is_atext(*q) || *q >= 0x80)
             return 0;
     if (q == p + 2 || end - q < 5 || strchr("BbQq", q[1]) == NULL || q[2] != '?')
         return 0;
@@ -355,8 +355,8 @@ static bool q_strict(const char *t, size_t n)
  */
 static bool decodes_cleanly(const char *p, const char *end)
 {
-    struct lex_parser ps = {0};
-    struct lex_sbuf out = {0};
+    struct addr_lex_parser ps = {0};
+    struct addr_lex_sbuf out = {0};
     struct rfc2047_word w;
     bool unclear = false;
     const char *q;
@@ -404,7 +404,7 @@ static const char *ew_word_misread(const char *s, const char *end, const char *p
     return NULL;
 }
 
-const char *lex_rfc2047_misread(const char *s, size_t n)
+const char *addr_lex_rfc2047_misread(const char *s, size_t n)
 {
     const char *p, *end = s + n, *text, *w_end, *err;
     enum ew_place place = EW_OUTSIDE;
@@ -435,13 +435,13 @@ const char *lex_rfc2047_misread(const char *s, size_t n)
 static bool blank_only(const char *p, const char *end)
 {
     for (; p < end; p++)
-        if (!lex_is_wsp((unsigned char)*p))
+        if (!addr_lex_is_wsp((unsigned char)*p))
             return false;
     return true;
 }
 
-int lex_rfc2047_decode(struct lex_parser *ps, const char *s, size_t n, unsigned how,
-                       struct lex_sbuf *out, bool *unclear)
+int addr_lex_rfc2047_decode(struct addr_lex_parser *ps, const char *s, size_t n,
+                            unsigned how, struct addr_lex_sbuf *out, bool *unclear)
 {
     const char *p = s, *end, *run = s;
     bool after_word = false;
@@ -459,7 +459,7 @@ int lex_rfc2047_decode(struct lex_parser *ps, const char *s, size_t n, unsigned 
         if (!(blank_only(run, p) &&
               (((how & HM_2047_TB) && run < p) ||
                (after_word && p < end && !(how & HM_2047_KEEP_GAPS)))) &&
-            lex_sbuf_add(ps, out, run, (size_t)(p - run)) < 0)
+            addr_lex_sbuf_add(ps, out, run, (size_t)(p - run)) < 0)
             return -1;
         if (p == end)
             break;

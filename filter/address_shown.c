@@ -3,7 +3,7 @@
  *	address_shown - what clients read otherwise in an address or a field
  *
  * SUMMARY
- *	lex_shown_spec_error() judges one addr-spec, lex_shown_whole() the
+ *	addr_lex_shown_spec_error() judges one addr-spec, addr_lex_shown_whole() the
  *	whole field, for addr_parse_shown().
  *
  * DESCRIPTION
@@ -40,14 +40,15 @@ static bool look_alike_at(const char *s)
  * words *W "@" DOMAIN; COMMENT: a comment inside it holds a byte clients
  * misread, SPACED: blanks or comments inside it. NULL when nothing.
  */
-const char *lex_shown_spec_error(const struct lex_parser *ps, const struct lex_words *w,
-                                 const char *domain, bool comment, bool spaced)
+const char *addr_lex_shown_spec_error(const struct addr_lex_parser *ps,
+                                      const struct addr_lex_words *w, const char *domain,
+                                      bool comment, bool spaced)
 {
     const char *local = w->local.s;
     size_t n = w->local.len;
 
     if (comment)
-        return lex_comment_refused(ps->last_bad);
+        return addr_lex_comment_refused(ps->last_bad);
     if (spaced) /* Thunderbird keeps "jane. doe" and "example. org" */
         return "white space inside an address";
     if (w->quoted && w->ntok > 1) /* a."b c"@d: Thunderbird shows "a. b c"@d */
@@ -59,7 +60,7 @@ const char *lex_shown_spec_error(const struct lex_parser *ps, const struct lex_w
         return "encoded word in a local part";
     if (encoded_word(domain))
         return "encoded word in a domain";
-    if (lex_has_invisible(local) || lex_has_invisible(domain))
+    if (addr_lex_has_invisible(local) || addr_lex_has_invisible(domain))
         return "invisible character in an address";
     if (look_alike_at(local) || look_alike_at(domain)) /* U+FF20, U+FE6B */
         return "look-alike at sign in an address";
@@ -92,15 +93,15 @@ static const char *line_breaks(const char *in, size_t len)
  * (shown only): encoded words they decode differently, line breaks that
  * are no folding. Returns 0, or -1 with ps->error set.
  */
-int lex_shown_whole(struct lex_parser *ps, const unsigned char *in,
-                    const unsigned char *end)
+int addr_lex_shown_whole(struct addr_lex_parser *ps, const unsigned char *in,
+                         const unsigned char *end)
 {
-    const char *err = lex_rfc2047_misread((const char *)in, (size_t)(end - in));
+    const char *err = addr_lex_rfc2047_misread((const char *)in, (size_t)(end - in));
 
     /* Thunderbird's decoder drops a byte order mark at the field's start. */
     if (err == NULL && end - in >= 3 && memcmp(in, "\xef\xbb\xbf", 3) == 0)
         err = "byte order mark at the start of the field";
     if (err == NULL)
         err = line_breaks((const char *)in, (size_t)(end - in));
-    return err == NULL ? 0 : lex_fail(ps, err);
+    return err == NULL ? 0 : addr_lex_fail(ps, err);
 }
