@@ -225,6 +225,84 @@ bool addr_lex_is_atext(unsigned c)
     return c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", (int)c) != NULL;
 }
 
+size_t addr_lex_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    size_t len, i;
+
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return 1;
+    }
+    len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
+    if (len == 0 || len > n || p[0] > 0xf4)
+        return 0;
+    *cp = p[0] & (0x7fu >> len);
+    for (i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        *cp = (*cp << 6) | (p[i] & 0x3fu);
+    }
+    return len;
+}
+
+/*
+ * The classes of Thunderbird's cleaning of a name, by ranges in order:
+ * dropped, C0 and C1 controls and invisible marks; spaces, Unicode
+ * spaces and line ends (a space to every reader); format characters,
+ * invisible (Thunderbird shows a space, other clients nothing).
+ */
+enum addr_lex_uclass addr_lex_uclass(uint32_t cp)
+{
+    static const struct {
+        uint32_t lo, hi;
+        enum addr_lex_uclass c;
+    } r[] = {
+        {0x00, 0x08, HM_LEX_DROPPED},       {0x09, 0x0a, HM_LEX_SPACE},
+        {0x0b, 0x0c, HM_LEX_DROPPED},       {0x0d, 0x0d, HM_LEX_SPACE},
+        {0x0e, 0x1f, HM_LEX_DROPPED},       {0x20, 0x20, HM_LEX_SPACE},
+        {0x7f, 0x9f, HM_LEX_DROPPED},       {0xa0, 0xa0, HM_LEX_SPACE},
+        {0xad, 0xad, HM_LEX_FORMAT},        {0x34f, 0x34f, HM_LEX_DROPPED},
+        {0x61c, 0x61c, HM_LEX_FORMAT},      {0x6dd, 0x6dd, HM_LEX_FORMAT},
+        {0x70f, 0x70f, HM_LEX_FORMAT},      {0x8e2, 0x8e2, HM_LEX_FORMAT},
+        {0x1680, 0x1680, HM_LEX_SPACE},     {0x17b4, 0x17b5, HM_LEX_DROPPED},
+        {0x180b, 0x180d, HM_LEX_DROPPED},   {0x180e, 0x180e, HM_LEX_FORMAT},
+        {0x2000, 0x200a, HM_LEX_SPACE},     {0x200b, 0x200f, HM_LEX_FORMAT},
+        {0x2028, 0x2029, HM_LEX_SPACE},     {0x202a, 0x202e, HM_LEX_FORMAT},
+        {0x202f, 0x202f, HM_LEX_SPACE},     {0x205f, 0x205f, HM_LEX_SPACE},
+        {0x2060, 0x2064, HM_LEX_FORMAT},    {0x2066, 0x206f, HM_LEX_FORMAT},
+        {0x2800, 0x2800, HM_LEX_SPACE},     {0x3000, 0x3000, HM_LEX_SPACE},
+        {0xfe00, 0xfe0f, HM_LEX_DROPPED},   {0xfeff, 0xfeff, HM_LEX_FORMAT},
+        {0xfff9, 0xfffb, HM_LEX_FORMAT},    {0x110bd, 0x110bd, HM_LEX_FORMAT},
+        {0x110cd, 0x110cd, HM_LEX_FORMAT},  {0x13430, 0x13438, HM_LEX_FORMAT},
+        {0x1bca0, 0x1bca3, HM_LEX_FORMAT},  {0x1d173, 0x1d17a, HM_LEX_FORMAT},
+        {0xe0001, 0xe0001, HM_LEX_FORMAT},  {0xe0020, 0xe007f, HM_LEX_FORMAT},
+        {0xe0100, 0xe01ef, HM_LEX_DROPPED},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(r) / sizeof(r[0]) && r[i].lo <= cp; i++)
+        if (cp <= r[i].hi)
+            return r[i].c;
+    return HM_LEX_SHOWN;
+}
+
+bool addr_lex_has_invisible(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), len;
+    uint32_t cp;
+
+    for (; n > 0; p += len, n -= len) {
+        if ((len = addr_lex_utf8_decode(p, n, &cp)) == 0) {
+            len = 1; /* not UTF-8: the parser refuses it as such */
+            continue;
+        }
+        if (cp >= 0x80 && addr_lex_uclass(cp) != HM_LEX_SHOWN)
+            return true;
+    }
+    return false;
+}
+
 /*
  * comment_misread - the byte of the comment's inside [P, END) that a
  * client may take for syntax (Thunderbird reads a '"' inside a comment as

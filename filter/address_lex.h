@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define HM_LEX_E_NOMEM "out of memory"
 
@@ -124,6 +125,23 @@ int addr_lex_list_push(struct addr_lex_parser *ps, struct addr_list *l, struct a
  * each has in_name set. Returns 0, or -1 with ps->error set.
  */
 int addr_lex_names_scan(struct addr_lex_parser *ps, struct addr_list *l);
+
+/*
+ * addr_lex_utf8_decode - the code point at P (N > 0 bytes left) in *CP;
+ * its length, or 0 when no UTF-8 sequence starts there.
+ */
+size_t addr_lex_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp);
+
+/* What a client makes of a character in a name (Thunderbird's cleaning). */
+enum addr_lex_uclass {
+    HM_LEX_SHOWN,   /* shown as itself */
+    HM_LEX_DROPPED, /* dropped: C0 and C1 controls, invisible marks */
+    HM_LEX_SPACE,   /* a space to every reader: Unicode spaces, line ends */
+    HM_LEX_FORMAT,  /* a format character: a space, or nothing to some clients */
+};
+
+/* addr_lex_uclass - the class of code point CP. */
+enum addr_lex_uclass addr_lex_uclass(uint32_t cp);
 
 /*
  * addr_lex_has_invisible - whether S holds a character clients drop or show as

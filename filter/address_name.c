@@ -46,93 +46,6 @@ struct name_char {
     bool at;
 };
 
-/* utf8_decode - the code point at P (N bytes left) in *CP; its length, or 0. */
-static size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
-{
-    size_t len, i;
-
-    if (p[0] < 0x80) {
-        *cp = p[0];
-        return 1;
-    }
-    len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
-    if (len == 0 || len > n || p[0] > 0xf4)
-        return 0;
-    *cp = p[0] & (0x7fu >> len);
-    for (i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        *cp = (*cp << 6) | (p[i] & 0x3fu);
-    }
-    return len;
-}
-
-/* in_ranges - whether CP is in one of the N [lo, hi] pairs of R. */
-static bool in_ranges(uint32_t cp, const uint32_t (*r)[2], size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (cp >= r[i][0] && cp <= r[i][1])
-            return true;
-    return false;
-}
-
-/* Characters a client drops from a name (controls, invisible marks). */
-static bool name_dropped(uint32_t cp)
-{
-    static const uint32_t r[][2] = {
-        {0x00, 0x08},     {0x0b, 0x0c},     {0x0e, 0x1f},
-        {0x7f, 0x9f},     {0x34f, 0x34f},   {0x17b4, 0x17b5},
-        {0x180b, 0x180d}, {0xfe00, 0xfe0f}, {0xe0100, 0xe01ef},
-    };
-    return in_ranges(cp, r, sizeof(r) / sizeof(r[0]));
-}
-
-/* Unicode spaces and line ends: a space to every reader. */
-static bool name_space(uint32_t cp)
-{
-    static const uint32_t r[][2] = {
-        {0x09, 0x0a},     {0x0d, 0x0d},     {0x20, 0x20},     {0xa0, 0xa0},
-        {0x1680, 0x1680}, {0x2000, 0x200a}, {0x2028, 0x2029}, {0x202f, 0x202f},
-        {0x205f, 0x205f}, {0x2800, 0x2800}, {0x3000, 0x3000},
-    };
-    return in_ranges(cp, r, sizeof(r) / sizeof(r[0]));
-}
-
-/*
- * Format characters: invisible. Thunderbird shows them as a space; a
- * client that shows them as nothing joins what is on either side.
- */
-static bool name_format(uint32_t cp)
-{
-    static const uint32_t r[][2] = {
-        {0xad, 0xad},       {0x61c, 0x61c},     {0x6dd, 0x6dd},     {0x70f, 0x70f},
-        {0x8e2, 0x8e2},     {0x180e, 0x180e},   {0x200b, 0x200f},   {0x202a, 0x202e},
-        {0x2060, 0x2064},   {0x2066, 0x206f},   {0xfeff, 0xfeff},   {0xfff9, 0xfffb},
-        {0x110bd, 0x110bd}, {0x110cd, 0x110cd}, {0x13430, 0x13438}, {0x1bca0, 0x1bca3},
-        {0x1d173, 0x1d17a}, {0xe0001, 0xe0001}, {0xe0020, 0xe007f},
-    };
-    return in_ranges(cp, r, sizeof(r) / sizeof(r[0]));
-}
-
-bool addr_lex_has_invisible(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s), len;
-    uint32_t cp;
-
-    for (; n > 0; p += len, n -= len) {
-        if ((len = utf8_decode(p, n, &cp)) == 0) {
-            len = 1; /* not UTF-8: the parser refuses it as such */
-            continue;
-        }
-        if (cp >= 0x80 && (name_dropped(cp) || name_format(cp) || name_space(cp)))
-            return true;
-    }
-    return false;
-}
-
 static bool name_at(uint32_t cp)
 {
     return cp == '@' || cp == 0xff20 || cp == 0xfe6b;
@@ -155,23 +68,24 @@ static struct name_char *name_chars(const unsigned char *s, size_t n, enum name_
 {
     struct name_char *v = calloc(n + 1, sizeof(*v));
     size_t i = 0, k = 0, len;
+    enum addr_lex_uclass c;
     uint32_t cp;
 
     if (v == NULL)
         return NULL;
     for (; i < n; i += len) {
-        if ((len = utf8_decode(s + i, n - i, &cp)) == 0) {
+        if ((len = addr_lex_utf8_decode(s + i, n - i, &cp)) == 0) {
             len = 1;
             cp = 0xfffd;
         }
-        if (name_format(cp))
+        if ((c = addr_lex_uclass(cp)) == HM_LEX_FORMAT)
             *format_r = true;
-        if (name_dropped(cp) || (mode == NAME_JOINED && name_format(cp)))
+        if (c == HM_LEX_DROPPED || (mode == NAME_JOINED && c == HM_LEX_FORMAT))
             continue;
         v[k].off = i;
         v[k].len = len;
         v[k].at = name_at(cp);
-        v[k].boundary = v[k].at || name_space(cp) || name_format(cp) ||
+        v[k].boundary = v[k].at || c == HM_LEX_SPACE || c == HM_LEX_FORMAT ||
                         (cp < 0x80 && strchr("<>()[]{},;:\"'`\\", (int)cp) != NULL);
         k++;
     }
@@ -339,31 +253,28 @@ struct tb_name {
 static int tb_clean(struct tb_name *tb, const char *token, size_t n)
 {
     const unsigned char *p = (const unsigned char *)token;
+    enum addr_lex_uclass c;
     size_t i, len;
     uint32_t cp;
+    bool blank;
 
     tb->clean.len = 0;
     for (i = 0; i < n; i += len) {
-        if ((len = utf8_decode(p + i, n - i, &cp)) == 0) {
+        if ((len = addr_lex_utf8_decode(p + i, n - i, &cp)) == 0) {
             len = 1;
             cp = 0xfffd;
         }
-        if (name_dropped(cp) && cp != '\t' && cp != '\n' && cp != '\r')
+        c = addr_lex_uclass(cp);
+        if (c == HM_LEX_DROPPED && cp != '\t' && cp != '\n' && cp != '\r')
             continue;
-        if (addr_lex_sbuf_add(
-                tb->ps, &tb->clean,
-                (name_space(cp) || name_format(cp)) && cp >= 0x80 ? " " : token + i,
-                (name_space(cp) || name_format(cp)) && cp >= 0x80 ? 1 : len) < 0)
+        blank = (c == HM_LEX_SPACE || c == HM_LEX_FORMAT) && cp >= 0x80;
+        if (addr_lex_sbuf_add(tb->ps, &tb->clean, blank ? " " : token + i,
+                              blank ? 1 : len) < 0)
             return -1;
     }
     return 0;
 }
 
-/*
- * tb_emit - add a token to the name: a space before it unless the last
- * token was empty or began with '.', or it does (Thunderbird's joining).
- * UNESCAPE: quoted-pairs are resolved first (not in decoded words).
- */
 /* tb_unescape - TOKEN (N bytes) with its quoted-pairs resolved, into *RAW. */
 static int tb_unescape(struct tb_name *tb, const char *token, size_t n,
                        struct addr_lex_sbuf *raw)
@@ -379,6 +290,11 @@ static int tb_unescape(struct tb_name *tb, const char *token, size_t n,
     return 0;
 }
 
+/*
+ * tb_emit - add a token to the name: a space before it unless the last
+ * token was empty or began with '.', or it does (Thunderbird's joining).
+ * UNESCAPE: quoted-pairs are resolved first (not in decoded words).
+ */
 static int tb_emit(struct tb_name *tb, const char *token, size_t n, bool unescape)
 {
     struct addr_lex_sbuf raw = {0};
