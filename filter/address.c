@@ -3,6 +3,9 @@
  *	address - parse envelope senders and RFC 5322 address lists
  *
  * SUMMARY
+ *	addr_parse_envelope(), addr_parse_list(), addr_parse_shown()
+ *
+ * DESCRIPTION
  *	addr_parse_envelope() parses the MAIL FROM argument as an MTA hands it
  *	to a milter; addr_parse_list() parses a header field body (RFC 5322
  *	section 3.4 address-list with groups, comments, folding and the
@@ -15,7 +18,6 @@
  *	addr_base_length(), addr_same_text() and the free functions are in
  *	address_text.c.
  *
- * DESCRIPTION
  *	Every input is checked whole by addr_lex_start() before it is parsed:
  *	longer than HM_ADDR_MAX_INPUT or any NUL byte is refused, and so is
  *	any byte sequence that is not well-formed UTF-8 (RFC 6532) in an

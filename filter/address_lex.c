@@ -3,11 +3,17 @@
  *	address_lex - lexical layer of the address parser
  *
  * SUMMARY
- *	addr_lex_start() checks an input and sets up a cursor over it;
- *	addr_lex_skip_cfws(), addr_lex_scan_atom() and addr_lex_scan_words() read comments
- *	and folding, atoms, quoted strings and dots; addr_lex_sbuf_add() and
- *	addr_lex_sbuf_take() grow the output strings; addr_lex_peek(), addr_lex_is_wsp(),
- *	addr_lex_is_ctl() and addr_lex_is_atext() classify bytes.
+ *	addr_lex_start() checks an input and sets up a cursor over it,
+ *	addr_lex_end() releases it; addr_lex_skip_cfws(), addr_lex_scan_atom()
+ *	and addr_lex_scan_words() read comments and folding, atoms, quoted
+ *	strings and dots; addr_lex_sbuf_add(), addr_lex_sbuf_take() and
+ *	addr_lex_words_free() manage the output strings; addr_lex_fail(),
+ *	addr_lex_add_span() and addr_lex_list_push() record an error, a name
+ *	and an address; addr_lex_peek(), addr_lex_is_wsp(), addr_lex_is_ctl()
+ *	and addr_lex_is_atext() classify bytes; addr_lex_valid_utf8(),
+ *	addr_lex_utf8_decode(), addr_lex_uclass() and addr_lex_has_invisible()
+ *	read UTF-8 and classify characters; addr_lex_comment_refused() names
+ *	a comment refused inside an address.
  *
  * DESCRIPTION
  *	addr_lex_start() checks the input whole before anything is parsed:

@@ -3,8 +3,10 @@
  *	address_rfc2047 - decode the encoded words of a display name
  *
  * SUMMARY
- *	addr_lex_rfc2047_decode() turns "=?utf-8?q?Alice_<alice=40x>?=" into the
- *	text a mail client shows.
+ *	addr_lex_rfc2047_decode() turns "=?utf-8?q?Alice_<alice=40x>?=" into
+ *	the text a mail client shows; addr_lex_rfc2047_word_end(),
+ *	addr_lex_ew_atom() and addr_lex_rfc2047_misread() find encoded words
+ *	and what clients read otherwise in them.
  *
  * DESCRIPTION
  *	RFC 2047 encoded words, read as leniently as the clients read them:

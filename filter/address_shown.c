@@ -3,8 +3,8 @@
  *	address_shown - what clients read otherwise in an address or a field
  *
  * SUMMARY
- *	addr_lex_shown_spec_error() judges one addr-spec, addr_lex_shown_whole() the
- *	whole field, for addr_parse_shown().
+ *	addr_lex_shown_spec_error() judges one addr-spec,
+ *	addr_lex_shown_whole() the whole field, for addr_parse_shown().
  *
  * DESCRIPTION
  *	The rules found by reading the same fields with Thunderbird's and

@@ -2,7 +2,8 @@
  * NAME
  *	log - one place for every log line
  * SUMMARY
- *	log_open(), log_set_level(), log_msg()
+ *	log_open(), log_set_level(), log_level_enabled(), log_level_name(),
+ *	log_msg()
  * DESCRIPTION
  *	Lines go to syslog with facility mail and, when asked, to stderr
  *	prefixed with the program name. Control bytes become '?' and long

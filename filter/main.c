@@ -2,7 +2,8 @@
  * NAME
  *	main - the homed-milter command
  * SUMMARY
- *	homed-milter [-c FILE] [-f] [-n] [-p SOCKET] [-q LOGIN ADDRESS] [-V] [-h]
+ *	main(): homed-milter [-c FILE] [-f] [-n] [-p SOCKET] [-q LOGIN ADDRESS]
+ *	[-V] [-h]
  * DESCRIPTION
  *	Parses the command line, loads the configuration, and runs one of
  *	the modes: -n checks the configuration and exits; -q asks the
