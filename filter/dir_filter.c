@@ -6,10 +6,11 @@
  * DESCRIPTION
  *	Part of the directory module: the only place where a value from a
  *	client enters a filter. A template is read with the sequences of
- *	dir_filter.h, the syntax the configuration's check also uses. Every such value
- *goes through libldap's ldap_bv2escaped_filter_value (RFC 4515): '*', '(', ')',
- *backslash, NUL and every byte >= 0x80 become \XX, so a login such as "*" or "a)(uid=*"
- *is only ever a value, never filter syntax.
+ *	dir_filter.h, the syntax the configuration's check also uses. Every
+ *	value goes through libldap's ldap_bv2escaped_filter_value (RFC 4515):
+ *	'*', '(', ')', backslash, NUL and every byte >= 0x80 become \XX, so a
+ *	login such as "*" or "a)(uid=*" is only ever a value, never filter
+ *	syntax.
  *
  *	Thread safety: pure functions.
  */
@@ -89,15 +90,19 @@ int dir_filter_escape(const char *value, size_t len, char **escaped_r)
     return 0;
 }
 
-/* Append what the sequence '%' C stands for; false when it is not allowed. */
-static bool dir_filter_put(struct dir_buf *b, char c, const char *login,
-                           const char *address, const char *dn)
-{
-    const char *at = strrchr(login, '@');
-    unsigned allow =
-        (address ? HM_FILTER_ALLOW_ADDRESS : 0) | (dn ? HM_FILTER_ALLOW_DN : 0);
+/* What a template is expanded over. */
+struct dir_filter_values {
+    const char *login, *at; /* at: LOGIN's last '@', or NULL */
+    const char *address, *dn;
+    unsigned allow; /* HM_FILTER_ALLOW_*: those of ADDRESS and DN given */
+};
 
-    switch (dir_filter_seq(c, allow)) {
+/* Append what the sequence '%' C stands for; false when it is not allowed. */
+static bool dir_filter_put(struct dir_buf *b, char c, const struct dir_filter_values *v)
+{
+    const char *login = v->login, *at = v->at;
+
+    switch (dir_filter_seq(c, v->allow)) {
     case HM_FILTER_SEQ_PERCENT:
         dir_buf_add(b, "%", 1);
         break;
@@ -111,10 +116,10 @@ static bool dir_filter_put(struct dir_buf *b, char c, const char *login,
         dir_buf_add_escaped(b, at ? at + 1 : "", at ? strlen(at + 1) : 0);
         break;
     case HM_FILTER_SEQ_ADDRESS:
-        dir_buf_add_escaped(b, address, strlen(address));
+        dir_buf_add_escaped(b, v->address, strlen(v->address));
         break;
     case HM_FILTER_SEQ_DN:
-        dir_buf_add_escaped(b, dn, strlen(dn));
+        dir_buf_add_escaped(b, v->dn, strlen(v->dn));
         break;
     case HM_FILTER_SEQ_BAD:
         return false;
@@ -125,8 +130,9 @@ static bool dir_filter_put(struct dir_buf *b, char c, const char *login,
 int dir_filter_expand(const char *template, const char *login, const char *address,
                       const char *dn, char **filter_r, const char **error_r)
 {
-    unsigned allow =
-        (address ? HM_FILTER_ALLOW_ADDRESS : 0) | (dn ? HM_FILTER_ALLOW_DN : 0);
+    const struct dir_filter_values v = {login, strrchr(login, '@'), address, dn,
+                                        (address ? HM_FILTER_ALLOW_ADDRESS : 0) |
+                                            (dn ? HM_FILTER_ALLOW_DN : 0)};
     const char *p;
     struct dir_buf b;
     size_t run;
@@ -138,9 +144,9 @@ int dir_filter_expand(const char *template, const char *login, const char *addre
             run = strcspn(p, "%"); /* the literal text up to the next % */
             dir_buf_add(&b, p, run);
             p += run - 1;
-        } else if (!dir_filter_put(&b, *++p, login, address, dn)) {
+        } else if (!dir_filter_put(&b, *++p, &v)) {
             free(b.s);
-            *error_r = dir_filter_refusal(allow, true);
+            *error_r = dir_filter_refusal(v.allow, true);
             return -1;
         }
     }
