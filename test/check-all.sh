@@ -211,7 +211,7 @@ say "distribution"
 step distcheck make -C "$OUT/normal" distcheck
 
 say "formatting"
-step clang-format sh -c "cd '$SRC' && clang-format --dry-run --Werror filter/*.c filter/*.h include/*.h test/unit/*.c test/unit/*.h test/directory/*.c test/fuzz/*.c test/bench/*.c test/differential/*.c"
+step clang-format sh -c "cd '$SRC' && clang-format --dry-run --Werror filter/*.c filter/*.h include/*.h test/unit/*.c test/unit/*.h test/directory/*.c test/fuzz/*.c test/bench/*.c test/tools/*.c test/differential/*.c"
 
 echo
 echo "$PASSED passed, $FAILED failed"

@@ -79,6 +79,7 @@ say "==> Building homed-milter in $BUILD (log: $BUILD/demo-build.log)"
 
 # --- 3. the private servers ---------------------------------------------------------------
 . "$SRC/test/lib/slapd.sh"
+. "$SRC/test/lib/daemon.sh"
 . "$SRC/test/e2e/lib-milter.sh"
 . "$SRC/test/e2e/lib-postfix.sh"
 BASE=$(mktemp -d "${TMPDIR:-/tmp}/homed-milter-demo.XXXXXX") || die "mktemp failed"

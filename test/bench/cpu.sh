@@ -29,25 +29,14 @@ CPUBENCH=${HM_CPUBENCH:-$BUILD/test/bench/cpubench}
 USERS=${HM_BENCH_USERS:-1000}
 DECISIONS=${HM_BENCH_DECISIONS:-10000}
 ROUNDS=${HM_BENCH_ROUNDS:-3}
+BENCH=cpu.sh
 . "$SRC/test/lib/slapd.sh"
+. "$SRC/test/lib/daemon.sh"
+. "$SRC/test/lib/bench.sh"
 
-fail() { echo "cpu.sh: $*" >&2; exit 1; }
-for p in "$CPUBENCH" "$SLAPD" "$SLAPADD"; do
-    [ -x "$p" ] || fail "$p is not built or installed (make bench-cpu builds cpubench)"
-done
-for p in valgrind callgrind_annotate ldapsearch; do
-    command -v $p >/dev/null 2>&1 || fail "$p is not installed"
-done
-
-W=$(mktemp -d "${TMPDIR:-/tmp}/hm-cpubench.XXXXXX") || exit 1
-SLAPD_DIR=$W/slapd
-cleanup() {
-    set +e
-    slapd_stop
-    if [ "${HM_KEEP:-}" = 1 ]; then echo "# work directory kept: $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT PIPE TERM
+bench_need "make bench-cpu builds cpubench" "$CPUBENCH" "$SLAPD" "$SLAPADD" valgrind \
+    callgrind_annotate ldapsearch
+bench_dir
 
 # totals FILE: the instruction count of a callgrind.out file
 # (callgrind writes "summary: 0" when instrumentation starts late; totals is right)
@@ -64,7 +53,7 @@ inclusive() {
 run() {
     _cg=$W/callgrind.out.$1.$2
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$_cg" \
-        "$CPUBENCH" -c "$W/bench.conf" -m "$1" -n "$DECISIONS" -u "$USERS" \
+        "$CPUBENCH" -c "$HM_DIR/bench.conf" -m "$1" -n "$DECISIONS" -u "$USERS" \
         > "$W/run.out" 2> "$W/run.err"
     _rc=$?
     _ir=$(totals "$_cg")
@@ -84,27 +73,8 @@ run() {
     echo "$1 $2 $_ir" >> "$W/results"
 }
 
-mkdir -p "$SLAPD_DIR"
-sh "$SRC/test/bench/gen-ldif.sh" "$USERS" > "$W/users.ldif"
-slapd_init "$SRC/etc/example.ldif" >/dev/null || fail "slapadd failed"
-sed 's/^maxsize .*/maxsize 1073741824/' "$SLAPD_DIR/slapd.conf" > "$W/slapd.conf" &&
-    mv "$W/slapd.conf" "$SLAPD_DIR/slapd.conf"
-"$SLAPADD" -q -f "$SLAPD_DIR/slapd.conf" -l "$W/users.ldif" || fail "slapadd failed"
-slapd_start || fail "slapd did not start"
-printf 'miltersecret\n' > "$W/secret"
-chmod 600 "$W/secret"
-cat > "$W/bench.conf" <<CONF
-socket = "unix:$W/unused.sock";
-local_hosts = [ "mail.example.com" ];
-ldap = {
-  uri = [ "$SLAPD_LDAPI_URL" ];
-  bind_dn = "cn=milter,dc=example,dc=com";
-  bind_password_file = "$W/secret";
-  base = "ou=people,dc=example,dc=com";
-  timeout = 5;
-};
-cache = { ttl = 3600; negative_ttl = 600; size = 100000; };
-CONF
+bench_slapd "$USERS"
+hm_conf bench ldap.timeout=5 cache.ttl=3600 cache.negative_ttl=600 cache.size=100000
 
 BROKEN=0
 : > "$W/results"
@@ -123,27 +93,18 @@ while [ $r -le "$ROUNDS" ]; do
 done
 [ "$BROKEN" = 0 ] || exit 1
 
-awk -v n="$DECISIONS" '
-function sorted(s, a,   k, i, j, t) {
-    k = split(s, a, " ")
-    for (i = 2; i <= k; i++)
-        for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-    return k
-}
-function med(s,   a, k) { k = sorted(s, a); return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
-function lo(s,   a) { sorted(s, a); return a[1] }
-function hi(s,   a, k) { k = sorted(s, a); return a[k] }
-{ ir[$1] = ir[$1] " " $3 / n }
+awk -v n="$DECISIONS" -f "$STATS" -f - "$W/results" <<'AWK'
+{ ir[$1] = add(ir[$1], $3 / n) }
 END {
     w = med(ir["warm"]); p = med(ir["policy"])
     printf "%-34s %-30s %-30s %s\n", "instructions per decision",
         "cache + policy (min-max)", "policy alone (min-max)", "ratio"
-    printf "%-34s %-30s %-30s %.2f\n", n " warm decisions",
-        sprintf("%.0f (%.0f-%.0f)", w, lo(ir["warm"]), hi(ir["warm"])),
-        sprintf("%.0f (%.0f-%.0f)", p, lo(ir["policy"]), hi(ir["policy"])), w / p
+    printf "%-34s %-30s %-30s %.2f\n", n " warm decisions", spread(ir["warm"], "%.0f"),
+        spread(ir["policy"], "%.0f"), w / p
     printf "the cache path: %.0f instructions per decision, %.0f%% of a warm decision\n",
         w - p, 100 * (w - p) / w
-}' "$W/results"
+}
+AWK
 
 # Where they go: inclusive instructions per decision, last round of each mode.
 awk -v n="$DECISIONS" '

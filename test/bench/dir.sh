@@ -44,28 +44,18 @@ CG_LOOKUPS=${HM_BENCH_CG_LOOKUPS:-2000}
 CONNS=${HM_BENCH_CONNS:-1 8 32}
 TRANSPORT=${HM_BENCH_TRANSPORT:-ldapi}
 TARGET=0.90
+BENCH=dir.sh
 . "$SRC/test/lib/slapd.sh"
+. "$SRC/test/lib/daemon.sh"
+. "$SRC/test/lib/bench.sh"
 
-fail() { echo "dir.sh: $*" >&2; exit 1; }
-for p in "$DIRBENCH" "$SLAPD" "$SLAPADD"; do
-    [ -x "$p" ] || fail "$p is not built or installed (make bench-dir builds dirbench)"
-done
-command -v ldapsearch >/dev/null 2>&1 || fail "ldapsearch (ldap-utils) is not installed"
-
-W=$(mktemp -d "${TMPDIR:-/tmp}/hm-dirbench.XXXXXX") || exit 1
-SLAPD_DIR=$W/slapd
-cleanup() {
-    set +e
-    slapd_stop
-    if [ "${HM_KEEP:-}" = 1 ]; then echo "# work directory kept: $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT PIPE TERM
+bench_need "make bench-dir builds dirbench" "$DIRBENCH" "$SLAPD" "$SLAPADD" ldapsearch
+bench_dir
 
 # run THREADS ROUND: one dirbench run (homed and raw interleaved), one result line
 run() {
     _out=$W/run.out
-    "$DIRBENCH" -m both -c "$W/bench.conf" -t "$1" -n "$LOOKUPS" -u "$USERS" \
+    "$DIRBENCH" -m both -c "$HM_DIR/bench.conf" -t "$1" -n "$LOOKUPS" -u "$USERS" \
         -s $(($2 * LOOKUPS)) -P "$SLAPD_PID" > "$_out" 2> "$W/run.err"
     _rc=$?
     _v() { sed -n "s/^$1=//p" "$_out"; }
@@ -81,34 +71,14 @@ run() {
         "$(_v raw_cpu_us) $(_v homed_slapd_us) $(_v raw_slapd_us)" >> "$W/results"
 }
 
-mkdir -p "$SLAPD_DIR"
-sh "$SRC/test/bench/gen-ldif.sh" "$USERS" > "$W/users.ldif"
-slapd_init "$SRC/etc/example.ldif" >/dev/null || fail "slapadd failed"
-# the generated directory is larger than slapd.sh's database allows
-sed 's/^maxsize .*/maxsize 1073741824/' "$SLAPD_DIR/slapd.conf" > "$W/slapd.conf" &&
-    mv "$W/slapd.conf" "$SLAPD_DIR/slapd.conf"
-"$SLAPADD" -q -f "$SLAPD_DIR/slapd.conf" -l "$W/users.ldif" || fail "slapadd failed"
-slapd_start || fail "slapd did not start"
+bench_slapd "$USERS"
 SLAPD_PID=$(cat "$SLAPD_DIR/slapd.pid")
 case $TRANSPORT in
 ldapi) URI=$SLAPD_LDAPI_URL ;;
 ldap) URI=$SLAPD_LDAP_URL ;;
 *) fail "HM_BENCH_TRANSPORT is ldapi or ldap" ;;
 esac
-printf 'miltersecret\n' > "$W/secret"
-chmod 600 "$W/secret"
-cat > "$W/bench.conf" <<CONF
-socket = "unix:$W/unused.sock";
-local_hosts = [ "mail.example.com" ];
-ldap = {
-  uri = [ "$URI" ];
-  bind_dn = "cn=milter,dc=example,dc=com";
-  bind_password_file = "$W/secret";
-  base = "ou=people,dc=example,dc=com";
-  timeout = 5;
-};
-cache = { ttl = 0; negative_ttl = 0; };
-CONF
+hm_conf bench "ldap.uri=[ \"$URI\" ]" ldap.timeout=5
 
 BROKEN=0
 : > "$W/results"
@@ -124,22 +94,14 @@ for c in $CONNS; do
 done
 
 # One row per number of threads: medians and min-max over the rounds.
-awk -v target="$TARGET" '
-function sorted(s, a,   n, i, j, t) {
-    n = split(s, a, " ")
-    for (i = 2; i <= n; i++)
-        for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-    return n
-}
-function med(s,   a, n) { n = sorted(s, a); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-function lo(s,   a) { sorted(s, a); return a[1] }
-function hi(s,   a, n) { n = sorted(s, a); return a[n] }
+awk -v target="$TARGET" -f "$STATS" -f - "$W/results" <<'AWK'
 {
     c = $1
     if (!(c in seen)) { seen[c] = 1; order[++nk] = c }
-    hr[c] = hr[c] " " $3; rr[c] = rr[c] " " $4; ratio[c] = ratio[c] " " $5
-    pmin[c] = pmin[c] " " $6; pmax[c] = pmax[c] " " $7; hp[c] = hp[c] " " $8; rp[c] = rp[c] " " $9
-    hc[c] = hc[c] " " $10; rc[c] = rc[c] " " $11; hs[c] = hs[c] " " $12; rs[c] = rs[c] " " $13
+    hr[c] = add(hr[c], $3); rr[c] = add(rr[c], $4); ratio[c] = add(ratio[c], $5)
+    pmin[c] = add(pmin[c], $6); pmax[c] = add(pmax[c], $7); hp[c] = add(hp[c], $8)
+    rp[c] = add(rp[c], $9); hc[c] = add(hc[c], $10); rc[c] = add(rc[c], $11)
+    hs[c] = add(hs[c], $12); rs[c] = add(rs[c], $13)
 }
 END {
     printf "%7s  %-22s %-22s %-17s %-11s %-13s %-13s %s\n", "threads", "homed lookups/s",
@@ -148,9 +110,7 @@ END {
     for (i = 1; i <= nk; i++) {
         c = order[i]; x = med(ratio[c])
         printf "%7d  %-22s %-22s %-17s %-11s %-13s %-13s %s\n", c,
-            sprintf("%5.0f (%.0f-%.0f)", med(hr[c]), lo(hr[c]), hi(hr[c])),
-            sprintf("%5.0f (%.0f-%.0f)", med(rr[c]), lo(rr[c]), hi(rr[c])),
-            sprintf("%4.2f (%.2f-%.2f)", x, lo(ratio[c]), hi(ratio[c])),
+            spread(hr[c], "%5.0f"), spread(rr[c], "%5.0f"), spread(ratio[c], "%4.2f"),
             sprintf("%.2f-%.2f", lo(pmin[c]), hi(pmax[c])),
             sprintf("%.0f/%.0f", med(hp[c]), med(rp[c])),
             sprintf("%.1f/%.1f", med(hc[c]), med(rc[c])),
@@ -165,13 +125,14 @@ END {
     print " from /proc in clock ticks)"
     for (i = 1; i <= nv; i++) print verdict[i]
     exit missed
-}' "$W/results"
+}
+AWK
 missed=$?
 
 # cg MODE: the client's instructions for CG_LOOKUPS lookups, one thread
 cg() {
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$W/cg.$1" \
-        "$DIRBENCH" -m "$1" -c "$W/bench.conf" -t 1 -n "$CG_LOOKUPS" -u "$USERS" -w 5 \
+        "$DIRBENCH" -m "$1" -c "$HM_DIR/bench.conf" -t 1 -n "$CG_LOOKUPS" -u "$USERS" -w 5 \
         > "$W/cg.out" 2> "$W/cg.err" || { echo "dir.sh: callgrind, $1: failed" >&2; return; }
     sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$W/cg.$1"
 }

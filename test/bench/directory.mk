@@ -34,7 +34,7 @@ bench-dir: test/bench/dirbench$(EXEEXT)
 bench-cpu: test/bench/cpubench$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(SHELL) $(srcdir)/test/bench/cpu.sh
 
-bench-scale: homed-milter$(EXEEXT) test/bench/dirbench$(EXEEXT) test/bench/mltload$(EXEEXT)
+bench-scale: homed-milter$(EXEEXT) test/bench/dirbench$(EXEEXT) test/tools/mltload$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(SHELL) $(srcdir)/test/bench/scale.sh
 
 .PHONY: bench-dir bench-cpu bench-scale

@@ -29,7 +29,7 @@ set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${HM_BUILDDIR:-$SRC}
 HM=$BUILD/homed-milter
-MLTLOAD=${HM_MLTLOAD:-$BUILD/test/bench/mltload}
+MLTLOAD=${HM_MLTLOAD:-$BUILD/test/tools/mltload}
 NULLMILTER=${HM_NULLMILTER:-$BUILD/test/bench/nullmilter}
 USERS=${HM_BENCH_USERS:-10000}
 WARM_USERS=${HM_BENCH_WARM_USERS:-300}
@@ -39,43 +39,19 @@ ROUNDS=${HM_BENCH_ROUNDS:-3}
 CONNS=${HM_BENCH_CONNS:-1 8 32}
 LOG_LEVEL=${HM_BENCH_LOG_LEVEL:-warning}
 TARGET=0.90
+BENCH=milter.sh
 . "$SRC/test/lib/slapd.sh"
+. "$SRC/test/lib/daemon.sh"
+. "$SRC/test/lib/bench.sh"
 
-fail() { echo "milter.sh: $*" >&2; exit 1; }
-for p in "$HM" "$MLTLOAD" "$NULLMILTER" "$SLAPD" "$SLAPADD"; do
-    [ -x "$p" ] || fail "$p is not built or installed (make bench-milter builds the tools)"
-done
-command -v ldapsearch >/dev/null 2>&1 || fail "ldapsearch (ldap-utils) is not installed"
+bench_need "make bench-milter builds the tools" "$HM" "$MLTLOAD" "$NULLMILTER" "$SLAPD" \
+    "$SLAPADD" ldapsearch
 [ "$COLD_MESSAGES" -le "$USERS" ] || USERS=$COLD_MESSAGES
 [ "$WARM_USERS" -le "$USERS" ] || fail "HM_BENCH_WARM_USERS is more than HM_BENCH_USERS"
-
-W=$(mktemp -d "${TMPDIR:-/tmp}/hm-bench.XXXXXX") || exit 1
-SLAPD_DIR=$W/slapd
-HOMED_PID=""
-HOMED_SOCK=""
-OLD_PIDS=""
+bench_dir
 NULL_PID=""
 N=0
-
-# stop PID: TERM, wait (libmilter may take seconds to notice), KILL at last
-stop() { [ -n "$1" ] && kill -TERM "$1" 2>/dev/null && wait_gone "$1" 150; }
-cleanup() {
-    set +e
-    stop_all_homed
-    stop "$NULL_PID"
-    slapd_stop
-    if [ "${HM_KEEP:-}" = 1 ]; then echo "# work directory kept: $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT PIPE TERM
-
-# workload FILE COUNT: COUNT users, each sending as itself
-workload() {
-    awk -v n="$2" 'BEGIN { for (i = 1; i <= n; i++) {
-        u = sprintf("u%05d", i)
-        printf "%s\t%s@mail.example.com\tUser %s <%s@mail.example.com>\taccept\n", u, u, i, u
-    } }' > "$1"
-}
+bench_cleanup() { hm_stop_pid "$NULL_PID"; }
 
 # answers SOCKET: one message (the default one, from janed) is accepted
 answers() { "$MLTLOAD" -s "unix:$1" -n 1 -t 2 2>/dev/null | grep -q '^expect_accept_got_accept=1$'; }
@@ -84,27 +60,14 @@ answers() { "$MLTLOAD" -s "unix:$1" -n 1 -t 2 2>/dev/null | grep -q '^expect_acc
 # own. The one before is told to stop; libmilter takes up to 5 s to notice,
 # so it is reaped at the end rather than waited for now.
 start_homed() {
-    if [ -n "$HOMED_PID" ]; then
-        kill -TERM "$HOMED_PID" 2>/dev/null
-        OLD_PIDS="$OLD_PIDS $HOMED_PID"
-    fi
+    [ "$N" = 0 ] || hm_term "homed$N"
     N=$((N + 1))
     HOMED_SOCK=$W/homed$N.sock
-    sed "s|^socket = .*|socket = \"unix:$HOMED_SOCK\";|" "$W/homed.conf" > "$W/homed$N.conf"
-    "$HM" -f -c "$W/homed$N.conf" > "$W/homed$N.log" 2>&1 3>&- &
-    HOMED_PID=$!
+    hm_conf "homed$N" "log_level=\"$LOG_LEVEL\"" ldap.timeout=5 cache.ttl=300 \
+        cache.negative_ttl=60 cache.size=100000
+    hm_start "homed$N"
     wait_for 100 answers "$HOMED_SOCK" ||
         fail "homed-milter did not come up: $(tail -5 "$W/homed$N.log")"
-}
-stop_all_homed() {
-    for _p in $HOMED_PID $OLD_PIDS; do
-        kill -TERM "$_p" 2>/dev/null
-    done
-    for _p in $HOMED_PID $OLD_PIDS; do
-        wait_gone "$_p" 150
-    done
-    HOMED_PID=""
-    OLD_PIDS=""
 }
 
 # run KIND CONNS MODE ROUND WORKLOAD MESSAGES: one mltload run, one result line
@@ -123,31 +86,9 @@ run() {
     [ "$4" = 0 ] || echo "$2 $3 $1 $4 $(_v rate) $(_v p50_ms) $(_v p99_ms)" >> "$W/results"
 }
 
-mkdir -p "$SLAPD_DIR"
-sh "$SRC/test/bench/gen-ldif.sh" "$USERS" > "$W/users.ldif"
-# the generated directory is larger than slapd.sh's database allows
-slapd_init "$SRC/etc/example.ldif" >/dev/null || fail "slapadd failed"
-sed 's/^maxsize .*/maxsize 1073741824/' "$SLAPD_DIR/slapd.conf" > "$W/slapd.conf" &&
-    mv "$W/slapd.conf" "$SLAPD_DIR/slapd.conf"
-"$SLAPADD" -q -f "$SLAPD_DIR/slapd.conf" -l "$W/users.ldif" || fail "slapadd failed"
-slapd_start || fail "slapd did not start"
-printf 'miltersecret\n' > "$W/secret"
-chmod 600 "$W/secret"
-cat > "$W/homed.conf" <<CONF
-socket = "unix:$W/homed.sock";
-log_level = "$LOG_LEVEL";
-local_hosts = [ "mail.example.com" ];
-ldap = {
-  uri = [ "$SLAPD_LDAPI_URL" ];
-  bind_dn = "cn=milter,dc=example,dc=com";
-  bind_password_file = "$W/secret";
-  base = "ou=people,dc=example,dc=com";
-  timeout = 5;
-};
-cache = { ttl = 300; negative_ttl = 60; size = 100000; };
-CONF
-workload "$W/warm.wl" "$WARM_USERS"
-workload "$W/cold.wl" "$COLD_MESSAGES"
+bench_slapd "$USERS"
+bench_workload "$W/warm.wl" "$WARM_USERS"
+bench_workload "$W/cold.wl" "$COLD_MESSAGES"
 "$NULLMILTER" -p "unix:$W/null.sock" > "$W/null.log" 2>&1 3>&- &
 NULL_PID=$!
 wait_for 100 answers "$W/null.sock" || fail "nullmilter did not come up"
@@ -178,19 +119,12 @@ for c in $CONNS; do
 done
 
 # One row per (conns, mode): min-max and median of the rates, median latencies.
-awk -v target="$TARGET" '
-function med(s,   n, a, i, j, t) {
-    n = split(s, a, " ")
-    for (i = 2; i <= n; i++)
-        for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-function lo(s,   n, a, i, m) { n = split(s, a, " "); m = a[1]; for (i = 2; i <= n; i++) if (a[i] + 0 < m + 0) m = a[i]; return m }
-function hi(s,   n, a, i, m) { n = split(s, a, " "); m = a[1]; for (i = 2; i <= n; i++) if (a[i] + 0 > m + 0) m = a[i]; return m }
+awk -v target="$TARGET" -f "$STATS" -f - "$W/results" <<'AWK'
 {
     k = $1 " " $2
     if (!(k in seen)) { seen[k] = 1; order[++nk] = k }
-    rate[k, $3] = rate[k, $3] " " $5; p50[k, $3] = p50[k, $3] " " $6; p99[k, $3] = p99[k, $3] " " $7
+    rate[k, $3] = add(rate[k, $3], $5); p50[k, $3] = add(p50[k, $3], $6)
+    p99[k, $3] = add(p99[k, $3], $7)
 }
 END {
     printf "%5s %-4s  %-22s %-22s %6s  %-15s %-15s\n", "conns", "mode", "homed msgs/s (min-max)",
@@ -211,9 +145,10 @@ END {
     print "(latencies in ms; medians over the rounds)"
     for (i = 1; i <= nv; i++) print verdict[i]
     exit missed
-}' "$W/results"
+}
+AWK
 missed=$?
-stop_all_homed
+hm_stop
 cat "$W"/homed*.log > "$W/homed.logs"
 if grep -q ': error: ' "$W/homed.logs"; then
     echo "milter.sh: homed-milter logged errors:" >&2

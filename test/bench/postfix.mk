@@ -3,14 +3,10 @@
 ## with SMTP AUTH, (a) alone, (b) with reject_sender_login_mismatch over
 ## proxy:ldap:, (c) with the null milter, (d) with homed-milter.
 ##   make bench-postfix       (as root; HM_BENCH_* in test/bench/postfix.sh)
-EXTRA_PROGRAMS += test/bench/smtpload
-test_bench_smtpload_SOURCES = test/bench/smtpload.c
-test_bench_smtpload_LDADD = $(PTHREAD_LIBS)
-
 BENCH_TARGETS += bench-postfix
 EXTRA_DIST += test/bench/postfix.sh
 
-bench-postfix: homed-milter$(EXEEXT) test/bench/smtpload$(EXEEXT) test/bench/nullmilter$(EXEEXT)
+bench-postfix: homed-milter$(EXEEXT) test/tools/smtpload$(EXEEXT) test/bench/nullmilter$(EXEEXT)
 	$(AM_TESTS_ENVIRONMENT) $(SHELL) $(srcdir)/test/bench/postfix.sh
 
 .PHONY: bench-postfix

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Postfix end to end: messages/s from an SMTP AUTH load generator
-# (test/bench/smtpload) through a private Postfix with
+# (test/tools/smtpload) through a private Postfix with
 #   (a) no milter,
 #   (b) Postfix's own reject_sender_login_mismatch with
 #       smtpd_sender_login_maps = proxy:ldap:... (uncached, on every MAIL),
@@ -38,12 +38,10 @@ set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${HM_BUILDDIR:-$SRC}
 HM=$BUILD/homed-milter
-SMTPLOAD=${HM_SMTPLOAD:-$BUILD/test/bench/smtpload}
+SMTPLOAD=${HM_SMTPLOAD:-$BUILD/test/tools/smtpload}
 NULLMILTER=${HM_NULLMILTER:-$BUILD/test/bench/nullmilter}
-[ -n "${HM_SLAPD:-}" ] && SLAPD=$HM_SLAPD
-[ -n "${HM_SLAPADD:-}" ] && SLAPADD=$HM_SLAPADD
-[ -n "${HM_SLAPPASSWD:-}" ] && SLAPPASSWD=$HM_SLAPPASSWD
 . "$SRC/test/lib/slapd.sh"
+. "$SRC/test/lib/daemon.sh"
 . "$SRC/test/e2e/lib-postfix.sh"
 
 USERS=${HM_BENCH_USERS:-10000}
@@ -91,19 +89,21 @@ chmod 755 "$BASE" # Postfix's daemons (user postfix) must reach the milter socke
 SLAPD_DIR=$BASE/slapd
 PF_DIR=$BASE/postfix
 M_DIR=$BASE/milter
+HM_DIR=$M_DIR
 mkdir -p "$SLAPD_DIR" "$PF_DIR" "$M_DIR"
-HM_PID=""
 NULL_PID=""
 
-stop_pid() { # PID...: TERM them all, then wait (libmilter takes seconds)
-    for _sp in "$@"; do [ -n "$_sp" ] && kill -TERM "$_sp" 2>/dev/null; done
-    for _sp in "$@"; do [ -n "$_sp" ] && wait_gone "$_sp" 100; done
+# stop_milters: TERM both at once, then wait (libmilter takes seconds)
+stop_milters() {
+    hm_term
+    [ -n "$NULL_PID" ] && kill -TERM "$NULL_PID" 2>/dev/null
+    hm_stop
+    hm_stop_pid "$NULL_PID" 100
+    NULL_PID=""
 }
 cleanup() {
     postfix_stop 2>/dev/null
-    stop_pid "$HM_PID" "$NULL_PID" 2>/dev/null
-    HM_PID=""
-    NULL_PID=""
+    stop_milters 2>/dev/null
     slapd_stop
     cg_remove
     if [ "${HM_BENCH_KEEP:-0}" = 1 ]; then say "# kept $BASE"; else rm -rf "$BASE"; fi
@@ -163,26 +163,8 @@ cg_remove() {
 }
 
 # --- the directory: example.ldif (base, ou=people, cn=milter) + USERS mailboxes
-gen_users() { # N: LDIF of mailboxes u00001.. homed on mail.example.com
-    awk -v n="$1" 'BEGIN {
-        for (i = 1; i <= n; i++) {
-            u = sprintf("u%05d", i)
-            printf "dn: uid=%s,ou=people,dc=example,dc=com\n", u
-            printf "objectClass: inetOrgPerson\nobjectClass: inetLocalMailRecipient\n"
-            printf "uid: %s\ncn: User %d\nsn: %d\nmail: %s@example.com\n", u, i, i, u
-            printf "mailLocalAddress: %s.alias@example.com\nmailHost: mail.example.com\n\n", u
-        }
-    }'
-}
-_gen=$SRC/test/bench/gen-ldif.sh
-if [ -f "$_gen" ] && sh "$_gen" "$USERS" > "$BASE/users.ldif" 2>"$BASE/gen.err" &&
-    [ "$(grep -c '^dn: uid=u[0-9]' "$BASE/users.ldif")" = "$USERS" ] &&
-    grep -q '^mailHost: mail.example.com' "$BASE/users.ldif"; then
-    LDIF_FROM=gen-ldif.sh
-else
-    gen_users "$USERS" > "$BASE/users.ldif"
-    LDIF_FROM=postfix.sh
-fi
+sh "$SRC/test/bench/gen-ldif.sh" "$USERS" > "$BASE/users.ldif" 2>"$BASE/gen.err" ||
+    fail "gen-ldif.sh failed: $(cat "$BASE/gen.err")"
 # The users file for smtpload: login (uid) TAB password TAB sender (the
 # entry's first mail value).
 awk 'function flush() { if (uid != "" && mail != "") printf "%s\tpw-%s\t%s\n", uid, uid, mail; uid = mail = "" }
@@ -213,32 +195,17 @@ _n=$(ldapsearch -x -LLL -H "$SLAPD_LDAP_URL" -D cn=admin,dc=example,dc=com -w ro
     -b ou=people,dc=example,dc=com -z 0 '(mailHost=mail.example.com)' dn 2>/dev/null |
     grep -c '^dn: uid=u')
 [ "$_n" -ge "$N_USERS" ] || fail "slapd holds $_n of the $N_USERS mailboxes"
-say "# slapd: $N_USERS mailboxes (LDIF from $LDIF_FROM) loaded in $(($(date +%s) - _t)) s"
+say "# slapd: $N_USERS mailboxes loaded in $(($(date +%s) - _t)) s"
 
 # --- the milters, started once and kept for all rounds (homed-milter's cache
 # stays warm for what it has seen; each round uses users not seen before)
 NULL_SOCK=$M_DIR/null.sock
 HM_SOCK=$M_DIR/homed-milter.sock
-printf 'miltersecret\n' > "$M_DIR/ldap.secret"
-chmod 600 "$M_DIR/ldap.secret"
-chmod 600 "$M_DIR/ldap.secret"
-cat > "$M_DIR/homed-milter.conf" <<CONF
-# homed-milter for the Postfix benchmark: defaults, cache on
-socket = "unix:$HM_SOCK";
-socket_mode = "0666";
-log_level = "info";
-local_hosts = [ "mail.example.com" ];
-ldap = {
-  uri = [ "$SLAPD_LDAP_URL" ];
-  bind_dn = "cn=milter,dc=example,dc=com";
-  bind_password_file = "$M_DIR/ldap.secret";
-  base = "ou=people,dc=example,dc=com";
-};
-CONF
+hm_conf homed-milter "ldap.uri=[ \"$SLAPD_LDAP_URL\" ]" ldap.timeout= cache=
 "$HM" -n -c "$M_DIR/homed-milter.conf" >"$M_DIR/check.out" 2>&1 ||
     { cat "$M_DIR/check.out" >&2; fail "homed-milter -n rejects the configuration"; }
-"$HM" -f -c "$M_DIR/homed-milter.conf" </dev/null >>"$M_DIR/homed-milter.log" 2>&1 3>&- &
-HM_PID=$!
+hm_start homed-milter
+HM_PID=$(hm_pid homed-milter)
 # The null milter negotiates what homed-milter negotiates with its default
 # header_fields (From, Sender): header fields, without replies to them
 # (-H would be homed-milter with header_fields = []).
@@ -431,17 +398,8 @@ done
 postfix_stop 2>/dev/null
 
 # --- the table ---------------------------------------------------------------------
-awk -v configs="$CONFIGS" -v strict="${HM_BENCH_STRICT:-0}" '
-function sort(a, n,   i, j, t) {
-    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
-}
-function median(a, n) { sort(a, n); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-function stat(src, n, fmt,   a, i, lo, hi, m) {   # "median (min..max)" of src[1..n]
-    for (i = 1; i <= n; i++) a[i] = src[i]
-    m = median(a, n); lo = a[1]; hi = a[n]
-    return sprintf(fmt " (" fmt ".." fmt ")", m, lo, hi)
-}
-function med(src, n,   a, i) { for (i = 1; i <= n; i++) a[i] = src[i]; return median(a, n) }
+awk -v configs="$CONFIGS" -v strict="${HM_BENCH_STRICT:-0}" -f "$SRC/test/lib/stats.awk" -f - \
+    "$BASE/results" <<'AWK'
 {
     rate[$1, $2] = $3; p50[$1, $2] = $4; p99[$1, $2] = $5; mcpu[$1, $2] = $8; scpu[$1, $2] = $9
     sut[$1, $2] = $10; if ($10 > 0) havecg = 1
@@ -454,16 +412,16 @@ END {
     printf "\n%-29s %-15s %-21s %-20s %-7s %-13s %-20s %s\n", "configuration", "msgs/s",
         "ratio to (a)", "p50 ms", "p99 ms", "server us/msg", "(a) us / this us", "milter, slapd us/msg"
     for (k = 1; k <= nc; k++) {
-        c = C[k]
+        c = C[k]; x = q = l = h = u = v = w = e = ""
         for (r = 1; r <= R; r++) {
-            x[r] = rate[r, c]; q[r] = rate[r, c] / rate[r, "a"]; l[r] = p50[r, c]; h[r] = p99[r, c]
-            u[r] = mcpu[r, c]; v[r] = scpu[r, c]; w[r] = sut[r, c]
-            e[r] = sut[r, c] > 0 ? sut[r, "a"] / sut[r, c] : 0
+            x = add(x, rate[r, c]); q = add(q, rate[r, c] / rate[r, "a"]); l = add(l, p50[r, c])
+            h = add(h, p99[r, c]); u = add(u, mcpu[r, c]); v = add(v, scpu[r, c])
+            w = add(w, sut[r, c]); e = add(e, sut[r, c] > 0 ? sut[r, "a"] / sut[r, c] : 0)
         }
-        printf "%-29s %-15s %-21s %-20s %-7.1f %-13s %-20s %4.0f, %.0f\n", name[c], stat(x, R, "%.0f"),
-            (c == "a" ? "1 (baseline)" : stat(q, R, "%.3f")), stat(l, R, "%.2f"), med(h, R),
-            (havecg ? sprintf("%.0f", med(w, R)) : "n/a"),
-            (!havecg ? "n/a" : c == "a" ? "1 (baseline)" : stat(e, R, "%.3f")), med(u, R), med(v, R)
+        printf "%-29s %-15s %-21s %-20s %-7.1f %-13s %-20s %4.0f, %.0f\n", name[c],
+            spread(x, "%.0f", ".."), (c == "a" ? "1 (baseline)" : spread(q, "%.3f", "..")),
+            spread(l, "%.2f", ".."), med(h), (havecg ? sprintf("%.0f", med(w)) : "n/a"),
+            (!havecg ? "n/a" : c == "a" ? "1 (baseline)" : spread(e, "%.3f", "..")), med(u), med(v)
     }
     printf "msgs/s: accepted messages / time from the first connect until the queue drained.\n"
     printf "Cells with (min..max): the median and the range over %d rounds; ratios are taken\n", R
@@ -471,20 +429,22 @@ END {
     printf "and Postfix per message; (a) us / this us: the rate this configuration would reach,\n"
     printf "relative to (a), if CPU were the only limit (steadier than msgs/s on a busy machine).\n"
     missed = 0
+    q = l = e = ""
     for (r = 1; r <= R; r++) {
-        q[r] = rate[r, "d"] / rate[r, "c"]; l[r] = p50[r, "d"] - p50[r, "c"]
-        e[r] = sut[r, "d"] > 0 ? sut[r, "c"] / sut[r, "d"] : 0
+        q = add(q, rate[r, "d"] / rate[r, "c"]); l = add(l, p50[r, "d"] - p50[r, "c"])
+        e = add(e, sut[r, "d"] > 0 ? sut[r, "c"] / sut[r, "d"] : 0)
     }
-    m = med(q, R)
-    printf "\ntarget (d)/(c) >= 0.95:          %s  %s\n", stat(q, R, "%.3f"), (m >= 0.95 ? "met" : "MISSED")
+    m = med(q)
+    printf "\ntarget (d)/(c) >= 0.95:          %s  %s\n", spread(q, "%.3f", ".."), (m >= 0.95 ? "met" : "MISSED")
     if (m < 0.95) missed++
-    m = med(l, R)
-    printf "target p50(d) - p50(c) <= 1 ms:  %s  %s\n", stat(l, R, "%+.2f"), (m <= 1 ? "met" : "MISSED")
+    m = med(l)
+    printf "target p50(d) - p50(c) <= 1 ms:  %s  %s\n", spread(l, "%+.2f", ".."), (m <= 1 ? "met" : "MISSED")
     if (m > 1) missed++
     if (havecg)
-        printf "(by CPU: (c) us / (d) us = %s, %s 0.95)\n", stat(e, R, "%.3f"), (med(e, R) >= 0.95 ? ">=" : "<")
+        printf "(by CPU: (c) us / (d) us = %s, %s 0.95)\n", spread(e, "%.3f", ".."), (med(e) >= 0.95 ? ">=" : "<")
     exit strict == 1 && missed > 0
-}' "$BASE/results"
+}
+AWK
 STATUS=$?
 
 # --- what the daemons said ---------------------------------------------------------
@@ -494,9 +454,7 @@ _pw=$(grep -E 'warning|error|fatal|panic' "$PF_LOG" 2>/dev/null |
     sort | uniq -c | sort -rn | head -10)
 [ -n "$_pw" ] && say "" "# Postfix log, warnings and errors (count, message):" &&
     printf '%s\n' "$_pw" | sed 's/^/#   /'
-stop_pid "$HM_PID" "$NULL_PID" 2>/dev/null
-HM_PID=""
-NULL_PID=""
+stop_milters 2>/dev/null
 # decision lines (reason=...) are expected, except directory errors
 _hw=$(grep -Ei 'error|warning|tempfail|fatal' "$M_DIR/homed-milter.log" |
     grep -v 'reason=[a-ce-z]' |

@@ -44,7 +44,7 @@ SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${HM_BUILDDIR:-$SRC}
 HM=$BUILD/homed-milter
 DIRBENCH=${HM_DIRBENCH:-$BUILD/test/bench/dirbench}
-MLTLOAD=${HM_MLTLOAD:-$BUILD/test/bench/mltload}
+MLTLOAD=${HM_MLTLOAD:-$BUILD/test/tools/mltload}
 SIZES=${HM_BENCH_SIZES:-1000 100000 1000000}
 LOOKUPS=${HM_BENCH_LOOKUPS:-10000}
 ROUNDS=${HM_BENCH_ROUNDS:-3}
@@ -53,16 +53,14 @@ FLAT=${HM_BENCH_FLAT:-0.80}
 MEM_LOGINS=${HM_BENCH_MEM_LOGINS:-100000}
 MEM_CONNS=${HM_BENCH_MEM_CONNS:-8}
 RSS_LIMIT_MB=${HM_BENCH_RSS_LIMIT_MB:-64}
+BENCH=scale.sh
 . "$SRC/test/lib/slapd.sh"
+. "$SRC/test/lib/daemon.sh"
+. "$SRC/test/lib/bench.sh"
 
-fail() { echo "scale.sh: $*" >&2; exit 1; }
-for p in "$HM" "$DIRBENCH" "$MLTLOAD" "$SLAPD" "$SLAPADD"; do
-    [ -x "$p" ] || fail "$p is not built or installed (make bench-scale builds the tools)"
-done
-command -v ldapsearch >/dev/null 2>&1 || fail "ldapsearch (ldap-utils) is not installed"
-
-W=$(mktemp -d "${TMPDIR:-/tmp}/hm-scale.XXXXXX") || exit 1
-HOMED_PID=""
+bench_need "make bench-scale builds the tools" "$HM" "$DIRBENCH" "$MLTLOAD" "$SLAPD" "$SLAPADD" \
+    ldapsearch
+bench_dir
 
 # use SIZE: make SIZE's slapd the one slapd.sh's functions act on
 use() {
@@ -72,17 +70,12 @@ use() {
     # shellcheck disable=SC2034 # read by slapd_start
     SLAPD_LDAPS_URL=""
 }
-stop() { [ -n "$1" ] && kill -TERM "$1" 2>/dev/null && wait_gone "$1" 150; }
-cleanup() {
-    set +e
-    stop "$HOMED_PID"
+bench_cleanup() {
+    hm_stop
     for s in $SIZES; do
         [ -d "$W/s$s" ] && use "$s" && slapd_stop
     done
-    if [ "${HM_KEEP:-}" = 1 ]; then echo "# work directory kept: $W"; else rm -rf "$W"; fi
 }
-trap cleanup EXIT
-trap 'exit 1' HUP INT PIPE TERM
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -94,10 +87,9 @@ load() {
     _t=$(now)
     sh "$SRC/test/bench/gen-ldif.sh" "$1" > "$W/users.ldif" || fail "gen-ldif.sh failed"
     _gen=$(elapsed "$_t")
-    slapd_init "$SRC/etc/example.ldif" >/dev/null || fail "slapadd failed"
     # room for the generated entries and their indexes (mdb maps it sparse)
-    sed 's/^maxsize .*/maxsize 17179869184/' "$SLAPD_DIR/slapd.conf" > "$W/slapd.conf" &&
-        mv "$W/slapd.conf" "$SLAPD_DIR/slapd.conf"
+    SLAPD_MAXSIZE=17179869184
+    slapd_init "$SRC/etc/example.ldif" >/dev/null || fail "slapadd failed"
     grep -q '^index .*uid.* eq' "$SLAPD_DIR/slapd.conf" || fail "slapd.conf has no uid eq index"
     _t=$(now)
     nice -n 10 "$SLAPADD" -q -f "$SLAPD_DIR/slapd.conf" -l "$W/users.ldif" ||
@@ -110,25 +102,14 @@ load() {
     _mb=$(du -m "$SLAPD_DIR/db/data.mdb" | cut -f1)
     echo "$1 $_gen $_add $_mb" >> "$W/loads"
     echo "# $1 entries: LDIF generated in $_gen s, slapadd $_add s, data.mdb $_mb MB"
-    cat > "$SLAPD_DIR/bench.conf" <<CONF
-socket = "unix:$W/unused.sock";
-local_hosts = [ "mail.example.com" ];
-ldap = {
-  uri = [ "$SLAPD_LDAPI_URL" ];
-  bind_dn = "cn=milter,dc=example,dc=com";
-  bind_password_file = "$W/secret";
-  base = "ou=people,dc=example,dc=com";
-  timeout = 5;
-};
-cache = { ttl = 0; negative_ttl = 0; };
-CONF
+    hm_conf "bench$1" "ldap.uri=[ \"$SLAPD_LDAPI_URL\" ]" ldap.timeout=5
 }
 
 # lookups SIZE ROUND: one dirbench run (homed and raw interleaved) against
 # SIZE's slapd, one result line
 lookups() {
     _out=$W/run.out
-    "$DIRBENCH" -m both -c "$W/s$1/bench.conf" -t "$THREADS" -n "$LOOKUPS" -u "$1" \
+    "$DIRBENCH" -m both -c "$HM_DIR/bench$1.conf" -t "$THREADS" -n "$LOOKUPS" -u "$1" \
         -s $(($2 * LOOKUPS)) -P "$(cat "$W/s$1/slapd.pid")" > "$_out" 2> "$W/run.err"
     _rc=$?
     _v() { sed -n "s/^$1=//p" "$_out"; }
@@ -169,34 +150,18 @@ memory() {
     done
     [ -n "$_size" ] || fail "no directory of $MEM_LOGINS entries or more in HM_BENCH_SIZES"
     use "$_size"
-    awk -v n="$MEM_LOGINS" 'BEGIN { for (i = 1; i <= n; i++) {
-        u = sprintf("u%05d", i)
-        printf "%s\t%s@mail.example.com\tUser %s <%s@mail.example.com>\taccept\n", u, u, i, u
-    } }' > "$W/mem.wl"
-    cat > "$W/homed.conf" <<CONF
-socket = "unix:$W/homed.sock";
-local_hosts = [ "mail.example.com" ];
-ldap = {
-  uri = [ "$SLAPD_LDAPI_URL" ];
-  bind_dn = "cn=milter,dc=example,dc=com";
-  bind_password_file = "$W/secret";
-  base = "ou=people,dc=example,dc=com";
-  timeout = 5;
-};
-cache = { ttl = 86400; negative_ttl = 600; size = $((MEM_LOGINS * 2)); };
-CONF
-    "$HM" -f -c "$W/homed.conf" > "$W/homed.log" 2>&1 3>&- &
-    HOMED_PID=$!
-    wait_for 100 eval 'grep -q "started, listening" "$W/homed.log" && [ -S "$W/homed.sock" ]' ||
-        fail "homed-milter did not come up: $(tail -5 "$W/homed.log")"
+    bench_workload "$W/mem.wl" "$MEM_LOGINS"
+    hm_conf homed "ldap.uri=[ \"$SLAPD_LDAPI_URL\" ]" ldap.timeout=5 cache.ttl=86400 \
+        cache.negative_ttl=600 "cache.size=$((MEM_LOGINS * 2))"
+    hm_run homed || fail "homed-milter did not come up"
+    HOMED_PID=$(hm_pid homed)
     echo "start $(rss "$HOMED_PID" VmRSS) $(rss "$HOMED_PID" VmHWM)" > "$W/rss"
     pass "first pass, $MEM_LOGINS logins looked up in $_size entries"
     echo "first $(rss "$HOMED_PID" VmRSS) $(rss "$HOMED_PID" VmHWM)" >> "$W/rss"
     slapd_stop
     pass "second pass, slapd stopped: every answer from the cache"
     echo "second $(rss "$HOMED_PID" VmRSS) $(rss "$HOMED_PID" VmHWM)" >> "$W/rss"
-    stop "$HOMED_PID"
-    HOMED_PID=""
+    hm_stop homed
     awk -v limit="$RSS_LIMIT_MB" -v n="$MEM_LOGINS" '
     { rss[$1] = $2; hwm[$1] = $3 }
     END {
@@ -216,8 +181,6 @@ CONF
     }' "$W/rss"
 }
 
-printf 'miltersecret\n' > "$W/secret"
-chmod 600 "$W/secret"
 : > "$W/loads"
 : > "$W/results"
 BROKEN=0
@@ -243,21 +206,13 @@ while [ $r -le "$ROUNDS" ]; do
     r=$((r + 1))
 done
 
-awk -v flat="$FLAT" '
-function sorted(s, a,   k, i, j, t) {
-    k = split(s, a, " ")
-    for (i = 2; i <= k; i++)
-        for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-    return k
-}
-function med(s,   a, k) { k = sorted(s, a); return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
-function lo(s,   a) { sorted(s, a); return a[1] }
-function hi(s,   a, k) { k = sorted(s, a); return a[k] }
-FILENAME ~ /loads$/ { gen[$1] = $2; add[$1] = $3; mb[$1] = $4; order[++n] = $1; next }
+awk -v flat="$FLAT" -f "$STATS" -f - "$W/loads" "$W/results" <<'AWK'
+FILENAME ~ /loads$/ { gen[$1] = $2; added[$1] = $3; mb[$1] = $4; order[++n] = $1; next }
 {
     s = $1
-    hr[s] = hr[s] " " $3; rr[s] = rr[s] " " $4; hw[s] = hw[s] " " $5; p50[s] = p50[s] " " $6
-    hc[s] = hc[s] " " $7; rc[s] = rc[s] " " $8; srv[s] = srv[s] " " $9; flt[s] = flt[s] " " $10
+    hr[s] = add(hr[s], $3); rr[s] = add(rr[s], $4); hw[s] = add(hw[s], $5)
+    p50[s] = add(p50[s], $6); hc[s] = add(hc[s], $7); rc[s] = add(rc[s], $8)
+    srv[s] = add(srv[s], $9); flt[s] = add(flt[s], $10)
 }
 END {
     base = order[1]
@@ -267,12 +222,11 @@ END {
     for (i = 1; i <= n; i++) {
         s = order[i]
         ratio = med(hr[s]) / med(hr[base])
-        printf "%9d  %-9s %-6s %-22s %-18s %-22s %-18s %-7.0f %-13s %-8.0f %.2f\n", s, add[s],
-            mb[s], sprintf("%5.0f (%.0f-%.0f)", med(hr[s]), lo(hr[s]), hi(hr[s])),
+        printf "%9d  %-9s %-6s %-22s %-18s %-22s %-18s %-7.0f %-13s %-8.0f %.2f\n", s, added[s],
+            mb[s], spread(hr[s], "%5.0f"),
             sprintf("%.2f (%.2f-%.2f)", ratio, lo(hr[s]) / hi(hr[base]),
                 hi(hr[s]) / lo(hr[base])),
-            sprintf("%5.0f (%.0f-%.0f)", med(rr[s]), lo(rr[s]), hi(rr[s])),
-            sprintf("%.2f (%.2f-%.2f)", med(hw[s]), lo(hw[s]), hi(hw[s])), med(p50[s]),
+            spread(rr[s], "%5.0f"), spread(hw[s], "%.2f"), med(p50[s]),
             sprintf("%.1f/%.1f", med(hc[s]), med(rc[s])), med(srv[s]), med(flt[s])
         if (i > 1) {
             verdict[++nv] = sprintf("target flat (homed lookups/s >= %.2f x at %d entries), %d entries: %.2f, %s",
@@ -285,7 +239,8 @@ END {
     print " from /proc, CPU in clock ticks)"
     for (i = 1; i <= nv; i++) print verdict[i]
     exit missed
-}' "$W/loads" "$W/results"
+}
+AWK
 missed=$?
 
 if [ "$MEM_LOGINS" -gt 0 ]; then

@@ -28,46 +28,31 @@ set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${HM_BUILDDIR:-$SRC}
 HM=$BUILD/homed-milter
-MLTLOAD=${HM_MLTLOAD:-$BUILD/test/bench/mltload}
+MLTLOAD=${HM_MLTLOAD:-$BUILD/test/tools/mltload}
 MESSAGES=${HM_SOAK_MESSAGES:-1000000}
 USERS=${HM_SOAK_USERS:-2000}
 INTERVAL=${HM_SOAK_INTERVAL:-10}
 TTL=${HM_SOAK_TTL:-20}
 LOG_LEVEL=${HM_SOAK_LOG_LEVEL:-info}
+BENCH=soak.sh
 . "$SRC/test/lib/tap.sh"
 . "$SRC/test/lib/slapd.sh"
+. "$SRC/test/lib/daemon.sh"
+. "$SRC/test/lib/bench.sh"
 
 [ -x "$HM" ] || skip_all "homed-milter is not built"
 [ -x "$MLTLOAD" ] || skip_all "mltload is not built (make soak builds it)"
 [ -x "$SLAPD" ] || skip_all "slapd is not installed"
 command -v ldapsearch >/dev/null 2>&1 || skip_all "ldapsearch (ldap-utils) is not installed"
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/hm-soak.XXXXXX") || exit 1
-SLAPD_DIR=$W/slapd
-HOMED_PID=""
+bench_dir
 LOAD_PID=""
-cleanup() {
-    set +e
-    [ -n "$LOAD_PID" ] && kill -TERM "$LOAD_PID" 2>/dev/null && wait_gone "$LOAD_PID" 100
-    [ -n "$HOMED_PID" ] && kill -TERM "$HOMED_PID" 2>/dev/null && wait_gone "$HOMED_PID" 150
-    slapd_stop
-    if [ "${HM_KEEP:-}" = 1 ]; then echo "# work directory kept: $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT PIPE TERM
+bench_cleanup() { [ -n "$LOAD_PID" ] && hm_stop_pid "$LOAD_PID" 100; }
 
 # --- the directory and the workload ------------------------------------------------
 REMOTE=$((USERS / 10 + 1))
-mkdir -p "$SLAPD_DIR"
-{
-    sh "$SRC/test/bench/gen-ldif.sh" "$USERS"
-    sh "$SRC/test/bench/gen-ldif.sh" "$REMOTE" r mail.elsewhere.example
-} > "$W/users.ldif"
-slapd_init "$SRC/etc/example.ldif" >/dev/null || skip_all "slapadd failed"
-sed 's/^maxsize .*/maxsize 1073741824/' "$SLAPD_DIR/slapd.conf" > "$W/slapd.conf" &&
-    mv "$W/slapd.conf" "$SLAPD_DIR/slapd.conf"
-"$SLAPADD" -q -f "$SLAPD_DIR/slapd.conf" -l "$W/users.ldif" || skip_all "slapadd failed"
-slapd_start || skip_all "slapd did not start"
+sh "$SRC/test/bench/gen-ldif.sh" "$REMOTE" r mail.elsewhere.example > "$W/remote.ldif"
+bench_slapd "$USERS" "$W/remote.ldif"
 
 # Ten messages per user: four to accept, six to reject.
 awk -v n="$USERS" -v r="$REMOTE" 'BEGIN {
@@ -90,23 +75,10 @@ awk -v n="$USERS" -v r="$REMOTE" 'BEGIN {
 LINES=$(wc -l < "$W/soak.wl")
 
 # --- the daemon ------------------------------------------------------------------------
-printf 'miltersecret\n' > "$W/secret"
-chmod 600 "$W/secret"
-cat > "$W/homed.conf" <<CONF
-socket = "unix:$W/homed.sock";
-log_level = "$LOG_LEVEL";
-local_hosts = [ "mail.example.com" ];
-ldap = {
-  uri = [ "$SLAPD_LDAPI_URL" ];
-  bind_dn = "cn=milter,dc=example,dc=com";
-  bind_password_file = "$W/secret";
-  base = "ou=people,dc=example,dc=com";
-  timeout = 5;
-};
-cache = { ttl = $TTL; negative_ttl = $((TTL / 2 + 1)); size = 100000; };
-CONF
-"$HM" -f -c "$W/homed.conf" > "$W/homed.log" 2>&1 3>&- &
-HOMED_PID=$!
+hm_conf homed "log_level=\"$LOG_LEVEL\"" ldap.timeout=5 "cache.ttl=$TTL" \
+    "cache.negative_ttl=$((TTL / 2 + 1))" cache.size=100000
+hm_start homed
+HOMED_PID=$(hm_pid homed)
 # answers: one message (the default one, from janed) is accepted
 answers() {
     "$MLTLOAD" -s "unix:$W/homed.sock" -n 1 -t 2 2>/dev/null | grep -q '^expect_accept_got_accept=1$'
@@ -197,21 +169,12 @@ is "$errors" 0 "homed-milter logged no error"
 [ "$errors" = 0 ] || diag "$(grep ': error: ' "$W/homed.log" | sed 's/^[^:]*: error: [0-9A-F]*: //' | sort | uniq -c | sort -rn | head -5)"
 diag "its log: $(grep -c ': info: ' "$W/homed.log") info, $(grep -c ': warning: ' "$W/homed.log") warning lines"
 
-# stopped here rather than by wait_gone, which would reap the exit status
-if alive "$HOMED_PID"; then
-    kill -TERM "$HOMED_PID"
-    i=0
-    while alive "$HOMED_PID" && [ $i -lt 150 ]; do
-        i=$((i + 1))
-        sleep 0.1
-    done
-    alive "$HOMED_PID" && kill -KILL "$HOMED_PID"
-    wait "$HOMED_PID"
-    rc=$?
+if hm_alive homed; then
+    hm_stop homed
+    rc=$(hm_rc homed)
 else
-    wait "$HOMED_PID"
-    rc="gone before the end ($?)"
+    hm_stop homed
+    rc="gone before the end ($(hm_rc homed))"
 fi
-HOMED_PID=""
 is "$rc" 0 "homed-milter ran to the end and stops on TERM with exit 0"
 done_testing

@@ -9,6 +9,7 @@ BUILD=${HM_BUILDDIR:-$SRC}
 HM=$BUILD/homed-milter
 . "$SRC/test/lib/tap.sh"
 . "$SRC/test/lib/slapd.sh" # alive, free_port
+. "$SRC/test/lib/daemon.sh"
 
 [ -x "$HM" ] || skip_all "homed-milter is not built"
 [ "$(id -u)" = 0 ] || skip_all "not root: cannot test the privilege drop"
@@ -16,6 +17,7 @@ id nobody >/dev/null 2>&1 || skip_all "there is no user nobody"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/hm-daemon.XXXXXX")
 chmod 755 "$T"
+HM_DIR=$T
 PID=""
 cleanup() {
     [ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null
@@ -24,14 +26,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# conf NAME SOCKET [EXTRA TOP-LEVEL KEYS]
+# conf NAME SOCKET [KEY=VALUE]...: no directory behind it
 conf() {
-    cat > "$T/$1.conf" <<CONF
-socket = "$2";
-local_hosts = [ "mail.example.com" ];
-ldap = { uri = "ldapi://%2Fnonexistent"; base = "dc=example,dc=com"; };
-${3:-}
-CONF
+    _c=$1
+    _s=$2
+    shift 2
+    hm_conf "$_c" "socket=\"$_s\"" 'ldap.uri="ldapi://%2Fnonexistent"' "$@"
 }
 
 # start NAME: the daemon in the background (detached, as in production)
@@ -44,13 +44,11 @@ start() {
     [ -s "$T/$1.pid" ] && PID=$(cat "$T/$1.pid")
 }
 
-# stop: TERM, wait until the process is gone; STOP_MS is how long it took
+# stop: TERM, wait until the process is gone (PID then empty)
 stop() {
     [ -n "$PID" ] || return 1
-    kill -TERM "$PID"
-    _i=0
-    while alive "$PID" && [ $_i -lt 150 ]; do _i=$((_i + 1)); sleep 0.1; done
-    ! alive "$PID" && PID=""
+    hm_stop_pid "$PID"
+    [ "$HM_RC" = killed ] || PID=""
 }
 
 status_field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | awk '{print $1}'; }
@@ -61,18 +59,13 @@ NOBODY_GID=$(id -g nobody)
 # --- unix socket, user, pid file ------------------------------------------
 printf 'miltersecret\n' > "$T/secret"
 chmod 600 "$T/secret"
-conf drop "unix:$T/m.sock" "user = \"nobody\"; pid_file = \"$T/drop.pid\"; socket_mode = \"0660\";
-ldap = { uri = \"ldapi://%2Fnonexistent\"; base = \"dc=example,dc=com\";
-  bind_dn = \"cn=milter,dc=example,dc=com\"; bind_password_file = \"$T/secret\"; };"
-sed -i '3d' "$T/drop.conf" # the default ldap group: this one has a bind DN
+conf drop "unix:$T/m.sock" 'user="nobody"' "pid_file=\"$T/drop.pid\"" 'socket_mode="0660"'
 # A daemon killed with KILL leaves its socket behind: the next start
 # must remove it (a regular file in its place is left alone).
-"$HM" -f -c "$T/drop.conf" 2>"$T/killed.err" &
-_k=$!
-_i=0
-until [ -S "$T/m.sock" ] || [ $_i -gt 50 ]; do _i=$((_i + 1)); sleep 0.1; done
-kill -KILL "$_k"
-wait "$_k" 2>/dev/null
+cp "$T/drop.conf" "$T/killed.conf"
+hm_run killed
+kill -KILL "$(hm_pid killed)"
+hm_stop killed
 ok_if "a killed daemon leaves a stale socket" [ -S "$T/m.sock" ]
 rm -f "$T/drop.pid"
 STALE=$(stat -c %i "$T/m.sock")
@@ -96,18 +89,13 @@ ok_if "TERM stops it" [ -z "$PID" ]
 # --- inet socket, foreground -------------------------------------------------
 PORT=$(free_port)
 conf inet "inet:$PORT@127.0.0.1"
-"$HM" -f -c "$T/inet.conf" 2>"$T/inet.err" &
-PID=$!
-_i=0
-until grep -q "listening on inet:$PORT@127.0.0.1" "$T/inet.err" || [ $_i -gt 50 ]; do
-    _i=$((_i + 1)); sleep 0.1
-done
+hm_run inet
+PID=$(hm_pid inet)
 ok_if "-f with an inet socket: listening on 127.0.0.1:$PORT" \
     grep -q ":$(printf '%04X' "$PORT") " /proc/net/tcp
-like "$(cat "$T/inet.err")" "homed-milter: info: started, listening on inet:$PORT@127.0.0.1" \
+like "$(cat "$T/inet.log")" "homed-milter: info: started, listening on inet:$PORT@127.0.0.1" \
     "-f logs to stderr"
 stop
-wait "$PID" 2>/dev/null
 ok_if "-f: TERM stops it" [ -z "$PID" ]
 
 # --- reloads -------------------------------------------------------------------
@@ -116,18 +104,16 @@ answers() {
     perl -MIO::Socket::UNIX -e 'exit(IO::Socket::UNIX->new(Peer => $ARGV[0]) ? 0 : 1)' "$1"
 }
 conf reload "unix:$T/r.sock"
-"$HM" -f -c "$T/reload.conf" 2>"$T/reload.err" &
-PID=$!
-_i=0
-until [ -S "$T/r.sock" ] || [ $_i -gt 50 ]; do _i=$((_i + 1)); sleep 0.1; done
+hm_run reload
+PID=$(hm_pid reload)
 kill -USR1 "$PID"
 _i=0
-until grep -q "reloaded" "$T/reload.err" || [ $_i -gt 50 ]; do _i=$((_i + 1)); sleep 0.1; done
-like "$(cat "$T/reload.err")" "info: reloaded $T/reload.conf" "USR1 reloads"
+until grep -q "reloaded" "$T/reload.log" || [ $_i -gt 50 ]; do _i=$((_i + 1)); sleep 0.1; done
+like "$(cat "$T/reload.log")" "info: reloaded $T/reload.conf" "USR1 reloads"
 kill -HUP "$PID"
 _i=0
-until [ "$(grep -c reloaded "$T/reload.err")" -ge 2 ] || [ $_i -gt 50 ]; do _i=$((_i + 1)); sleep 0.1; done
-is "$(grep -c "info: reloaded" "$T/reload.err")" 2 "HUP reloads"
+until [ "$(grep -c reloaded "$T/reload.log")" -ge 2 ] || [ $_i -gt 50 ]; do _i=$((_i + 1)); sleep 0.1; done
+is "$(grep -c "info: reloaded" "$T/reload.log")" 2 "HUP reloads"
 ok_if "still answering after the reloads" answers "$T/r.sock"
 # A burst of HUPs: some may reach libmilter's own signal thread. Then the
 # daemon must exit (70) for a restart, never stay alive but deaf.
@@ -145,15 +131,15 @@ fi
 ok_if "the burst left no process behind" [ -z "$PID" ]
 
 # --- start-up errors ---------------------------------------------------------
-conf nopid "unix:$T/p.sock" "pid_file = \"$T/no/such/dir/x.pid\";"
+conf nopid "unix:$T/p.sock" "pid_file=\"$T/no/such/dir/x.pid\""
 "$HM" -c "$T/nopid.conf" 2>"$T/nopid.err"
 is "$?" 71 "detached: a pid file that cannot be written still reaches the caller (71)"
 ln -s "$T/target" "$T/link.pid"
-conf linkpid "unix:$T/l.sock" "pid_file = \"$T/link.pid\";"
+conf linkpid "unix:$T/l.sock" "pid_file=\"$T/link.pid\""
 "$HM" -c "$T/linkpid.conf" 2>"$T/linkpid.err"
 is "$?" 71 "a pid file that is a symlink is refused"
 ok_if "nothing was written through the symlink" [ ! -e "$T/target" ]
-conf nouser "unix:$T/n.sock" 'user = "no-such-user-hm";'
+conf nouser "unix:$T/n.sock" 'user="no-such-user-hm"'
 "$HM" -f -c "$T/nouser.conf" 2>"$T/nouser.err"
 is "$?" 67 "an unknown user exits 67 (EX_NOUSER)"
 like "$(cat "$T/nouser.err")" "user no-such-user-hm does not exist" "an unknown user is named"
@@ -169,9 +155,7 @@ is "$(cat "$T/bad.err")" "$T/bad.conf:2: socket: expected a string, got an integ
 # --- files others may read or change ------------------------------------------
 printf 'Zq-perm-SECRET-5\n' > "$T/open.secret"
 chmod 644 "$T/open.secret"
-conf openpw "unix:$T/o.sock" "ldap = { uri = \"ldapi://%2Fnonexistent\"; base = \"dc=example,dc=com\";
-  bind_dn = \"cn=milter,dc=example,dc=com\"; bind_password_file = \"$T/open.secret\"; };"
-sed -i '3d' "$T/openpw.conf"
+conf openpw "unix:$T/o.sock" "ldap.bind_password_file=\"$T/open.secret\""
 "$HM" -f -c "$T/openpw.conf" 2>"$T/openpw.err"
 is "$?" 78 "a password file other users may read: refused, exit 78"
 like "$(cat "$T/openpw.err")" "^$T/openpw.conf:[0-9]*: ldap.bind_password_file: $T/open.secret: other users may read it: chmod o-rwx" \

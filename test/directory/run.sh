@@ -7,11 +7,13 @@ BUILD=${HM_BUILDDIR:-$SRC}
 HM=$BUILD/homed-milter
 . "$SRC/test/lib/tap.sh"
 . "$SRC/test/lib/slapd.sh"
+. "$SRC/test/lib/daemon.sh"
 
 [ -x "$HM" ] || skip_all "homed-milter is not built"
 [ -x "$SLAPD" ] || skip_all "slapd is not installed"
 
 SLAPD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hm-dir.XXXXXX")
+HM_DIR=$SLAPD_DIR
 cleanup() { slapd_stop; rm -rf "$SLAPD_DIR"; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -25,23 +27,8 @@ printf 'miltersecret\n' > "$SLAPD_DIR/secret"
 printf 'wrong\n' > "$SLAPD_DIR/wrong"
 chmod 600 "$SLAPD_DIR/secret" "$SLAPD_DIR/wrong"
 
-# conf NAME [URIS] [EXTRA LDAP KEYS] [EXTRA POLICY KEYS] [CACHE KEYS]:
-# write $SLAPD_DIR/NAME.conf
-conf() {
-    cat > "$SLAPD_DIR/$1.conf" <<CONF
-local_hosts = [ "mail.example.com" ];
-ldap = {
-  uri = [ ${2:-"\"$SLAPD_LDAPI_URL\""} ];
-  bind_dn = "cn=milter,dc=example,dc=com";
-  bind_password_file = "$SLAPD_DIR/secret";
-  base = "ou=people,dc=example,dc=com";
-  timeout = 2;
-  ${3:-}
-};
-policy = { ${4:-} };
-cache = { ${5:-} };
-CONF
-}
+LDAP="ldap.uri=[ \"$SLAPD_LDAP_URL\" ]"     # TCP rather than the unix socket
+LDAPS="ldap.uri=[ \"$SLAPD_LDAPS_URL\" ]"
 
 # q CONF LOGIN ADDRESS: run -q; sets OUT (stdout), RC, LINE1, LINE2, LINE3
 q() {
@@ -52,7 +39,7 @@ q() {
     LINE3=$(printf '%s\n' "$OUT" | sed -n 3p)
 }
 
-conf main
+hm_conf main
 JANE="entry uid=janed,ou=people,dc=example,dc=com home=mail.example.com addresses=janed@example.com,jane.doe@example.com"
 
 # --- a local owner --------------------------------------------------------
@@ -79,7 +66,7 @@ like "$LINE3" "^reason not-owned: " "other's address: reason not-owned"
 is "$RC" 1 "other's address: exit 1"
 q main janed 'janed+lists@example.com'
 is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: janed+lists@example.com1" "extension without a delimiter configured: reject"
-conf plus "" "" 'extension_delimiter = "+";'
+hm_conf plus 'policy.extension_delimiter="+"'
 q plus janed 'janed+lists@example.com'
 is "$LINE1$RC" "accept0" "extension with delimiter + : accept"
 q plus janed 'johnd+x@company1.com'
@@ -115,7 +102,7 @@ q main janed 'From:'
 is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: From:1" "header value: an empty field is named as the field"
 q main janed ' '
 is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: From:1" "header value: a blank value is an empty From: field"
-conf ignorenames "" "" 'display_names = "ignore";'
+hm_conf ignorenames 'policy.display_names="ignore"'
 q ignorenames janed '"alice@example.com" <janed@example.com>'
 is "$LINE1$RC" "accept0" "display_names ignore: only the address is checked"
 q plus janed '"janed+JohnD@COMPANY1.com"@example.com'
@@ -135,7 +122,7 @@ is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: <>1" "homed elsewhere: ev
 q main nohome nohome@example.com
 like "$LINE2" "home=\(none\)" "no home attribute: shown as none"
 is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: nohome@example.com1" "no home attribute: reject"
-conf nohomed "" 'home_attribute = "";'
+hm_conf nohomed 'ldap.home_attribute=""'
 q nohomed johnd JohnD@company1.com
 is "$LINE1$RC" "accept0" "home_attribute \"\" turns the homed check off"
 
@@ -146,7 +133,7 @@ like "$LINE2" "^entry none: no entry matches \(uid=nobody\) under ou=people,dc=e
 q main twin twin@example.com
 is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "login matching two entries: 451"
 like "$LINE2" "^error .*more than one entry matches \(uid=twin\)" "login matching two entries: explained"
-conf twinaccept "" "" 'on_directory_error = "accept";'
+hm_conf twinaccept 'policy.on_directory_error="accept"'
 q twinaccept twin twin@example.com
 is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "login matching two entries: 451 even with on_directory_error accept"
 
@@ -167,7 +154,7 @@ for login in ' janed' 'janed ' '  janed  ' "$(printf '\357\275\212aned')"; do
 done
 q main JANED janed@example.com
 is "$LINE1$RC" "accept0" "login JANED is janed (ASCII case)"
-conf trustfilter "" 'login_attribute = "";'
+hm_conf trustfilter 'ldap.login_attribute=""'
 q trustfilter ' janed' janed@example.com
 is "$LINE1$RC" "accept0" "login_attribute \"\": the directory's matching rules decide"
 q main '\2a' backslash@example.com
@@ -175,32 +162,27 @@ is "$LINE1$RC" "accept0" "login '\\2a' finds only its own entry"
 like "$LINE2" '^entry uid=\\5C2a,ou=people' "login '\\2a': the right DN"
 q main '\2a' janed@example.com
 is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: janed@example.com1" "login '\\2a' does not own janed's address"
-conf bydomain "" 'login_filter = "(&(uid=%l)(mail=%l@%d))";'
+hm_conf bydomain 'ldap.login_filter="(&(uid=%l)(mail=%l@%d))"'
 q bydomain 'janed@example.com' janed@example.com
 is "$LINE1$RC" "accept0" "login_filter with %l and %d"
 q bydomain 'janed@example.com)(uid=*' janed@example.com
 is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: janed@example.com1" "login_filter with %l and %d: hostile domain part"
 
 # --- anonymous bind and scope -----------------------------------------------------
-cat > "$SLAPD_DIR/anon.conf" <<CONF
-local_hosts = [ "mail.example.com" ];
-ldap = { uri = "$SLAPD_LDAPI_URL"; base = "ou=people,dc=example,dc=com"; };
-CONF
+hm_conf anon ldap.bind_dn= ldap.bind_password_file=
 q anon janed janed@example.com
 is "$LINE1$RC" "accept0" "anonymous bind: an entry anonymous may read is found"
 q anon alice alice@example.com
 is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: alice@example.com1" "anonymous bind: the ACL hides alice"
-conf onelevel "" 'scope = "one";'
+hm_conf onelevel 'ldap.scope="one"'
 q onelevel twin twin@example.com
 is "$LINE1$RC" "accept0" "scope one: only the entry directly under the base"
-conf baseonly "" 'base = "uid=janed,ou=people,dc=example,dc=com"; scope = "base";' 
-sed -i '/base = "ou=people/d' "$SLAPD_DIR/baseonly.conf"
+hm_conf baseonly 'ldap.base="uid=janed,ou=people,dc=example,dc=com"' 'ldap.scope="base"'
 q baseonly janed janed@example.com
 is "$LINE1$RC" "accept0" "scope base: the base entry itself"
 q baseonly alice alice@example.com
 is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: alice@example.com1" "scope base: nothing else"
-conf nobase "" 'base = "ou=nowhere,dc=example,dc=com";'
-sed -i '/base = "ou=people/d' "$SLAPD_DIR/nobase.conf"
+hm_conf nobase 'ldap.base="ou=nowhere,dc=example,dc=com"'
 q nobase janed janed@example.com
 is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "a base that does not exist: 451, not a reject"
 like "$LINE2" "No such object" "a base that does not exist: said so"
@@ -214,7 +196,7 @@ ldap_conns() {
 }
 LOOKUP=$BUILD/test/directory/lookup
 if [ -x "$LOOKUP" ]; then
-    conf nocache "\"$SLAPD_LDAP_URL\"" "connections = 2;" "" "ttl = 0; negative_ttl = 0;"
+    hm_conf nocache "$LDAP" ldap.connections=2
     mkfifo "$SLAPD_DIR/in"
     : > "$SLAPD_DIR/answers"
     "$LOOKUP" "$SLAPD_DIR/nocache.conf" < "$SLAPD_DIR/in" > "$SLAPD_DIR/answers" 2>&1 &
@@ -273,7 +255,7 @@ if [ -x "$LOOKUP" ]; then
 
     # The cache: answers kept through an outage, errors never kept, and a
     # new client (a reload) starts empty.
-    conf cached "\"$SLAPD_LDAP_URL\"" "" "" "ttl = 300; negative_ttl = 300;"
+    hm_conf cached "$LDAP" cache.ttl=300 cache.negative_ttl=300
     ASKED=0
     : > "$SLAPD_DIR/answers"
     "$LOOKUP" "$SLAPD_DIR/cached.conf" < "$SLAPD_DIR/in" > "$SLAPD_DIR/answers" 2>&1 &
@@ -311,37 +293,38 @@ else
 fi
 
 # --- report mode ---------------------------------------------------------------
-conf report "" "" 'mode = "report";'
+hm_conf report 'policy.mode="report"'
 q report janed johnd@company1.com
 is "$LINE1$RC" "accept0" "report mode: accept"
 like "$LINE3" "report mode: would reject 554 5.7.1 Mailbox is not local: johnd@company1.com" "report mode: says what it would have done"
 
 # --- failover --------------------------------------------------------------------
-conf failover "\"ldap://127.0.0.1:1\", \"$SLAPD_LDAP_URL\""
+hm_conf failover "ldap.uri=[ \"ldap://127.0.0.1:1\", \"$SLAPD_LDAP_URL\" ]"
 q failover janed janed@example.com
 is "$LINE1$RC" "accept0" "first URI dead, second alive: accept"
 
 # --- TLS ---------------------------------------------------------------------------
 TLS=$SLAPD_DIR/tls
-conf starttls "\"$SLAPD_LDAP_URL\"" "starttls = true; ca_file = \"$TLS/ca.crt\";"
+hm_conf starttls "$LDAP" ldap.starttls=true "ldap.ca_file=\"$TLS/ca.crt\""
 q starttls janed janed@example.com
 is "$LINE1$RC" "accept0" "StartTLS with the right CA: accept"
-conf ldaps "\"$SLAPD_LDAPS_URL\"" "ca_file = \"$TLS/ca.crt\";"
+hm_conf ldaps "$LDAPS" "ldap.ca_file=\"$TLS/ca.crt\""
 q ldaps janed johnd@company1.com
 is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: johnd@company1.com1" "ldaps:// with the right CA: a real answer"
-conf starttls_bad "\"$SLAPD_LDAP_URL\"" "starttls = true; ca_file = \"$TLS/other.crt\";"
+hm_conf starttls_bad "$LDAP" ldap.starttls=true "ldap.ca_file=\"$TLS/other.crt\""
 q starttls_bad janed janed@example.com
 is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "StartTLS with a CA that did not sign the server: 451"
 like "$LINE2" "StartTLS" "StartTLS with the wrong CA: said so"
-conf ldaps_bad "\"$SLAPD_LDAPS_URL\"" "ca_file = \"$TLS/other.crt\";"
+hm_conf ldaps_bad "$LDAPS" "ldap.ca_file=\"$TLS/other.crt\""
 q ldaps_bad janed janed@example.com
 is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "ldaps:// with a CA that did not sign the server: 451"
-conf tls_failover "\"$SLAPD_LDAPS_URL\", \"$SLAPD_LDAP_URL\"" "starttls = true; ca_file = \"$TLS/ca.crt\";"
+hm_conf tls_failover "ldap.uri=[ \"$SLAPD_LDAPS_URL\", \"$SLAPD_LDAP_URL\" ]" ldap.starttls=true \
+    "ldap.ca_file=\"$TLS/ca.crt\""
 q tls_failover janed janed@example.com
 is "$LINE1$RC" "accept0" "ldaps:// then ldap:// with StartTLS: accept"
 
 # --- wrong bind password ------------------------------------------------------------
-sed "s|$SLAPD_DIR/secret|$SLAPD_DIR/wrong|" "$SLAPD_DIR/main.conf" > "$SLAPD_DIR/wrongpw.conf"
+hm_conf wrongpw "ldap.bind_password_file=\"$SLAPD_DIR/wrong\""
 q wrongpw janed janed@example.com
 is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "wrong bind password: 451"
 like "$LINE2" "Invalid credentials" "wrong bind password: said clearly"
@@ -354,7 +337,7 @@ else
 fi
 
 # --- slapd hung ------------------------------------------------------------------------
-conf hang "\"$SLAPD_LDAP_URL\""
+hm_conf hang "$LDAP"
 slapd_hang
 t0=$(date +%s%N)
 q hang janed janed@example.com
@@ -381,10 +364,10 @@ slapd_stop
 q main janed janed@example.com
 is "$LINE1$RC" "tempfail 451 4.3.0 Directory unavailable, try again later2" "slapd stopped: 451, exit 2"
 like "$LINE2" "^error .*Can't contact LDAP server" "slapd stopped: the error is shown"
-conf accepting "" "" 'on_directory_error = "accept";'
+hm_conf accepting 'policy.on_directory_error="accept"'
 q accepting janed johnd@company1.com
 is "$LINE1$RC" "accept0" "slapd stopped, on_directory_error accept: accept"
-conf rejecting "" "" 'on_directory_error = "reject";'
+hm_conf rejecting 'policy.on_directory_error="reject"'
 q rejecting janed janed@example.com
 is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: janed@example.com1" "slapd stopped, on_directory_error reject: 554"
 slapd_start

@@ -2,14 +2,15 @@
 #
 # Needs HM (the homed-milter binary), MILTER_DIR (a directory owned by the
 # test that the MTA's user can traverse), SLAPD_LDAPI_URL (test/lib/slapd.sh)
-# and, from slapd.sh, alive.
+# and test/lib/daemon.sh, which starts and stops it (its HM_DIR is
+# MILTER_DIR, its name homed-milter).
 #
-# milter_conf UNAUTH [POLICY] [EXTRA]
+# milter_conf UNAUTH [KEY=VALUE]...
 #                      write MILTER_DIR/homed-milter.conf for the sample
-#                      directory: policy.unauthenticated = UNAUTH, more
-#                      policy keys in POLICY, EXTRA appended at the top level
-# milter_start         start it in the foreground (log: MILTER_LOG) and wait
-#                      for its socket
+#                      directory (hm_conf): policy.unauthenticated = UNAUTH,
+#                      the cache's defaults, then the KEYs
+# milter_start         check it with -n, start it in the foreground (log:
+#                      MILTER_LOG) and wait until it listens
 # milter_reload        SIGHUP and wait until it says "reloaded"
 # milter_term          SIGTERM, do not wait (libmilter takes up to ~5 s
 #                      to notice; stop other things meanwhile)
@@ -27,30 +28,14 @@
 : "${SWAKS:=$(command -v swaks || echo /usr/bin/swaks)}"
 
 milter_conf() {
+    HM_DIR=$MILTER_DIR
     MILTER_SOCKET_PATH=$MILTER_DIR/homed-milter.sock
+    # shellcheck disable=SC2034 # for the MTA's configuration
     MILTER_SOCKET=unix:$MILTER_SOCKET_PATH
-    MILTER_LOG=$MILTER_DIR/milter.log
-    printf 'miltersecret\n' > "$MILTER_DIR/ldap.secret"
-    chmod 600 "$MILTER_DIR/ldap.secret"
-    cat > "$MILTER_DIR/homed-milter.conf" <<CONF
-# homed-milter for the sample directory (etc/example.ldif)
-socket = "$MILTER_SOCKET";
-socket_mode = "0666";          # the MTA runs as another user (postfix)
-log_level = "info";
-local_hosts = [ "mail.example.com" ];
-ldap = {
-  uri = [ "$SLAPD_LDAPI_URL" ];
-  bind_dn = "cn=milter,dc=example,dc=com";
-  bind_password_file = "$MILTER_DIR/ldap.secret";
-  base = "ou=people,dc=example,dc=com";
-  timeout = 2;
-};
-policy = {
-  unauthenticated = "$1";
-  ${2:-}
-};
-${3:-}
-CONF
+    MILTER_LOG=$MILTER_DIR/homed-milter.log
+    _mc=$1
+    shift
+    hm_conf homed-milter cache= "policy.unauthenticated=\"$_mc\"" "$@"
 }
 
 milter_start() {
@@ -58,43 +43,21 @@ milter_start() {
         sed 's/^/# /' "$MILTER_DIR/check.out" >&2
         return 1
     }
-    rm -f "$MILTER_SOCKET_PATH"
-    "$HM" -f -c "$MILTER_DIR/homed-milter.conf" </dev/null >>"$MILTER_LOG" 2>&1 3>&- &
-    MILTER_PID=$!
-    MILTER_TERMED=""
-    wait_for 50 eval '[ -S "$MILTER_SOCKET_PATH" ] || ! alive "$MILTER_PID"'
-    [ -S "$MILTER_SOCKET_PATH" ] && alive "$MILTER_PID" || {
-        echo "# homed-milter did not come up:" >&2
-        sed 's/^/#   /' "$MILTER_LOG" >&2
-        return 1
-    }
+    hm_run homed-milter
 }
 
 milter_reload() {
     _n=$(grep -c 'reloaded' "$MILTER_LOG")
-    kill -HUP "$MILTER_PID" || return 1
+    kill -HUP "$(hm_pid homed-milter)" || return 1
     wait_for 50 eval '[ "$(grep -c reloaded "$MILTER_LOG")" -gt "$_n" ]'
 }
 
-milter_term() {
-    [ -n "${MILTER_PID:-}" ] && [ -z "${MILTER_TERMED:-}" ] || return 0
-    kill -TERM "$MILTER_PID" 2>/dev/null
-    MILTER_TERMED=1
-}
+milter_term() { [ -z "${HM_DIR:-}" ] || hm_term homed-milter; }
 
 milter_stop() {
-    [ -n "${MILTER_PID:-}" ] || return 0
-    milter_term
-    _i=0
-    while alive "$MILTER_PID"; do
-        _i=$((_i + 1))
-        [ $_i -gt 100 ] && kill -KILL "$MILTER_PID" 2>/dev/null
-        sleep 0.1
-    done
-    wait "$MILTER_PID" 2>/dev/null
-    MILTER_STATUS=$?
-    MILTER_PID=""
-    MILTER_TERMED=""
+    [ -n "${HM_DIR:-}" ] || return 0
+    hm_stop homed-milter
+    MILTER_STATUS=$(hm_rc homed-milter)
 }
 
 smtp_send() {

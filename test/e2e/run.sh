@@ -17,6 +17,7 @@ HM=$BUILD/homed-milter
 E2E=$SRC/test/e2e
 . "$SRC/test/lib/tap.sh"
 . "$SRC/test/lib/slapd.sh"
+. "$SRC/test/lib/daemon.sh"
 . "$E2E/lib-milter.sh"
 . "$E2E/lib-postfix.sh"
 . "$E2E/lib-sendmail.sh"
@@ -51,7 +52,7 @@ trap 'exit 1' INT TERM
 slapd_init "$SRC/etc/example.ldif" "$E2E/e2e.ldif" >/dev/null || skip_all "slapadd failed"
 slapd_start || skip_all "slapd did not start"
 # No cache: the outage cases below must reach the directory.
-milter_conf accept "" "cache = { ttl = 0; negative_ttl = 0; };"
+milter_conf accept cache.ttl=0 cache.negative_ttl=0
 milter_start || {
     echo "Bail out! homed-milter did not start"
     exit 1
@@ -307,7 +308,7 @@ refused_at_eom postfix 'local client, From: "=?utf-8?q?alice?="@...' \
 SERVER=127.0.0.1:$PF_REMOTE_PORT
 
 # policy.display_names = "ignore": the mailbox alone decides.
-milter_conf accept 'display_names = "ignore";'
+milter_conf accept 'policy.display_names="ignore"'
 ok_if "the milter reloads on SIGHUP (display_names = ignore)" milter_reload
 CTX="postfix, display_names = ignore"
 from_accepted shown-ignore-name '"alice@example.com" <janed@example.com>'
@@ -318,7 +319,7 @@ from_refused shown-ignore-group '"alice@example.com": janed@example.com;' \
     '"alice@example.com": janed@example.com;' malformed
 
 # policy.extension_delimiter = "+": an extension that shows another address.
-milter_conf accept 'extension_delimiter = "+";'
+milter_conf accept 'policy.extension_delimiter="+"'
 ok_if "the milter reloads on SIGHUP (extension_delimiter = +)" milter_reload
 CTX="postfix, extension_delimiter = +"
 from_refused shown-plus '"janed+JohnD@COMPANY1.com"@example.com' \
@@ -327,7 +328,7 @@ from_accepted shown-plus-own 'Jane Doe <janed+lists@example.com>'
 
 # Report mode: the client's copies of the report header are removed
 # before homed-milter adds its own; the recipient sees only that one.
-milter_conf accept 'mode = "report";'
+milter_conf accept 'policy.mode="report"'
 ok_if "the milter reloads on SIGHUP (mode = report)" milter_reload
 CTX="postfix, mode = report"
 send shown-report janed --from janed@example.com --to bob@example.org \

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The fault matrix: the real homed-milter against a private slapd (the
 # sample directory plus USERS generated mailboxes), driven by mltload (the
-# MTA side of the milter protocol, test/bench/mltload.c) with several
+# MTA side of the milter protocol, test/tools/mltload.c) with several
 # connections at once and, for the daemon killed with SIGKILL, by a
 # private Postfix with SMTP AUTH. TAP output; everything started here is
 # stopped here, on loopback and unix sockets only.
@@ -22,7 +22,9 @@
 #   - owned senders are accepted again within the stream once the fault
 #     has ended, then a clean stream gets exactly its expected verdicts,
 #     from the same daemon process (its PID unchanged, fds not grown).
-# Faults: slapd stopped and started; hung (SIGSTOP) and resumed; slow
+# Faults: slapd stopped and started; hung (SIGSTOP) and resumed; hung
+# with the LDAP connection pool exhausted (each message answered within
+# about ldap.timeout); slow
 # (slowproxy.pl, a delay below and above ldap.timeout); restarted
 # mid-stream; first URI dead, second alive; a wrong bind password fixed
 # by SIGHUP; reloads under load (good file, broken file, a burst of
@@ -42,17 +44,11 @@ set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${HM_BUILDDIR:-$SRC}
 HM=$BUILD/homed-milter
-MLTLOAD=${HM_MLTLOAD:-$BUILD/test/bench/mltload}
+MLTLOAD=${HM_MLTLOAD:-$BUILD/test/tools/mltload}
 HERE=$SRC/test/faults
-# (the SLAP* variables are used by test/lib/slapd.sh)
-# shellcheck disable=SC2034
-{
-    [ -n "${HM_SLAPD:-}" ] && SLAPD=$HM_SLAPD
-    [ -n "${HM_SLAPADD:-}" ] && SLAPADD=$HM_SLAPADD
-    [ -n "${HM_SLAPPASSWD:-}" ] && SLAPPASSWD=$HM_SLAPPASSWD
-}
 . "$SRC/test/lib/tap.sh"
 . "$SRC/test/lib/slapd.sh"
+. "$SRC/test/lib/daemon.sh"
 . "$SRC/test/e2e/lib-postfix.sh"
 
 T0=$(date +%s)
@@ -68,7 +64,7 @@ TIMEOUT=2      # ldap.timeout of the daemons (seconds)
 [ -x "$HM" ] || skip_all "homed-milter is not built"
 if [ ! -x "$MLTLOAD" ]; then
     echo "1..1"
-    echo "not ok 1 - $MLTLOAD is built (make test/bench/mltload; make check builds it)"
+    echo "not ok 1 - $MLTLOAD is built (make test/tools/mltload; make check builds it)"
     exit 1
 fi
 [ -x "$SLAPD" ] || skip_all "slapd is not installed"
@@ -77,39 +73,13 @@ command -v perl >/dev/null 2>&1 || skip_all "perl is not installed"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/hm-faults.XXXXXX") || exit 1
 chmod 755 "$W" # Postfix's daemons (user postfix) must reach the milter socket
+HM_DIR=$W
 SLAPD_DIR=$W/slapd
 PF_DIR=$W/postfix
 mkdir -p "$SLAPD_DIR" "$PF_DIR"
-DAEMONS=""
 ML_PID=""
 PROXY_PID=""
 FEED_PID=""
-
-# stop_daemons: TERM to all at once (libmilter takes a moment to notice),
-# then wait; STOPPED_RC_<name> gets each exit status ("killed" if it had to be)
-stop_daemons() {
-    for _d in $DAEMONS; do
-        [ -f "$W/$_d.hmpid" ] && kill -TERM "$(cat "$W/$_d.hmpid")" 2>/dev/null
-    done
-    for _d in $DAEMONS; do
-        [ -f "$W/$_d.hmpid" ] || continue
-        _pid=$(cat "$W/$_d.hmpid")
-        _i=0
-        while alive "$_pid" && [ $_i -lt 150 ]; do
-            _i=$((_i + 1))
-            sleep 0.1
-        done
-        if alive "$_pid"; then
-            kill -KILL "$_pid" 2>/dev/null
-            wait "$_pid" 2>/dev/null
-            eval "STOPPED_RC_$_d=killed"
-        else
-            wait "$_pid" 2>/dev/null
-            eval "STOPPED_RC_$_d=$?"
-        fi
-        rm -f "$W/$_d.hmpid"
-    done
-}
 
 stop_pid() { # PID: TERM, wait, KILL after 5 s
     [ -n "$1" ] || return 0
@@ -123,12 +93,10 @@ cleanup() {
     stop_pid "$ML_PID"
     stop_pid "$FEED_PID"
     stop_pid "$PROXY_PID"
-    for _d in $DAEMONS; do
-        [ -f "$W/$_d.hmpid" ] && kill -TERM "$(cat "$W/$_d.hmpid")" 2>/dev/null
-    done
+    hm_term
     postfix_stop
     postfix_sink_stop
-    stop_daemons
+    hm_stop
     slapd_stop
     if [ "${HM_KEEP:-}" = 1 ]; then echo "# work directory kept: $W"; else rm -rf "$W"; fi
 }
@@ -140,55 +108,18 @@ sh "$SRC/test/bench/gen-ldif.sh" "$USERS" > "$W/users.ldif"
 slapd_init "$SRC/etc/example.ldif" "$W/users.ldif" >/dev/null || skip_all "slapadd failed"
 slapd_start || skip_all "slapd did not start"
 sh "$HERE/gen-workload.sh" 300 "$USERS" > "$W/workload"
-printf 'miltersecret\n' > "$W/secret"
-chmod 600 "$W/secret"
 printf 'not-the-secret-4711\n' > "$W/wrong"
 chmod 600 "$W/wrong"
 
-# conf NAME URIS [PASSWORD_FILE] [CACHE_KEYS] [LDAP_KEYS]: write
-# $W/NAME.conf, atomically (a reload must never read half a file); URIS
-# as libconfig writes a list's items: "a", "b". The cache is off unless
-# CACHE_KEYS say otherwise, so that every message reaches the directory.
+# conf NAME [KEY=VALUE]...: $W/NAME.conf (test/lib/daemon.sh) with a pid
+# file and ldap.timeout = TIMEOUT. The cache is off unless the keys say
+# otherwise, so that every message reaches the directory.
 conf() {
-    cat > "$W/$1.conf.new" <<CONF
-socket = "unix:$W/$1.sock";
-socket_mode = "0666";
-pid_file = "$W/$1.pid";
-log_level = "info";
-local_hosts = [ "mail.example.com" ];
-ldap = {
-  uri = [ $2 ];
-  bind_dn = "cn=milter,dc=example,dc=com";
-  bind_password_file = "${3:-$W/secret}";
-  base = "ou=people,dc=example,dc=com";
-  timeout = $TIMEOUT;
-  ${5:-}
-};
-cache = { ${4:-ttl = 0; negative_ttl = 0;} };
-CONF
-    mv "$W/$1.conf.new" "$W/$1.conf"
+    _c=$1
+    shift
+    hm_conf "$_c" "pid_file=\"$W/$_c.pid\"" "ldap.timeout=$TIMEOUT" "$@"
 }
-
-# daemon_start NAME: start it in the foreground and wait until it listens
-daemon_start() {
-    _n=$(grep -c 'started, listening' "$W/$1.log" 2>/dev/null)
-    "$HM" -f -c "$W/$1.conf" </dev/null >> "$W/$1.log" 2>&1 3>&- &
-    echo $! > "$W/$1.hmpid"
-    case " $DAEMONS " in *" $1 "*) ;; *) DAEMONS="$DAEMONS $1" ;; esac
-    _ds=$1
-    wait_for 100 eval 'daemon_up "$_ds" "${_n:-0}" || ! alive "$(cat "$W/$_ds.hmpid")"'
-    daemon_up "$1" "${_n:-0}" || {
-        diag "daemon $1 did not come up; its log:" "$(tail -20 "$W/$1.log")"
-        return 1
-    }
-}
-
-# daemon_up NAME N: it runs, says "started, listening" more than N times
-# and its socket is there
-daemon_up() {
-    alive "$(cat "$W/$1.hmpid")" || return 1
-    [ "$(grep -c 'started, listening' "$W/$1.log")" -gt "$2" ] && [ -S "$W/$1.sock" ]
-}
+LDAP="ldap.uri=[ \"$SLAPD_LDAP_URL\" ]" # TCP: its connections can be counted
 
 # same_daemon NAME: the daemon still runs as the process that was started
 # (its pid file names it, it is not a zombie)
@@ -365,15 +296,15 @@ section() { diag "--- $1 (at $(($(date +%s) - T0)) s)"; }
 DEAD_PORT=$(free_port)
 PROXY_PORT=$(free_port)
 while [ "$PROXY_PORT" = "$DEAD_PORT" ]; do PROXY_PORT=$(free_port); done
-conf main "\"$SLAPD_LDAP_URL\""
-conf slow "\"ldap://127.0.0.1:$PROXY_PORT\""
-conf failover "\"ldap://127.0.0.1:$DEAD_PORT\", \"$SLAPD_LDAP_URL\""
-conf badpw "\"$SLAPD_LDAP_URL\"" "$W/badpw.secret"
+conf main "$LDAP"
+conf slow "ldap.uri=[ \"ldap://127.0.0.1:$PROXY_PORT\" ]"
+conf failover "ldap.uri=[ \"ldap://127.0.0.1:$DEAD_PORT\", \"$SLAPD_LDAP_URL\" ]"
+conf badpw "$LDAP" "ldap.bind_password_file=\"$W/badpw.secret\""
 cp "$W/wrong" "$W/badpw.secret"
-conf cached "\"$SLAPD_LDAPI_URL\"" "" "ttl = 300; negative_ttl = 300;"
+conf cached cache.ttl=300 cache.negative_ttl=300
 UP=""
 for d in main slow failover badpw cached; do
-    daemon_start "$d" || UP="$UP $d"
+    hm_run "$d" || UP="$UP $d"
 done
 is "$UP" "" "the daemons start and listen (main slow failover badpw cached)"
 [ -z "$UP" ] || { done_testing; exit 1; }
@@ -422,6 +353,35 @@ like "$(grep 'tempfail reason=directory-error' "$W/main.log" | grep 'no answer w
     "slapd hung: the tempfails are logged with the URI, the operation and the timeout"
 clean_stream main "slapd hung"
 
+# --- 2b. the pool exhausted while slapd hangs -------------------------------------
+section "2b. the pool exhausted while slapd hangs"
+# ldap.connections = 2, ldap.timeout = 1 s; POOL_N messages at once, each on
+# a milter connection of its own, against a hung slapd: two lookups wait
+# for slapd's answer on the two LDAP connections, the others for one of
+# them. A lookup that finds every connection busy waits at most
+# ldap.timeout for one (homed-milter.conf(5), ldap.connections), so each
+# message gets its 451 after about one timeout (two at most: a connection
+# given back just before a waiter's deadline is then used, for one more),
+# not after the timeouts of all the lookups queued before it.
+POOL_N=12
+POOL_LIMIT_MS=3000 # ldap.timeout + 2 s
+conf pool "$LDAP" ldap.connections=2 ldap.timeout=1
+hm_run pool || diag "the daemon with two LDAP connections did not start"
+# two messages at once open both connections
+"$MLTLOAD" -s "unix:$W/pool.sock" -c 2 -n 2 -t "$MT_WAIT" -w "$W/workload" \
+    > "$W/pool-open.out" 2> "$W/pool-open.err" 3>&-
+is "$(val pool-open expect_accept_got_accept)" 2 "pool: two messages accepted while slapd answers"
+slapd_hang || diag "slapd did not stop"
+"$MLTLOAD" -s "unix:$W/pool.sock" -c "$POOL_N" -n "$POOL_N" -t "$MT_WAIT" -v -w "$W/workload" \
+    > "$W/pool.out" 2> "$W/pool.err" 3>&-
+slapd_resume
+is "$(val pool tempfail)" "$POOL_N" \
+    "pool exhausted, slapd hung: all $POOL_N messages at once tempfailed"
+ok_if "pool exhausted, slapd hung: lookups waited for a connection, then gave up" \
+    grep -q 'all 2 directory connections stayed busy for 1 s' "$W/pool.log"
+ok_if "pool exhausted, slapd hung: each message answered within ldap.timeout + 2 s (slowest $(val pool max_ms) ms, p50 $(val pool p50_ms) ms)" \
+    awk -v m="$(val pool max_ms)" -v l="$POOL_LIMIT_MS" 'BEGIN { exit !(m != "" && m <= l) }'
+
 # --- 3. slapd restarted mid-stream -----------------------------------------------
 section "3. slapd restarted mid-stream"
 stream_start main restart
@@ -439,7 +399,7 @@ section "4. reloads under load"
 # A good file in force many times (it changes ldap.connections, so every
 # reload builds a new pool), a broken file refused, a burst of USR1.
 cp "$W/main.conf" "$W/main.good"
-conf main "\"$SLAPD_LDAP_URL\"" "" "" "connections = 3;"
+conf main "$LDAP" ldap.connections=3
 mv "$W/main.conf" "$W/main.good3"
 cp "$W/main.good" "$W/main.conf"
 MAIN_PID=$(cat "$W/main.hmpid")
@@ -596,9 +556,9 @@ elif [ ! -x "$POSTFIX" ] || [ ! -x "$SASLPASSWD2" ] || [ ! -x "$SMTP_SINK" ]; th
     pf_skip "Postfix, saslpasswd2 or smtp-sink is not installed"
 else
     sh "$HERE/gen-workload.sh" 60 20 > "$W/pf.workload"
-    conf pf "\"$SLAPD_LDAPI_URL\""
+    conf pf
     PF_UP=1
-    daemon_start pf || PF_UP=""
+    hm_run pf || PF_UP=""
     postfix_init "unix:$W/pf.sock" mail.example.com || PF_UP=""
     for _u in $(cut -f1 "$W/pf.workload" | sort -u); do
         [ -n "$PF_UP" ] && { postfix_adduser "$_u" "pw-$_u" || PF_UP=""; }
@@ -622,7 +582,7 @@ else
         at_kill=$(feed_count kill)
         wait_for 10 eval '[ "$(feed_count kill)" -ge $((at_kill + 30)) ]'
         ok_if "SIGKILL behind Postfix: the next start removes the stale socket and listens" \
-            daemon_start pf
+            hm_run pf
         wait "$FEED_PID"
         FEED_PID=""
         feed_check kill "SIGKILL behind Postfix"
@@ -666,10 +626,10 @@ for d in main slow failover badpw cached; do
     same_daemon "$d" || NOT_SAME="$NOT_SAME $d"
 done
 is "$NOT_SAME" "" "no daemon was restarted or died over the faults (SIGKILL aside)"
-stop_daemons
+hm_stop
 BAD=""
-for d in $DAEMONS; do
-    eval "rc=\${STOPPED_RC_$d:-unknown}"
+for d in $HM_DAEMONS; do
+    rc=$(hm_rc "$d")
     if [ "$rc" != 0 ]; then
         BAD="$BAD $d:$rc"
         diag "daemon $d: exit status $rc; the end of its log:" "$(tail -5 "$W/$d.log")"
@@ -679,7 +639,7 @@ is "$BAD" "" "TERM stops every daemon with exit 0"
 # A daemon built with ASan+UBSan writes its reports to its log.
 SAN_RE='^==[0-9]+==ERROR: (Address|Leak|Thread)Sanitizer|runtime error: '
 SAN_BAD=""
-for d in $DAEMONS; do
+for d in $HM_DAEMONS; do
     grep -Eq "$SAN_RE" "$W/$d.log" && SAN_BAD="$SAN_BAD $d" &&
         diag "daemon $d: the sanitizer reported:" "$(grep -E -A30 "$SAN_RE" "$W/$d.log" | head -40)"
 done
@@ -688,7 +648,7 @@ slapd_stop
 stop_pid "$PROXY_PID"
 PROXY_PID=""
 if [ "$TAP_FAILED" -gt 0 ]; then
-    for d in $DAEMONS; do
+    for d in $HM_DAEMONS; do
         diag "--- $d: errors in its log (last 5)" \
             "$(grep -E 'error:|crit|fatal' "$W/$d.log" | grep -v 'tempfail reason' | tail -5)"
     done

@@ -506,7 +506,7 @@ sub mode_headers {
     $add->('1000 addresses folded over 1000 lines: accept',
            [['From', join(",\r\n\t", map { $OWNED[$_ % @OWNED] } 0 .. 999)]], 'c');
     # The address parser takes 10 000 addresses in one field at most
-    # (HM_ADDR_MAX_LIST): a limit of the product, not a rule of SPEC.md;
+    # (HM_ADDR_MAX_LIST): a limit of the product, not a rule of homed-milter.conf(5);
     # over it the field is refused as malformed, a definite 554.
     $add->('10 000 owned addresses in one From: (the parser\'s most): accept',
            [['From', owned_list(10000)]], 'c');

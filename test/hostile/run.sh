@@ -38,6 +38,7 @@ HM=$BUILD/homed-milter
 HERE=$SRC/test/hostile
 . "$SRC/test/lib/tap.sh"
 . "$SRC/test/lib/slapd.sh"
+. "$SRC/test/lib/daemon.sh"
 
 [ -x "$HM" ] || skip_all "homed-milter is not built"
 [ -x "$SLAPD" ] || skip_all "slapd is not installed"
@@ -46,6 +47,7 @@ command -v ldapsearch >/dev/null 2>&1 || skip_all "ldapsearch (ldap-utils) is no
 command -v perl >/dev/null 2>&1 || skip_all "perl is not installed"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/hm-hostile.XXXXXX") || exit 1
+HM_DIR=$W
 T_LAST=$(date +%s)
 SLAPD_DIR=$W/slapd
 HOSTILE_W=$W
@@ -57,22 +59,14 @@ DAEMONS=""
 STRACED=""
 HELPERS=""
 
-# stop_daemons: TERM to all at once (libmilter takes a moment to notice),
-# then wait for each; KILL what is still there after 15 s.
+# stop_daemons: every daemon, and strace around those it runs
 stop_daemons() {
-    for _d in $DAEMONS; do
-        [ -f "$W/$_d.pid" ] && kill -TERM "$(cat "$W/$_d.pid")" 2>/dev/null
-    done
-    for _d in $DAEMONS; do
-        [ -f "$W/$_d.pid" ] || continue
-        wait_gone "$(cat "$W/$_d.pid")" 150
-        rm -f "$W/$_d.pid"
-    done
     for _s in $STRACED; do
         # a daemon that never wrote its pid file: the child of strace
         for _c in $(cat "/proc/$_s/task/$_s/children" 2>/dev/null); do kill -TERM "$_c"; done
-        wait_gone "$_s" 150
     done
+    hm_stop
+    for _s in $STRACED; do wait_gone "$_s" 150; done
     STRACED=""
 }
 
@@ -153,39 +147,17 @@ chmod 600 "$W/secret"
 printf '%s\n' "$WRONG" > "$W/wrong"
 chmod 600 "$W/wrong"
 
-# conf NAME LEVEL SECRET_FILE [LDAP KEYS] [OTHER KEYS]: write $W/NAME.conf
+# conf NAME LEVEL PASSWORD_FILE [KEY=VALUE]...: $W/NAME.conf, the cache on
 conf() {
-    cat > "$W/$1.conf" <<CONF
-socket = "unix:$W/$1.sock";
-log_level = "$2";
-local_hosts = [ "mail.example.com" ];
-ldap = {
-  uri = [ "$SLAPD_LDAPI_URL" ];
-  bind_dn = "cn=milter,dc=example,dc=com";
-  bind_password_file = "$3";
-  base = "ou=people,dc=example,dc=com";
-  timeout = 3;
-  ${4:-}
-};
-${5:-}
-CONF
+    _c=$1 _l=$2 _p=$3
+    shift 3
+    hm_conf "$_c" "log_level=\"$_l\"" "ldap.bind_password_file=\"$_p\"" ldap.timeout=3 cache= "$@"
 }
 
-# start NAME [WRAPPER...]: the daemon in the foreground, logging to $W/NAME.log
+# start NAME [WRAPPER...]: the daemon, logging to $W/NAME.log
 start() {
-    _n=$1
-    shift
-    "$@" "$HM" -f -c "$W/$_n.conf" > "$W/$_n.log" 2>&1 3>&- &
-    echo $! > "$W/$_n.pid"
-    DAEMONS="$DAEMONS $_n"
-}
-
-# up NAME: wait until it listens (its socket is there; "started" is an
-# info line, not logged at the levels below) or is gone
-up() {
-    _up=$1
-    wait_for 300 eval '[ -S "$W/$_up.sock" ] || ! alive "$(cat "$W/$_up.pid" 2>/dev/null || echo 0)"' &&
-        [ -S "$W/$_up.sock" ]
+    hm_start "$@"
+    DAEMONS="$DAEMONS $1"
 }
 
 # --- every daemon ------------------------------------------------------------------
@@ -193,8 +165,8 @@ up() {
 # matching rules alone decide), no cache. bydomain and qerror (a wrong
 # bind password): for -q only.
 conf main info "$W/secret"
-conf filter debug "$W/secret" 'login_attribute = "";' 'cache = { ttl = 0; negative_ttl = 0; };'
-conf bydomain info "$W/secret" 'login_filter = "(&(uid=%l)(mail=%l@%d))";'
+conf filter debug "$W/secret" 'ldap.login_attribute=""' cache.ttl=0 cache.negative_ttl=0
+conf bydomain info "$W/secret" 'ldap.login_filter="(&(uid=%l)(mail=%l@%d))"'
 printf '%s\n' "$WRONG" > "$W/qerror.secret"
 chmod 600 "$W/qerror.secret"
 conf qerror info "$W/qerror.secret"
@@ -223,19 +195,17 @@ if command -v strace >/dev/null 2>&1 && strace -f -qq -o /dev/null true >/dev/nu
     chmod 600 "$W/trace.secret"
     for t in trace tracebad; do
         if [ "$t" = trace ]; then f=$W/trace.secret; else f=$W/wrong; fi
-        conf $t debug "$f" "" "pid_file = \"$W/$t.pidfile\";"
-        strace -f -qq -yy -xx -s 4000000 -o "$W/$t.strace" \
-            -e trace=connect,write,writev,sendto,sendmsg,pwrite64 \
-            "$HM" -f -c "$W/$t.conf" > "$W/$t.log" 2>&1 3>&- &
-        STRACED="$STRACED $!"
-        echo $! > "$W/$t.pid" # until the daemon's own pid file is there
+        conf $t debug "$f" "pid_file=\"$W/$t.pidfile\""
+        hm_start $t strace -f -qq -yy -xx -s 4000000 -o "$W/$t.strace" \
+            -e trace=connect,write,writev,sendto,sendmsg,pwrite64
+        STRACED="$STRACED $(hm_pid $t)" # until the daemon's own pid file is there
     done
     TRACE="trace tracebad"
 fi
 NOT_UP=""
-for d in $DAEMONS $TRACE; do up "$d" || NOT_UP="$NOT_UP $d"; done
+for d in $DAEMONS $TRACE; do hm_up "$d" 300 || NOT_UP="$NOT_UP $d"; done
 for t in $TRACE; do
-    wait_for 50 [ -s "$W/$t.pidfile" ] && cp "$W/$t.pidfile" "$W/$t.pid" && DAEMONS="$DAEMONS $t"
+    wait_for 50 [ -s "$W/$t.pidfile" ] && cp "$W/$t.pidfile" "$W/$t.hmpid" && DAEMONS="$DAEMONS $t"
 done
 is "$NOT_UP" "" "every daemon starts and listens:$DAEMONS"
 took "slapd and the daemons started"
@@ -253,7 +223,7 @@ helper addresses addresses "$HERE/addresses" "$HM" "$W/main.conf" "$W/main.sock"
 took "2. addresses"
 
 # --- 3. header fields ------------------------------------------------------------------
-helper headers headers "$W/main.sock" "$(cat "$W/main.pid")"
+helper headers headers "$W/main.sock" "$(hm_pid main)"
 took "3. header fields"
 
 # A NUL inside {auth_authen} sent raw (no MTA can: macro values are C
@@ -273,7 +243,7 @@ fi
 # E_OWNER and E_AFTER: the owner's message before and after the reloads
 exercise() {
     E_OWNER=$(perl "$HERE/hostile.pl" exercise "unix:$W/$1.sock" 2>&1 | head -1)
-    _pid=$(cat "$W/$1.pid")
+    _pid=$(hm_pid "$1")
     # a password file that is refused at the reload, then the good one again
     _f=$(sed -n 's/^  bind_password_file = "\(.*\)";$/\1/p' "$W/$1.conf")
     cp "$_f" "$_f.good"

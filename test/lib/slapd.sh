@@ -11,9 +11,11 @@
 # After slapd_init: SLAPD_LDAPI_URL, SLAPD_LDAP_URL, and with TLS (see
 # slapd_make_certs, called before slapd_init) SLAPD_LDAPS_URL and
 # $SLAPD_DIR/tls/ca.crt, the CA that signed the server's certificate.
-: "${SLAPD:=$(command -v slapd || echo /usr/sbin/slapd)}"
-: "${SLAPADD:=$(command -v slapadd || echo /usr/sbin/slapadd)}"
-: "${SLAPPASSWD:=$(command -v slappasswd || echo /usr/sbin/slappasswd)}"
+# SLAPD_MAXSIZE: the database's size limit in bytes (default 16 MB).
+# HM_SLAPD, HM_SLAPADD, HM_SLAPPASSWD: the programs from elsewhere.
+: "${SLAPD:=${HM_SLAPD:-$(command -v slapd || echo /usr/sbin/slapd)}}"
+: "${SLAPADD:=${HM_SLAPADD:-$(command -v slapadd || echo /usr/sbin/slapadd)}}"
+: "${SLAPPASSWD:=${HM_SLAPPASSWD:-$(command -v slappasswd || echo /usr/sbin/slappasswd)}}"
 SLAPD_SUFFIX=dc=example,dc=com
 
 # alive PID: true while PID exists and is not a zombie
@@ -112,7 +114,7 @@ $_tls
 modulepath /usr/lib/ldap
 moduleload back_mdb
 database mdb
-maxsize 16777216
+maxsize ${SLAPD_MAXSIZE:-16777216}
 suffix "$SLAPD_SUFFIX"
 rootdn "cn=admin,$SLAPD_SUFFIX"
 rootpw $("$SLAPPASSWD" -s rootsecret)

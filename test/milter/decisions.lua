@@ -1,4 +1,5 @@
--- decisions.lua - SPEC.md's decision table, one message per case
+-- decisions.lua - the decisions of homed-milter(8) DESCRIPTION and the policy.*
+-- keys of homed-milter.conf(5), one message per case
 --
 --   miltertest -D lib=DIR -D dir=WORKDIR -D phase=PHASE -s decisions.lua
 --
@@ -64,7 +65,7 @@ local cases = {
     { name = "entry without mailHost: 554 at MAIL",
       login = "nohome", sender = "<nohome@example.com>", mail = "reject",
       log = { "login=nohome sender=nohome@example.com reject reason=not-homed stage=mail" } },
-    { name = "envelope sender not owned: 554 at MAIL, logged as SPEC.md shows",
+    { name = "envelope sender not owned: 554 at MAIL, logged as homed-milter(8) LOGGING shows",
       login = "janed", sender = "<johnd@company1.com>", mail = "reject",
       log = { "NOQUEUE: login=janed sender=johnd@company1.com reject reason=not-owned stage=mail" } },
     { name = "envelope sender not owned, queue id known: the log line starts with it",

@@ -19,6 +19,7 @@ HERE=$SRC/test/milter
 WRAPPER=${HM_DAEMON_WRAPPER:-}
 . "$SRC/test/lib/tap.sh"
 . "$SRC/test/lib/slapd.sh"
+. "$SRC/test/lib/daemon.sh"
 
 [ -x "$HM" ] || skip_all "homed-milter is not built"
 command -v miltertest >/dev/null 2>&1 || skip_all "miltertest is not installed"
@@ -27,41 +28,14 @@ command -v ldapsearch >/dev/null 2>&1 || skip_all "ldapsearch (ldap-utils) is no
 command -v perl >/dev/null 2>&1 || skip_all "perl is not installed"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/hm-milter.XXXXXX") || exit 1
+HM_DIR=$W
 SLAPD_DIR=$W/slapd
-DAEMONS="main unauth report erraccept errreject noheaders hup names plus reportbare"
-# Under valgrind everything is slower: wait longer before giving up.
-if [ -n "$WRAPPER" ]; then PATIENCE=600; MT_TIMEOUT=60; else PATIENCE=100; MT_TIMEOUT=15; fi
-
-# stop_daemons: TERM to all at once (libmilter takes up to 5 s to notice),
-# then wait; STOPPED_RC_<name> gets each exit status ("killed" if it had to be).
-# "second" is the intruder of the socket test.
-stop_daemons() {
-    for _d in $DAEMONS second; do
-        [ -f "$W/$_d.pid" ] && kill -TERM "$(cat "$W/$_d.pid")" 2>/dev/null
-    done
-    for _d in $DAEMONS second; do
-        [ -f "$W/$_d.pid" ] || continue
-        _pid=$(cat "$W/$_d.pid")
-        _i=0
-        while alive "$_pid" && [ $_i -lt $((PATIENCE * 3)) ]; do
-            _i=$((_i + 1))
-            sleep 0.1
-        done
-        if alive "$_pid"; then
-            kill -KILL "$_pid" 2>/dev/null
-            wait "$_pid" 2>/dev/null
-            eval "STOPPED_RC_$_d=killed"
-        else
-            wait "$_pid" 2>/dev/null
-            eval "STOPPED_RC_$_d=$?"
-        fi
-        rm -f "$W/$_d.pid"
-    done
-}
+PATIENCE=$HM_PATIENCE # longer under valgrind
+if [ -n "$WRAPPER" ]; then MT_TIMEOUT=60; else MT_TIMEOUT=15; fi
 
 cleanup() {
     set +e
-    stop_daemons
+    hm_stop
     slapd_stop
     if [ "${HM_KEEP:-}" = 1 ]; then echo "# work directory kept: $W"; else rm -rf "$W"; fi
 }
@@ -71,61 +45,25 @@ trap 'exit 1' HUP INT PIPE TERM
 mkdir -p "$SLAPD_DIR"
 slapd_init "$SRC/etc/example.ldif" "$HERE/extra.ldif" >/dev/null || skip_all "slapadd failed"
 slapd_start || skip_all "slapd did not start"
-printf 'miltersecret\n' > "$W/secret"
-chmod 600 "$W/secret"
 
-# conf NAME [POLICY KEYS] [REJECT_TEXT]: write $W/NAME.conf
-conf() {
-    cat > "$W/$1.conf.new" <<CONF
-socket = "unix:$W/$1.sock";
-socket_mode = "0666";
-log_level = "info";
-local_hosts = [ "mail.example.com" ];
-ldap = {
-  uri = [ "$SLAPD_LDAPI_URL" ];
-  bind_dn = "cn=milter,dc=example,dc=com";
-  bind_password_file = "$W/secret";
-  base = "ou=people,dc=example,dc=com";
-  timeout = 2;
-};
-policy = {
-  reject_text = "${3:-Mailbox is not local: %s}";
-  ${2:-}
-};
-cache = { ttl = 0; negative_ttl = 0; };
-CONF
-    mv "$W/$1.conf.new" "$W/$1.conf"
-}
+# conf NAME [KEY=VALUE]...: the daemon NAME, with a reject_text a reload can change
+conf() { hm_conf "$@" 'policy.reject_text="Mailbox is not local: %s"'; }
 conf main
-conf unauth 'unauthenticated = "reject";'
-conf report 'mode = "report";'
-conf erraccept 'on_directory_error = "accept";'
-conf errreject 'on_directory_error = "reject";'
-conf noheaders 'header_fields = [];'
+conf unauth 'policy.unauthenticated="reject"'
+conf report 'policy.mode="report"'
+conf erraccept 'policy.on_directory_error="accept"'
+conf errreject 'policy.on_directory_error="reject"'
+conf noheaders 'policy.header_fields=[]'
 conf hup
-conf names 'display_names = "ignore";'
-conf plus 'extension_delimiter = "+";'
-conf reportbare 'mode = "report"; header_fields = [];'
+conf names 'policy.display_names="ignore"'
+conf plus 'policy.extension_delimiter="+"'
+conf reportbare 'policy.mode="report"' 'policy.header_fields=[]'
 
 # --- start the daemons -------------------------------------------------------------
-for d in $DAEMONS; do
-    # shellcheck disable=SC2086 # the wrapper is a command line
-    $WRAPPER "$HM" -f -c "$W/$d.conf" > "$W/$d.log" 2>&1 3>&- &
-    echo $! > "$W/$d.pid"
-done
+DAEMONS="main unauth report erraccept errreject noheaders hup names plus reportbare"
 NOT_UP=""
-for d in $DAEMONS; do
-    i=0
-    until grep -q 'started, listening' "$W/$d.log" && [ -S "$W/$d.sock" ]; do
-        i=$((i + 1))
-        if [ $i -gt "$PATIENCE" ] || ! alive "$(cat "$W/$d.pid")"; then
-            NOT_UP="$NOT_UP $d"
-            diag "daemon $d did not come up; its log:" "$(cat "$W/$d.log")"
-            break
-        fi
-        sleep 0.1
-    done
-done
+for d in $DAEMONS; do hm_start "$d"; done
+for d in $DAEMONS; do hm_up "$d" || NOT_UP="$NOT_UP $d"; done
 is "$NOT_UP" "" "the daemons start and listen ($DAEMONS)"
 
 # lua SCRIPT PHASE [-D ...]: run the cases of PHASE, one test point each
@@ -172,7 +110,7 @@ lua shown.lua up
 
 line=$(grep -F 'NOQUEUE: login=janed sender=johnd@company1.com reject' "$W/main.log" | head -1)
 is "$line" "homed-milter: warning: NOQUEUE: login=janed sender=johnd@company1.com reject reason=not-owned stage=mail" \
-    "log line of a MAIL FROM reject, as SPEC.md shows it"
+    "log line of a MAIL FROM reject, as homed-milter(8) LOGGING and the README's \"Log lines\" show it"
 
 # --- what miltertest cannot see or send: rawmilter.pl -------------------------------
 raw main "$JANED" "$POSTFIX" 'mail:<JohnD@Company1.COM>'
@@ -254,7 +192,7 @@ wait_log() {
     _wl_log=$W/$1.log _wl_pattern=$2 _wl_count=$3
     wait_for "$PATIENCE" eval '[ "$(grep -c -- "$_wl_pattern" "$_wl_log")" -ge "$_wl_count" ]'
 }
-HUP_PID=$(cat "$W/hup.pid")
+HUP_PID=$(hm_pid hup)
 lua decisions.lua hup1
 
 # A syntax error, then a value the checker refuses: both refused, old config kept.
@@ -304,24 +242,18 @@ lua decisions.lua back
 # --- a second instance on the socket of a running one -------------------------------------
 # Only a stale socket may be removed: a second start (a typo, a second unit)
 # must not take the socket away from the running daemon.
-"$HM" -f -c "$W/main.conf" > "$W/second.log" 2>&1 3>&- &
-echo $! > "$W/second.pid"
-i=0
-while alive "$(cat "$W/second.pid")" && ! grep -q 'started, listening' "$W/second.log" &&
-    [ $i -lt "$PATIENCE" ]; do
-    i=$((i + 1))
-    sleep 0.1
-done
+cp "$W/main.conf" "$W/second.conf" # main's socket
+hm_start second env # not under the wrapper
+wait_for "$PATIENCE" eval '! hm_alive second || grep -q "started, listening" "$W/second.log"'
 raw main "$JANED" "$POSTFIX" 'M:i=SECOND0001' 'mail:<janed@example.com>' 'hdr:From=janed@example.com' eom
 if grep -q 'SECOND0001: ' "$W/main.log"; then answered=first
 elif grep -q 'SECOND0001: ' "$W/second.log"; then answered=second
 else answered=nobody; fi
-if alive "$(cat "$W/second.pid")"; then
+if hm_alive second; then
     second=running   # stopped with the others below
 else
-    wait "$(cat "$W/second.pid")"
-    second="exit $?"
-    rm -f "$W/second.pid"
+    hm_stop second
+    second="exit $(hm_rc second)"
 fi
 like "$answered, second instance: $second" "^first, second instance: exit [1-9]" \
     "a second instance on a live socket: the first keeps it, the second exits non-zero"
@@ -332,11 +264,10 @@ like "$answered, second instance: $second" "^first, second instance: exit [1-9]"
 # those are not errors, and --error-exitcode ignores them too).
 # A daemon built with ASan+UBSan writes its reports to the same log.
 VALGRIND_ERRORS='^==[0-9]+== (Invalid |Conditional jump|Use of uninitialised|Syscall param|Mismatched free|Source and destination overlap|Argument .* of function|Process terminating|.* are definitely lost)|^==[0-9]+==ERROR: (Address|Leak)Sanitizer|runtime error: '
-stop_daemons
+hm_stop
 BAD=""
 for d in $DAEMONS; do
-    rc=unknown
-    eval "rc=\${STOPPED_RC_$d:-unknown}"
+    rc=$(hm_rc "$d")
     if grep -Eq "$VALGRIND_ERRORS" "$W/$d.log"; then
         BAD="$BAD $d"
         # the whole report once; for the other daemons only its first lines

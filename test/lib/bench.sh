@@ -1,0 +1,71 @@
+# bench.sh - what the benchmark scripts share (sourced after slapd.sh and
+# daemon.sh)
+#
+# Needs SRC and BENCH (the script's name, for its messages).
+# fail MESSAGE...        "BENCH: MESSAGE" on stderr, exit 1
+# bench_need HINT TOOL...
+#                        fail unless every TOOL (a path, or a command on
+#                        PATH) is there; HINT says how to build them
+# bench_dir              W: a new work directory (HM_DIR too), SLAPD_DIR
+#                        in it; at exit bench_cleanup (the script's own,
+#                        by default nothing), then every daemon and slapd
+#                        stopped and W removed (kept with HM_KEEP=1)
+# bench_slapd N [LDIF...]
+#                        a private slapd holding etc/example.ldif, N
+#                        generated mailboxes (gen-ldif.sh) and the LDIF
+#                        files, with room for a directory of millions
+# bench_workload FILE N  mltload's workload: users u00001..N, each sending
+#                        as itself (to be accepted)
+# STATS                  the statistics helper for the tables (stats.awk):
+#                            awk -f "$STATS" -f - RESULTS <<'AWK' ... AWK
+# shellcheck disable=SC2034 # these variables are for the scripts and libraries
+STATS=$SRC/test/lib/stats.awk
+
+fail() { echo "$BENCH: $*" >&2; exit 1; }
+
+bench_need() {
+    _bn_hint=$1
+    shift
+    for _bn; do
+        case $_bn in
+        */*) [ -x "$_bn" ] || fail "$_bn is not built or installed ($_bn_hint)" ;;
+        *) command -v "$_bn" >/dev/null 2>&1 || fail "$_bn is not installed" ;;
+        esac
+    done
+}
+
+bench_cleanup() { :; }
+bench_exit() {
+    set +e
+    bench_cleanup
+    hm_stop
+    slapd_stop
+    if [ "${HM_KEEP:-}" = 1 ]; then echo "# work directory kept: $W"; else rm -rf "$W"; fi
+}
+
+bench_dir() {
+    W=$(mktemp -d "${TMPDIR:-/tmp}/hm-$BENCH.XXXXXX") || exit 1
+    # shellcheck disable=SC2034 # read by daemon.sh
+    HM_DIR=$W
+    SLAPD_DIR=$W/slapd
+    mkdir -p "$SLAPD_DIR"
+    trap bench_exit EXIT
+    trap 'exit 1' HUP INT PIPE TERM
+}
+
+bench_slapd() {
+    _bs_n=$1
+    shift
+    sh "$SRC/test/bench/gen-ldif.sh" "$_bs_n" > "$W/users.ldif" || fail "gen-ldif.sh failed"
+    # shellcheck disable=SC2034 # read by slapd_init: mdb maps it sparse
+    SLAPD_MAXSIZE=17179869184
+    slapd_init "$SRC/etc/example.ldif" "$W/users.ldif" "$@" >/dev/null || fail "slapadd failed"
+    slapd_start || fail "slapd did not start"
+}
+
+bench_workload() {
+    awk -v n="$2" 'BEGIN { for (i = 1; i <= n; i++) {
+        u = sprintf("u%05d", i)
+        printf "%s\t%s@mail.example.com\tUser %s <%s@mail.example.com>\taccept\n", u, u, i, u
+    } }' > "$1"
+}
