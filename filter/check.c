@@ -125,6 +125,8 @@ void check_begin(struct check_msg *m, const struct cfg *cfg, check_lookup_fn *lo
 
 static void check_kept_clear(struct check_kept *k)
 {
+    if (k->v.reason == HM_REASON_NONE)
+        return; /* nothing kept */
     policy_verdict_clear(&k->v);
     free(k->field);
     memset(k, 0, sizeof(*k));
@@ -132,22 +134,22 @@ static void check_kept_clear(struct check_kept *k)
 
 void check_end(struct check_msg *m)
 {
-    free(m->login);
     entry_unref(m->entry);
     free(m->detail);
     check_kept_clear(&m->failed);
     check_kept_clear(&m->reported);
-    check_begin(m, m->cfg, m->lookup_fn, m->lookup_ctx);
+    m->login = NULL;
+    m->lookup = HM_LOOKUP_ERROR;
+    m->entry = NULL;
+    m->detail = NULL;
+    m->client_reports = 0;
 }
 
-int check_login(struct check_msg *m, const char *login)
+void check_login(struct check_msg *m, const char *login)
 {
-    if (login == NULL)
-        return 0;
-    if ((m->login = strdup(login)) == NULL)
-        return -1;
-    m->lookup = m->lookup_fn(m->lookup_ctx, m->login, &m->entry, &m->detail);
-    return 0;
+    m->login = login;
+    if (login != NULL)
+        m->lookup = m->lookup_fn(m->lookup_ctx, login, &m->entry, &m->detail);
 }
 
 /*
@@ -185,17 +187,23 @@ static int check_remember(struct check_msg *m, const char *field,
     return 0;
 }
 
-/* check_decide - policy's verdict on ADDRESS (NULL: malformed) as WRITTEN. */
-static int check_decide(struct check_msg *m, enum policy_stage stage, const char *written,
+/*
+ * check_decide - policy's verdict on ADDRESS (NULL: malformed) as
+ * WRITTEN (malloc'd, taken over) into *R.
+ */
+static int check_decide(struct check_msg *m, enum policy_stage stage, char *written,
                         const struct addr *address, struct check_result *r)
 {
     struct policy_request req = {m->login, stage, written, address, m->lookup, m->entry};
 
-    int rc = policy_decide(m->cfg, &req, &r->v);
-
     r->in_name = address != NULL && address->in_name;
-    r->written = strdup(written);
-    return r->written != NULL ? rc : -1;
+    r->written = written;
+    if (written == NULL) {
+        req.written = "";
+        policy_decide(m->cfg, &req, &r->v);
+        return -1;
+    }
+    return policy_decide(m->cfg, &req, &r->v);
 }
 
 int check_envelope(struct check_msg *m, const char *sender, struct check_result *r)
@@ -205,10 +213,13 @@ int check_envelope(struct check_msg *m, const char *sender, struct check_result 
 
     memset(r, 0, sizeof(*r));
     if (addr_parse_envelope(sender, strlen(sender), &parsed, &r->parse_error) == 0) {
+        char *written = parsed.written;
+
+        parsed.written = NULL; /* the result's from now on */
         r->parse_error = NULL;
-        rc = check_decide(m, HM_STAGE_MAIL, parsed.written, &parsed, r);
+        rc = check_decide(m, HM_STAGE_MAIL, written, &parsed, r);
     } else {
-        rc = check_decide(m, HM_STAGE_MAIL, sender, NULL, r);
+        rc = check_decide(m, HM_STAGE_MAIL, strdup(sender), NULL, r);
     }
     addr_free(&parsed);
     if (check_remember(m, NULL, r) < 0)
@@ -239,7 +250,6 @@ static int check_malformed(struct check_msg *m, const char *name, const char *va
     r = &rs->v[rs->n++];
     rc = check_decide(m, HM_STAGE_HEADER, shown, NULL, r);
     r->parse_error = why;
-    free(shown);
     if (check_remember(m, name, r) < 0)
         rc = -1;
     return rc;
@@ -265,8 +275,10 @@ int check_field(struct check_msg *m, const char *name, const char *value,
     }
     for (i = 0; i < list.n && (m->explain || m->failed.v.reason == HM_REASON_NONE); i++) {
         struct check_result *r = &rs->v[rs->n++];
+        char *written = list.v[i].written;
 
-        if (check_decide(m, HM_STAGE_HEADER, list.v[i].written, &list.v[i], r) < 0 ||
+        list.v[i].written = NULL; /* the result's from now on */
+        if (check_decide(m, HM_STAGE_HEADER, written, &list.v[i], r) < 0 ||
             check_remember(m, name, r) < 0)
             rc = -1;
     }

@@ -52,6 +52,7 @@ struct milter_gen {
 struct milter_conn {
     struct milter_gen *gen;
     struct check_msg msg;  /* the current message */
+    char *login;           /* its login, which msg references */
     sfsistat header_reply; /* SMFIS_NOREPLY when the MTA expects none */
 };
 
@@ -106,6 +107,14 @@ void milter_shutdown(void)
     milter_current = NULL;
     pthread_mutex_unlock(&milter_lock);
     milter_gen_unref(old);
+}
+
+/* milter_msg_end - forget the current message. */
+static void milter_msg_end(struct milter_conn *c)
+{
+    check_end(&c->msg);
+    free(c->login);
+    c->login = NULL;
 }
 
 static struct milter_conn *milter_conn(SMFICTX *ctx)
@@ -219,18 +228,16 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
     struct milter_conn *c = milter_conn(ctx);
     struct check_result r;
-    char *login;
     sfsistat rc;
 
     if (c == NULL)
         return SMFIS_TEMPFAIL;
-    check_end(&c->msg);
-    if (milter_login(ctx, &login) < 0 || check_login(&c->msg, login) < 0) {
-        free(login);
+    milter_msg_end(c);
+    if (milter_login(ctx, &c->login) < 0) {
         smfi_setreply(ctx, "451", "4.3.0", "Temporary failure, try again later");
         return SMFIS_TEMPFAIL;
     }
-    free(login);
+    check_login(&c->msg, c->login);
     if (check_envelope(&c->msg, argv[0] ? argv[0] : "", &r) < 0)
         log_error("%s: out of memory", milter_queue_id(ctx));
     milter_log(ctx, &c->msg, "sender", r.written, &r.v, "mail", false);
@@ -306,7 +313,7 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
             log_warning("%s: cannot add the %s header", milter_queue_id(ctx), field);
         free(value);
     }
-    check_end(&c->msg);
+    milter_msg_end(c);
     return rc;
 }
 
@@ -315,7 +322,7 @@ static sfsistat mlfi_abort(SMFICTX *ctx)
     struct milter_conn *c = smfi_getpriv(ctx);
 
     if (c != NULL)
-        check_end(&c->msg);
+        milter_msg_end(c);
     return SMFIS_CONTINUE;
 }
 
@@ -325,7 +332,7 @@ static sfsistat mlfi_close(SMFICTX *ctx)
 
     if (c == NULL)
         return SMFIS_CONTINUE;
-    check_end(&c->msg);
+    milter_msg_end(c);
     milter_gen_unref(c->gen);
     free(c);
     smfi_setpriv(ctx, NULL);

@@ -63,7 +63,7 @@ struct check_msg {
     check_lookup_fn *lookup_fn;
     void *lookup_ctx;
     bool explain;               /* -q: decide every address, even after a failure */
-    char *login;                /* NULL: the client did not authenticate */
+    const char *login;          /* NULL: the client did not authenticate */
     enum hm_lookup lookup;      /* what the directory said about LOGIN */
     struct entry *entry;        /* with HM_LOOKUP_FOUND */
     char *detail;               /* the directory's explanation otherwise */
@@ -81,9 +81,10 @@ void check_begin(struct check_msg *m, const struct cfg *cfg, check_lookup_fn *lo
 
 /*
  * check_login - LOGIN (NULL: not authenticated) is the client's; it is
- * looked up once, here. Returns 0, or -1 when out of memory.
+ * looked up once, here. LOGIN is referenced: it must stay valid until
+ * check_end().
  */
-int check_login(struct check_msg *m, const char *login);
+void check_login(struct check_msg *m, const char *login);
 
 /*
  * check_envelope - decide on the envelope sender SENDER as MAIL FROM

@@ -6,11 +6,11 @@
  *		[-p PREFIX] [-r REJECT_EVERY]
  * DESCRIPTION
  *	Makes DECISIONS MAIL FROM decisions the way the milter's
- *	mlfi_envfrom does, minus libmilter and logging: look the login up
- *	with dir_lookup(), parse the envelope sender, policy_decide(), free
- *	what the decision owns. Logins are PREFIX00001..PREFIXnnnnn (USERS
- *	of them, in turn, as test/bench/gen-ldif.sh writes them); each sends
- *	as its own address, except every REJECT_EVERY-th decision (default
+ *	mlfi_envfrom does, minus libmilter and logging, through check:
+ *	check_login() (dir_lookup()), check_envelope() (parse the envelope
+ *	sender, policy_decide()), free what the decision owns. Logins are
+ *PREFIX00001..PREFIXnnnnn (USERS of them, in turn, as test/bench/gen-ldif.sh writes
+ *them); each sends as its own address, except every REJECT_EVERY-th decision (default
  *	10), which sends as another user's address (a not-owned reject, with
  *	its reply text).
  *
@@ -46,10 +46,9 @@
 #define CALLGRIND_STOP_INSTRUMENTATION
 #endif
 
-#include "address.h"
 #include "cfg.h"
+#include "check.h"
 #include "directory.h"
-#include "policy.h"
 
 static struct {
     struct cfg *cfg;
@@ -82,37 +81,38 @@ static char *cb_name(const char *prefix, unsigned long n, int address)
     return s;
 }
 
+/* The policy mode's directory: the entry held from the first pass. */
+static enum hm_lookup cb_held(void *ctx, const char *login, struct entry **entry_r,
+                              char **detail_r)
+{
+    (void)login;
+    *entry_r = entry_ref(ctx);
+    *detail_r = NULL;
+    return HM_LOOKUP_FOUND;
+}
+
 /*
- * One decision as mlfi_envfrom makes it: with HELD NULL, the entry comes
- * from dir_lookup; else HELD is the entry. Returns the action.
+ * One decision as mlfi_envfrom makes it, through check: with HELD NULL,
+ * the entry comes from dir_lookup; else HELD is the entry. Returns the
+ * action.
  */
 static __attribute__((noinline)) enum policy_action
 cb_decide(const char *login, const char *sender, struct entry *held)
 {
-    struct policy_request req = {login, HM_STAGE_MAIL,   sender,
-                                 NULL,  HM_LOOKUP_FOUND, held};
-    struct policy_verdict v;
-    struct addr address = {0};
-    struct entry *e = NULL;
-    char *detail = NULL;
-    const char *why;
+    struct check_msg m;
+    struct check_result r = {0};
     enum policy_action action;
 
-    if (held == NULL) {
-        req.lookup = dir_lookup(cb.dir, login, &e, &detail);
-        req.entry = e;
-    }
-    if (addr_parse_envelope(sender, strlen(sender), &address, &why) == 0) {
-        req.address = &address;
-        req.written = address.written;
-    }
-    if (policy_decide(cb.cfg, &req, &v) < 0)
-        v.action = HM_TEMPFAIL;
-    action = v.action;
-    policy_verdict_clear(&v);
-    addr_free(&address);
-    entry_unref(e);
-    free(detail);
+    if (held == NULL)
+        check_begin(&m, cb.cfg, check_dir_lookup, cb.dir);
+    else
+        check_begin(&m, cb.cfg, cb_held, held);
+    check_login(&m, login);
+    if (check_envelope(&m, sender, &r) < 0)
+        r.v.action = HM_TEMPFAIL;
+    action = r.v.action;
+    check_result_clear(&r);
+    check_end(&m);
     return action;
 }
 

@@ -79,7 +79,7 @@ static void msg_begin(struct msg *t, const char *policy, enum hm_lookup answer,
     t->fd.homes = homes;
     t->fd.lookups = 0;
     check_begin(&t->m, t->cfg, fake_lookup, &t->fd);
-    assert_int_equal(check_login(&t->m, login), 0);
+    check_login(&t->m, login);
 }
 
 static void msg_end(struct msg *t)
@@ -358,7 +358,7 @@ static void test_messages_in_a_row(void **state)
     check_end(&t.m);
     final(&t, NULL, NULL, NULL);
     assert_null(t.m.login);
-    assert_int_equal(check_login(&t.m, "janed"), 0);
+    check_login(&t.m, "janed");
     header(&t, "From", "janed@example.com", 1);
     final(&t, NULL, NULL, NULL);
     assert_int_equal(t.fd.lookups, 2);

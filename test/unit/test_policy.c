@@ -1,5 +1,6 @@
 /*
- * test_policy - the decision table of SPEC.md, row by row, in enforce
+ * test_policy - the decision table (homed-milter(8) DESCRIPTION and the
+ * policy keys of homed-milter.conf(5)), row by row, in enforce
  * and in report mode, with fake directory answers.
  */
 #include "autoconf.h"
