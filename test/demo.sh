@@ -78,7 +78,6 @@ say "==> Building homed-milter in $BUILD (log: $BUILD/demo-build.log)"
 }
 
 # --- 3. the private servers ---------------------------------------------------------------
-. "$SRC/test/lib/slapd.sh"
 . "$SRC/test/lib/daemon.sh"
 . "$SRC/test/e2e/lib-milter.sh"
 . "$SRC/test/e2e/lib-postfix.sh"

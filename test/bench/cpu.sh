@@ -24,15 +24,12 @@
 # the callgrind.out files).
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${HM_BUILDDIR:-$SRC}
+BENCH=cpu.sh
+. "$SRC/test/lib/bench.sh"
 CPUBENCH=${HM_CPUBENCH:-$BUILD/test/bench/cpubench}
 USERS=${HM_BENCH_USERS:-1000}
 DECISIONS=${HM_BENCH_DECISIONS:-10000}
 ROUNDS=${HM_BENCH_ROUNDS:-3}
-BENCH=cpu.sh
-. "$SRC/test/lib/slapd.sh"
-. "$SRC/test/lib/daemon.sh"
-. "$SRC/test/lib/bench.sh"
 
 bench_need "make bench-cpu builds cpubench" "$CPUBENCH" "$SLAPD" "$SLAPADD" valgrind \
     callgrind_annotate ldapsearch

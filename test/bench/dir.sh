@@ -35,7 +35,8 @@
 # the work directory.
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${HM_BUILDDIR:-$SRC}
+BENCH=dir.sh
+. "$SRC/test/lib/bench.sh"
 DIRBENCH=${HM_DIRBENCH:-$BUILD/test/bench/dirbench}
 USERS=${HM_BENCH_USERS:-10000}
 LOOKUPS=${HM_BENCH_LOOKUPS:-10000}
@@ -44,10 +45,6 @@ CG_LOOKUPS=${HM_BENCH_CG_LOOKUPS:-2000}
 CONNS=${HM_BENCH_CONNS:-1 8 32}
 TRANSPORT=${HM_BENCH_TRANSPORT:-ldapi}
 TARGET=0.90
-BENCH=dir.sh
-. "$SRC/test/lib/slapd.sh"
-. "$SRC/test/lib/daemon.sh"
-. "$SRC/test/lib/bench.sh"
 
 bench_need "make bench-dir builds dirbench" "$DIRBENCH" "$SLAPD" "$SLAPADD" ldapsearch
 bench_dir

@@ -27,9 +27,8 @@
 # keeps the work directory.
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${HM_BUILDDIR:-$SRC}
-HM=$BUILD/homed-milter
-MLTLOAD=${HM_MLTLOAD:-$BUILD/test/tools/mltload}
+BENCH=milter.sh
+. "$SRC/test/lib/bench.sh"
 NULLMILTER=${HM_NULLMILTER:-$BUILD/test/bench/nullmilter}
 USERS=${HM_BENCH_USERS:-10000}
 WARM_USERS=${HM_BENCH_WARM_USERS:-300}
@@ -39,10 +38,6 @@ ROUNDS=${HM_BENCH_ROUNDS:-3}
 CONNS=${HM_BENCH_CONNS:-1 8 32}
 LOG_LEVEL=${HM_BENCH_LOG_LEVEL:-warning}
 TARGET=0.90
-BENCH=milter.sh
-. "$SRC/test/lib/slapd.sh"
-. "$SRC/test/lib/daemon.sh"
-. "$SRC/test/lib/bench.sh"
 
 bench_need "make bench-milter builds the tools" "$HM" "$MLTLOAD" "$NULLMILTER" "$SLAPD" \
     "$SLAPADD" ldapsearch

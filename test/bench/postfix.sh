@@ -36,12 +36,9 @@
 # sockets under one temporary directory and is stopped at exit.
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${HM_BUILDDIR:-$SRC}
-HM=$BUILD/homed-milter
+. "$SRC/test/lib/daemon.sh"
 SMTPLOAD=${HM_SMTPLOAD:-$BUILD/test/tools/smtpload}
 NULLMILTER=${HM_NULLMILTER:-$BUILD/test/bench/nullmilter}
-. "$SRC/test/lib/slapd.sh"
-. "$SRC/test/lib/daemon.sh"
 . "$SRC/test/e2e/lib-postfix.sh"
 
 USERS=${HM_BENCH_USERS:-10000}

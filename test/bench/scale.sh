@@ -41,10 +41,9 @@
 # HM_BENCH_RSS_LIMIT_MB (64), HM_KEEP=1 keeps the work directory.
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${HM_BUILDDIR:-$SRC}
-HM=$BUILD/homed-milter
+BENCH=scale.sh
+. "$SRC/test/lib/bench.sh"
 DIRBENCH=${HM_DIRBENCH:-$BUILD/test/bench/dirbench}
-MLTLOAD=${HM_MLTLOAD:-$BUILD/test/tools/mltload}
 SIZES=${HM_BENCH_SIZES:-1000 100000 1000000}
 LOOKUPS=${HM_BENCH_LOOKUPS:-10000}
 ROUNDS=${HM_BENCH_ROUNDS:-3}
@@ -53,10 +52,6 @@ FLAT=${HM_BENCH_FLAT:-0.80}
 MEM_LOGINS=${HM_BENCH_MEM_LOGINS:-100000}
 MEM_CONNS=${HM_BENCH_MEM_CONNS:-8}
 RSS_LIMIT_MB=${HM_BENCH_RSS_LIMIT_MB:-64}
-BENCH=scale.sh
-. "$SRC/test/lib/slapd.sh"
-. "$SRC/test/lib/daemon.sh"
-. "$SRC/test/lib/bench.sh"
 
 bench_need "make bench-scale builds the tools" "$HM" "$DIRBENCH" "$MLTLOAD" "$SLAPD" "$SLAPADD" \
     ldapsearch

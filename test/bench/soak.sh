@@ -26,19 +26,14 @@
 # (info), HM_KEEP=1 keeps the work directory.
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${HM_BUILDDIR:-$SRC}
-HM=$BUILD/homed-milter
-MLTLOAD=${HM_MLTLOAD:-$BUILD/test/tools/mltload}
+BENCH=soak.sh
+. "$SRC/test/lib/tap.sh"
+. "$SRC/test/lib/bench.sh"
 MESSAGES=${HM_SOAK_MESSAGES:-1000000}
 USERS=${HM_SOAK_USERS:-2000}
 INTERVAL=${HM_SOAK_INTERVAL:-10}
 TTL=${HM_SOAK_TTL:-20}
 LOG_LEVEL=${HM_SOAK_LOG_LEVEL:-info}
-BENCH=soak.sh
-. "$SRC/test/lib/tap.sh"
-. "$SRC/test/lib/slapd.sh"
-. "$SRC/test/lib/daemon.sh"
-. "$SRC/test/lib/bench.sh"
 
 [ -x "$HM" ] || skip_all "homed-milter is not built"
 [ -x "$MLTLOAD" ] || skip_all "mltload is not built (make soak builds it)"

@@ -5,10 +5,7 @@
 # the milter connects to LDAP only when mail arrives. TAP output.
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${HM_BUILDDIR:-$SRC}
-HM=$BUILD/homed-milter
 . "$SRC/test/lib/tap.sh"
-. "$SRC/test/lib/slapd.sh" # alive, free_port
 . "$SRC/test/lib/daemon.sh"
 
 [ -x "$HM" ] || skip_all "homed-milter is not built"

@@ -3,10 +3,7 @@
 # loaded with etc/example.ldif. TAP output; started and stopped here.
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${HM_BUILDDIR:-$SRC}
-HM=$BUILD/homed-milter
 . "$SRC/test/lib/tap.sh"
-. "$SRC/test/lib/slapd.sh"
 . "$SRC/test/lib/daemon.sh"
 
 [ -x "$HM" ] || skip_all "homed-milter is not built"

@@ -12,12 +12,9 @@
 # apt-get download. E2E_KEEP=1 keeps the directory for a look afterwards.
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${HM_BUILDDIR:-$SRC}
-HM=$BUILD/homed-milter
-E2E=$SRC/test/e2e
 . "$SRC/test/lib/tap.sh"
-. "$SRC/test/lib/slapd.sh"
 . "$SRC/test/lib/daemon.sh"
+E2E=$SRC/test/e2e
 . "$E2E/lib-milter.sh"
 . "$E2E/lib-postfix.sh"
 . "$E2E/lib-sendmail.sh"

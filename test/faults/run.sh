@@ -42,13 +42,9 @@
 # sanitizer report in a daemon's log fails the last test).
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${HM_BUILDDIR:-$SRC}
-HM=$BUILD/homed-milter
-MLTLOAD=${HM_MLTLOAD:-$BUILD/test/tools/mltload}
-HERE=$SRC/test/faults
 . "$SRC/test/lib/tap.sh"
-. "$SRC/test/lib/slapd.sh"
 . "$SRC/test/lib/daemon.sh"
+HERE=$SRC/test/faults
 . "$SRC/test/e2e/lib-postfix.sh"
 
 T0=$(date +%s)

@@ -33,12 +33,9 @@
 # daemon is driven. HM_KEEP=1 keeps the work directory afterwards.
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${HM_BUILDDIR:-$SRC}
-HM=$BUILD/homed-milter
-HERE=$SRC/test/hostile
 . "$SRC/test/lib/tap.sh"
-. "$SRC/test/lib/slapd.sh"
 . "$SRC/test/lib/daemon.sh"
+HERE=$SRC/test/hostile
 
 [ -x "$HM" ] || skip_all "homed-milter is not built"
 [ -x "$SLAPD" ] || skip_all "slapd is not installed"

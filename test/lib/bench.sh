@@ -1,5 +1,4 @@
-# bench.sh - what the benchmark scripts share (sourced after slapd.sh and
-# daemon.sh)
+# bench.sh - what the benchmark scripts share (sourced; sources daemon.sh)
 #
 # Needs SRC and BENCH (the script's name, for its messages).
 # fail MESSAGE...        "BENCH: MESSAGE" on stderr, exit 1
@@ -18,6 +17,7 @@
 #                        as itself (to be accepted)
 # STATS                  the statistics helper for the tables (stats.awk):
 #                            awk -f "$STATS" -f - RESULTS <<'AWK' ... AWK
+. "$SRC/test/lib/daemon.sh"
 # shellcheck disable=SC2034 # these variables are for the scripts and libraries
 STATS=$SRC/test/lib/stats.awk
 

@@ -1,8 +1,9 @@
-# daemon.sh - the real homed-milter daemon for tests (sourced, after slapd.sh)
+# daemon.sh - the real homed-milter daemon for tests (sourced; sources slapd.sh)
 #
-# Needs HM (the binary) and HM_DIR (a directory owned by the test: each
-# daemon NAME has its NAME.conf, NAME.log, NAME.hmpid and, by default,
-# NAME.sock there). Uses alive and wait_for from slapd.sh.
+# Needs SRC and HM_DIR (a directory owned by the test: each daemon NAME
+# has its NAME.conf, NAME.log, NAME.hmpid and, by default, NAME.sock
+# there). Sets, unless set: BUILD (HM_BUILDDIR, else SRC), HM (the
+# binary there), MLTLOAD (HM_MLTLOAD, else test/tools/mltload there).
 #
 # hm_conf NAME [KEY=VALUE]...
 #       write HM_DIR/NAME.conf (atomically: a reload never reads half a
@@ -47,6 +48,10 @@
 # hm_stop_pid PID [TENTHS]
 #       the same for one process of this shell (default 15 s); HM_RC gets
 #       its exit status
+: "${BUILD:=${HM_BUILDDIR:-$SRC}}"
+: "${HM:=$BUILD/homed-milter}"
+: "${MLTLOAD:=${HM_MLTLOAD:-$BUILD/test/tools/mltload}}"
+. "$SRC/test/lib/slapd.sh"
 HM_DAEMONS=""
 if [ -n "${HM_DAEMON_WRAPPER:-}" ]; then : "${HM_PATIENCE:=600}"; else : "${HM_PATIENCE:=100}"; fi
 

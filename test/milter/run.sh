@@ -13,13 +13,10 @@
 # directory (configurations, daemon logs) for a look afterwards.
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${HM_BUILDDIR:-$SRC}
-HM=$BUILD/homed-milter
+. "$SRC/test/lib/tap.sh"
+. "$SRC/test/lib/daemon.sh"
 HERE=$SRC/test/milter
 WRAPPER=${HM_DAEMON_WRAPPER:-}
-. "$SRC/test/lib/tap.sh"
-. "$SRC/test/lib/slapd.sh"
-. "$SRC/test/lib/daemon.sh"
 
 [ -x "$HM" ] || skip_all "homed-milter is not built"
 command -v miltertest >/dev/null 2>&1 || skip_all "miltertest is not installed"
