@@ -57,7 +57,7 @@ struct check_kept {
     bool in_name;
 };
 
-/* One message, from MAIL FROM to end-of-DATA. Read its fields, never set them. */
+/* One message, from MAIL FROM to end-of-DATA. Set explain; only read the rest. */
 struct check_msg {
     const struct cfg *cfg;
     check_lookup_fn *lookup_fn;
