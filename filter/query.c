@@ -57,49 +57,52 @@ static void query_print_evidence(FILE *out, enum hm_lookup lookup, const struct 
     }
 }
 
+/* What an explanation names: nothing, the address, or a configured value. */
+enum query_arg { QUERY_NONE, QUERY_ADDRESS, QUERY_BASE, QUERY_HOME };
+
+/* What -q says of each reason: BEFORE, the value ARG names, AFTER. */
+static const struct query_explain {
+    const char *before;
+    enum query_arg arg;
+    const char *after;
+} query_explains[] = {
+    [HM_REASON_NONE] = {"see the policy", QUERY_NONE, ""},
+    [HM_REASON_UNAUTHENTICATED] = {"see the policy", QUERY_NONE, ""},
+    [HM_REASON_DIRECTORY_ERROR] = {"no answer from the directory; "
+                                   "policy.on_directory_error decides",
+                                   QUERY_NONE, ""},
+    [HM_REASON_AMBIGUOUS] = {"the login matches more than one entry: never a pick, "
+                             "always 451",
+                             QUERY_NONE, ""},
+    [HM_REASON_NO_ENTRY] = {"the login has no entry under ", QUERY_BASE, ""},
+    [HM_REASON_NOT_HOMED] = {"no ", QUERY_HOME, " value is one of local_hosts"},
+    [HM_REASON_NOT_CHECKED] = {"policy.check_envelope is false", QUERY_NONE, ""},
+    [HM_REASON_MALFORMED] = {"the extension of ", QUERY_ADDRESS,
+                             " holds '@', '\"', '<', '>' or white space"},
+    [HM_REASON_NULL_SENDER] = {"the null sender is accepted at MAIL FROM; headers are "
+                               "still checked",
+                               QUERY_NONE, ""},
+    [HM_REASON_OWNED] = {"", QUERY_ADDRESS, " is an address of this entry"},
+    [HM_REASON_NOT_OWNED] = {"", QUERY_ADDRESS, " is not an address of this entry"},
+};
+
 static void query_print_reason(FILE *out, const struct check_msg *m,
                                const struct check_result *r)
 {
-    const struct cfg *cfg = m->cfg;
     const struct policy_verdict *v = &r->v;
-    const char *address = r->written ? r->written : "";
+    const struct query_explain *e = &query_explains[HM_REASON_NONE];
+    const char *args[] = {[QUERY_NONE] = "",
+                          [QUERY_ADDRESS] = r->written ? r->written : "",
+                          [QUERY_BASE] = m->cfg->ldap.base,
+                          [QUERY_HOME] = m->cfg->ldap.home_attribute};
 
+    if ((unsigned)v->reason < sizeof(query_explains) / sizeof(query_explains[0]))
+        e = &query_explains[v->reason];
     fprintf(out, "reason %s: ", policy_reason_name(v->reason));
-    switch (v->reason) {
-    case HM_REASON_OWNED:
-        fprintf(out, "%s is an address of this entry", address);
-        break;
-    case HM_REASON_NOT_OWNED:
-        fprintf(out, "%s is not an address of this entry", address);
-        break;
-    case HM_REASON_NO_ENTRY:
-        fprintf(out, "the login has no entry under %s", cfg->ldap.base);
-        break;
-    case HM_REASON_NOT_HOMED:
-        fprintf(out, "no %s value is one of local_hosts", cfg->ldap.home_attribute);
-        break;
-    case HM_REASON_NULL_SENDER:
-        fputs("the null sender is accepted at MAIL FROM; headers are still checked", out);
-        break;
-    case HM_REASON_NOT_CHECKED:
-        fputs("policy.check_envelope is false", out);
-        break;
-    case HM_REASON_MALFORMED:
-        if (r->parse_error != NULL)
-            fprintf(out, "the address does not parse: %s", r->parse_error);
-        else
-            fprintf(out, "the extension of %s holds '@', '\"', '<', '>' or white space",
-                    address);
-        break;
-    case HM_REASON_AMBIGUOUS:
-        fputs("the login matches more than one entry: never a pick, always 451", out);
-        break;
-    case HM_REASON_DIRECTORY_ERROR:
-        fputs("no answer from the directory; policy.on_directory_error decides", out);
-        break;
-    default:
-        fputs("see the policy", out);
-    }
+    if (v->reason == HM_REASON_MALFORMED && r->parse_error != NULL)
+        fprintf(out, "the address does not parse: %s", r->parse_error);
+    else
+        fprintf(out, "%s%s%s", e->before, args[e->arg], e->after);
     if (v->action != v->decision)
         fprintf(out, " (report mode: would %s %s %s %s)", policy_action_name(v->decision),
                 v->code, v->xcode, v->text);
