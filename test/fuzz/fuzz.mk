@@ -23,6 +23,7 @@ EXTRA_DIST += \
 	test/fuzz/fuzz_address.c \
 	test/fuzz/fuzz_config.c \
 	test/fuzz/fuzz_xtext.c \
+	test/fuzz/fuzz.h \
 	test/fuzz/tbmodel.c \
 	test/fuzz/tbmodel.h \
 	test/fuzz/address.dict \

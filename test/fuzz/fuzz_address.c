@@ -61,28 +61,10 @@
 #include "autoconf.h"
 
 #include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "address.h"
+#include "fuzz.h"
 #include "tbmodel.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        if (!(cond))                                                                     \
-            violated(#cond, __LINE__);                                                   \
-    } while (0)
-
-static void violated(const char *what, int line)
-{
-    fprintf(stderr, "fuzz_address.c:%d: invariant violated: %s\n", line, what);
-    abort();
-}
 
 /* Not owned by anybody: what *out holds before addr_parse_envelope(). */
 static char sentinel[] = "sentinel";

@@ -39,25 +39,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cfg.h"
+#include "fuzz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int __wrap_gethostname(char *name, size_t len);
-
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        if (!(cond))                                                                     \
-            violated(#cond, __LINE__);                                                   \
-    } while (0)
 
 #define FUZZ_HOST "fuzz.homed-milter.invalid"
 
@@ -67,12 +56,6 @@ static size_t conf_len, dir_len;
 /* What the outputs hold before cfg_load(), which must overwrite both. */
 static struct cfg sentinel_cfg;
 static char sentinel_error[] = "sentinel";
-
-static void violated(const char *what, int line)
-{
-    fprintf(stderr, "fuzz_config.c:%d: invariant violated: %s\n", line, what);
-    abort();
-}
 
 /* __wrap_gethostname - stands in for gethostname() in cfg.c (-Wl,--wrap). */
 int __wrap_gethostname(char *name, size_t len)
@@ -132,7 +115,7 @@ static void write_all(int fd, const void *buf, size_t n)
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0)
-            violated("write a file in the private directory", __LINE__);
+            fuzz_violated(__FILE__, __LINE__, "write a file in the private directory");
         p += got;
         n -= (size_t)got;
     }
@@ -143,7 +126,7 @@ static int open_trunc(const char *path)
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 
     if (fd < 0)
-        violated("open a file in the private directory", __LINE__);
+        fuzz_violated(__FILE__, __LINE__, "open a file in the private directory");
     return fd;
 }
 
@@ -163,7 +146,7 @@ static void make_fixtures(void)
     }
     fixture_path(path, "dir");
     if (mkdir(path, 0700) != 0)
-        violated("mkdir in the private directory", __LINE__);
+        fuzz_violated(__FILE__, __LINE__, "mkdir in the private directory");
 }
 
 /* pick_base - where the private directory goes. */
@@ -214,7 +197,7 @@ static void write_input(const uint8_t *data, size_t size)
     }
     write_all(fd, p, (size_t)(end - p));
     if (close(fd) != 0)
-        violated("close the input file", __LINE__);
+        fuzz_violated(__FILE__, __LINE__, "close the input file");
 }
 
 /* check_password - what cfg_load() read from a password file. */

@@ -24,27 +24,9 @@
 #include "autoconf.h"
 
 #include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "address.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        if (!(cond))                                                                     \
-            violated(#cond, __LINE__);                                                   \
-    } while (0)
-
-static void violated(const char *what, int line)
-{
-    fprintf(stderr, "fuzz_xtext.c:%d: invariant violated: %s\n", line, what);
-    abort();
-}
+#include "fuzz.h"
 
 static int hex_digit(unsigned char c)
 {
