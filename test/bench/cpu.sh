@@ -27,10 +27,8 @@ set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BENCH=cpu.sh
 . "$SRC/test/lib/bench.sh"
-CPUBENCH=${HM_CPUBENCH:-$BUILD/test/bench/cpubench}
-USERS=${HM_BENCH_USERS:-1000}
-DECISIONS=${HM_BENCH_DECISIONS:-10000}
-ROUNDS=${HM_BENCH_ROUNDS:-3}
+bench_tools CPUBENCH=test/bench/cpubench
+bench_vars USERS=1000 DECISIONS=10000 ROUNDS=3
 
 bench_need "make bench-cpu builds cpubench" "$CPUBENCH" "$SLAPD" "$SLAPADD" valgrind \
     callgrind_annotate ldapsearch

@@ -37,13 +37,8 @@ set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BENCH=dir.sh
 . "$SRC/test/lib/bench.sh"
-DIRBENCH=${HM_DIRBENCH:-$BUILD/test/bench/dirbench}
-USERS=${HM_BENCH_USERS:-10000}
-LOOKUPS=${HM_BENCH_LOOKUPS:-10000}
-ROUNDS=${HM_BENCH_ROUNDS:-5}
-CG_LOOKUPS=${HM_BENCH_CG_LOOKUPS:-2000}
-CONNS=${HM_BENCH_CONNS:-1 8 32}
-TRANSPORT=${HM_BENCH_TRANSPORT:-ldapi}
+bench_tools DIRBENCH=test/bench/dirbench
+bench_vars USERS=10000 LOOKUPS=10000 ROUNDS=5 CG_LOOKUPS=2000 "CONNS=1 8 32" TRANSPORT=ldapi
 TARGET=0.90
 
 bench_need "make bench-dir builds dirbench" "$DIRBENCH" "$SLAPD" "$SLAPADD" ldapsearch
@@ -51,18 +46,9 @@ bench_dir
 
 # run THREADS ROUND: one dirbench run (homed and raw interleaved), one result line
 run() {
-    _out=$W/run.out
-    "$DIRBENCH" -m both -c "$HM_DIR/bench.conf" -t "$1" -n "$LOOKUPS" -u "$USERS" \
-        -s $(($2 * LOOKUPS)) -P "$SLAPD_PID" > "$_out" 2> "$W/run.err"
-    _rc=$?
-    _v() { sed -n "s/^$1=//p" "$_out"; }
-    if [ $_rc -ne 0 ]; then
-        echo "dir.sh: $1 threads, round $2: exit $_rc; homed found $(_v homed_found)," \
-            "errors $(_v homed_errors); raw found $(_v raw_found), errors $(_v raw_errors)" >&2
-        head -5 "$W/run.err" >&2
-        BROKEN=1
+    bench_dirbench "$1 threads, round $2" "$HM_DIR/bench.conf" "$1" "$USERS" "$2" "$SLAPD_PID" ||
         return
-    fi
+    _v() { bench_v "$1"; }
     echo "$1 $2 $(_v homed_rate) $(_v raw_rate) $(_v ratio) $(_v pair_ratio_min)" \
         "$(_v pair_ratio_max) $(_v homed_p50_us) $(_v raw_p50_us) $(_v homed_cpu_us)" \
         "$(_v raw_cpu_us) $(_v homed_slapd_us) $(_v raw_slapd_us)" >> "$W/results"

@@ -29,14 +29,10 @@ set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BENCH=milter.sh
 . "$SRC/test/lib/bench.sh"
-NULLMILTER=${HM_NULLMILTER:-$BUILD/test/bench/nullmilter}
-USERS=${HM_BENCH_USERS:-10000}
-WARM_USERS=${HM_BENCH_WARM_USERS:-300}
-WARM_MESSAGES=${HM_BENCH_MESSAGES:-20000}
-COLD_MESSAGES=${HM_BENCH_COLD_MESSAGES:-10000}
-ROUNDS=${HM_BENCH_ROUNDS:-3}
-CONNS=${HM_BENCH_CONNS:-1 8 32}
-LOG_LEVEL=${HM_BENCH_LOG_LEVEL:-warning}
+bench_tools NULLMILTER=test/bench/nullmilter
+# MESSAGES: per warm round
+bench_vars USERS=10000 WARM_USERS=300 MESSAGES=20000 COLD_MESSAGES=10000 ROUNDS=3 \
+    "CONNS=1 8 32" LOG_LEVEL=warning
 TARGET=0.90
 
 bench_need "make bench-milter builds the tools" "$HM" "$MLTLOAD" "$NULLMILTER" "$SLAPD" \
@@ -92,15 +88,15 @@ BROKEN=0
 : > "$W/results"
 echo "# $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) (everything else on" \
     "the host competes for them); $USERS users in slapd; warm: $WARM_USERS users," \
-    "$WARM_MESSAGES messages a round; cold: $COLD_MESSAGES logins a round; $ROUNDS rounds"
+    "$MESSAGES messages a round; cold: $COLD_MESSAGES logins a round; $ROUNDS rounds"
 for c in $CONNS; do
     start_homed
     run null "$c" warm 0 "$W/warm.wl" "$((WARM_USERS * 4))"
     run homed "$c" warm 0 "$W/warm.wl" "$((WARM_USERS * 4))"
     r=1
     while [ $r -le "$ROUNDS" ]; do
-        run null "$c" warm $r "$W/warm.wl" "$WARM_MESSAGES"
-        run homed "$c" warm $r "$W/warm.wl" "$WARM_MESSAGES"
+        run null "$c" warm $r "$W/warm.wl" "$MESSAGES"
+        run homed "$c" warm $r "$W/warm.wl" "$MESSAGES"
         r=$((r + 1))
     done
     r=1

@@ -36,18 +36,12 @@
 # sockets under one temporary directory and is stopped at exit.
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-. "$SRC/test/lib/daemon.sh"
-SMTPLOAD=${HM_SMTPLOAD:-$BUILD/test/tools/smtpload}
-NULLMILTER=${HM_NULLMILTER:-$BUILD/test/bench/nullmilter}
+BENCH=bench-postfix
+. "$SRC/test/lib/bench.sh"
+bench_tools SMTPLOAD=test/tools/smtpload NULLMILTER=test/bench/nullmilter
 . "$SRC/test/e2e/lib-postfix.sh"
 
-USERS=${HM_BENCH_USERS:-10000}
-ROUNDS=${HM_BENCH_ROUNDS:-3}
-MESSAGES=${HM_BENCH_MESSAGES:-4000}
-CONNS=${HM_BENCH_CONNS:-8}
-PER_SESSION=${HM_BENCH_PER_SESSION:-10}
-WARMUP=${HM_BENCH_WARMUP:-200}
-BODY=${HM_BENCH_BODY:-1024}
+bench_vars USERS=10000 ROUNDS=3 MESSAGES=4000 CONNS=8 PER_SESSION=10 WARMUP=200 BODY=1024
 T0=$(date +%s)
 
 say() { printf '%s\n' "$*"; }

@@ -43,15 +43,9 @@ set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BENCH=scale.sh
 . "$SRC/test/lib/bench.sh"
-DIRBENCH=${HM_DIRBENCH:-$BUILD/test/bench/dirbench}
-SIZES=${HM_BENCH_SIZES:-1000 100000 1000000}
-LOOKUPS=${HM_BENCH_LOOKUPS:-10000}
-ROUNDS=${HM_BENCH_ROUNDS:-3}
-THREADS=${HM_BENCH_THREADS:-8}
-FLAT=${HM_BENCH_FLAT:-0.80}
-MEM_LOGINS=${HM_BENCH_MEM_LOGINS:-100000}
-MEM_CONNS=${HM_BENCH_MEM_CONNS:-8}
-RSS_LIMIT_MB=${HM_BENCH_RSS_LIMIT_MB:-64}
+bench_tools DIRBENCH=test/bench/dirbench
+bench_vars "SIZES=1000 100000 1000000" LOOKUPS=10000 ROUNDS=3 THREADS=8 FLAT=0.80 \
+    MEM_LOGINS=100000 MEM_CONNS=8 RSS_LIMIT_MB=64
 
 bench_need "make bench-scale builds the tools" "$HM" "$DIRBENCH" "$MLTLOAD" "$SLAPD" "$SLAPADD" \
     ldapsearch
@@ -103,18 +97,9 @@ load() {
 # lookups SIZE ROUND: one dirbench run (homed and raw interleaved) against
 # SIZE's slapd, one result line
 lookups() {
-    _out=$W/run.out
-    "$DIRBENCH" -m both -c "$HM_DIR/bench$1.conf" -t "$THREADS" -n "$LOOKUPS" -u "$1" \
-        -s $(($2 * LOOKUPS)) -P "$(cat "$W/s$1/slapd.pid")" > "$_out" 2> "$W/run.err"
-    _rc=$?
-    _v() { sed -n "s/^$1=//p" "$_out"; }
-    if [ $_rc -ne 0 ]; then
-        echo "scale.sh: $1 entries, round $2: exit $_rc; homed found $(_v homed_found)," \
-            "errors $(_v homed_errors); raw found $(_v raw_found), errors $(_v raw_errors)" >&2
-        head -5 "$W/run.err" >&2
-        BROKEN=1
-        return
-    fi
+    bench_dirbench "$1 entries, round $2" "$HM_DIR/bench$1.conf" "$THREADS" "$1" "$2" \
+        "$(cat "$W/s$1/slapd.pid")" || return
+    _v() { bench_v "$1"; }
     echo "$1 $2 $(_v homed_rate) $(_v raw_rate) $(_v ratio) $(_v homed_p50_us)" \
         "$(_v homed_cpu_us) $(_v raw_cpu_us) $(_v homed_slapd_us)" \
         "$(_v homed_slapd_faults)" >> "$W/results"

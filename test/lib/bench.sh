@@ -2,6 +2,11 @@
 #
 # Needs SRC and BENCH (the script's name, for its messages).
 # fail MESSAGE...        "BENCH: MESSAGE" on stderr, exit 1
+# bench_vars NAME=DEFAULT...
+#                        each NAME from HM_BENCH_NAME, DEFAULT when that is
+#                        unset or empty (the scripts' tunables)
+# bench_tools NAME=PATH...
+#                        each NAME from HM_NAME, else BUILD/PATH (a tool)
 # bench_need HINT TOOL...
 #                        fail unless every TOOL (a path, or a command on
 #                        PATH) is there; HINT says how to build them
@@ -13,6 +18,12 @@
 #                        a private slapd holding etc/example.ldif, N
 #                        generated mailboxes (gen-ldif.sh) and the LDIF
 #                        files, with room for a directory of millions
+# bench_dirbench WHAT CONF THREADS USERS ROUND SLAPD_PID
+#                        one DIRBENCH run, homed and raw interleaved,
+#                        LOOKUPS lookups a mode, seed ROUND x LOOKUPS, its
+#                        answers in W/run.out; when it failed says so
+#                        (WHAT names the run), sets BROKEN=1, returns 1
+# bench_v KEY [FILE]     the value of a KEY=VALUE line of FILE (W/run.out)
 # bench_workload FILE N  mltload's workload: users u00001..N, each sending
 #                        as itself (to be accepted)
 # STATS                  the statistics helper for the tables (stats.awk):
@@ -22,6 +33,18 @@
 STATS=$SRC/test/lib/stats.awk
 
 fail() { echo "$BENCH: $*" >&2; exit 1; }
+
+bench_vars() {
+    for _bv; do
+        eval "${_bv%%=*}=\${HM_BENCH_${_bv%%=*}:-\${_bv#*=}}"
+    done
+}
+
+bench_tools() {
+    for _bt; do
+        eval "${_bt%%=*}=\${HM_${_bt%%=*}:-\$BUILD/\${_bt#*=}}"
+    done
+}
 
 bench_need() {
     _bn_hint=$1
@@ -68,4 +91,19 @@ bench_workload() {
         u = sprintf("u%05d", i)
         printf "%s\t%s@mail.example.com\tUser %s <%s@mail.example.com>\taccept\n", u, u, i, u
     } }' > "$1"
+}
+
+bench_v() { sed -n "s/^$1=//p" "${2:-$W/run.out}"; }
+
+bench_dirbench() {
+    "$DIRBENCH" -m both -c "$2" -t "$3" -n "$LOOKUPS" -u "$4" -s $(($5 * LOOKUPS)) -P "$6" \
+        > "$W/run.out" 2> "$W/run.err"
+    _bd_rc=$?
+    [ $_bd_rc -eq 0 ] && return 0
+    echo "$BENCH: $1: exit $_bd_rc; homed found $(bench_v homed_found)," \
+        "errors $(bench_v homed_errors); raw found $(bench_v raw_found), errors $(bench_v raw_errors)" >&2
+    head -5 "$W/run.err" >&2
+    # shellcheck disable=SC2034 # read by the scripts
+    BROKEN=1
+    return 1
 }
