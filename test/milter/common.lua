@@ -31,9 +31,12 @@
 --            (accepted, no further callbacks), "reject" (554, sent as
 --            SMFIR_REPLYCODE; miltertest cannot show its text) or
 --            "tempfail" (451, also SMFIR_REPLYCODE)
+--   mail_reply  { code, xcode, text }: the exact reply of a MAIL-stage
+--            reject or tempfail, read through rawmilter.pl (raw_mail())
 --   eom      expected end-of-DATA verdict: "accept" (default) or
 --            { code, xcode, text } for an exact SMTP reply
---   hdradd   { name, value }: a header the milter must add at EOM
+--   hdradd   { name, value }: the one header the milter must add at EOM
+--            (a second copy of that name fails the case)
 --   nohdradd name of a header the milter must not add
 --   hdrdelete  name of a header the milter must delete (miltertest tells
 --            only that one copy or more was: run.sh counts them with
@@ -121,6 +124,32 @@ function disconnect(conn)
     mt.disconnect(conn)
 end
 
+-- shq(s): S quoted for sh
+function shq(s) return "'" .. string.gsub(s, "'", "'\\''") .. "'" end
+
+-- raw_mail(daemon, login, sender, mta): the MAIL FROM reply, as the MTA gets
+-- it, of one session through rawmilter.pl (miltertest never shows the text
+-- of a MAIL-stage reply): "continue", "accept", or "CODE XCODE TEXT" with
+-- the '%' that smfi_setreply(3) takes doubled shown once, as an MTA does.
+function raw_mail(daemon, login, sender, mta)
+    local function pct(s) -- rawmilter.pl %XX-decodes every value
+        return (string.gsub(s, "[%%%c]", function(c) return string.format("%%%02X", string.byte(c)) end))
+    end
+    local cmd = { "perl", shq(lib .. "/rawmilter.pl"), shq(sock(daemon)) }
+    if login ~= nil then table.insert(cmd, shq("M:{auth_authen}=" .. pct(login))) end
+    if mta then table.insert(cmd, shq("M:v=" .. pct(mta))) end
+    table.insert(cmd, shq("mail:" .. pct(sender)))
+    local p = io.popen(table.concat(cmd, " ") .. " 2>&1", "r")
+    local out = p:read("a")
+    p:close()
+    local step, data = string.match(out, "\nmail (%a) ?([^\n]*)")
+    if step == "c" then return "continue" end
+    if step == "a" then return "accept" end
+    if step == "y" then return (string.gsub(data, "%%%%", "%%")) end
+    fail("rawmilter.pl, MAIL FROM:%s (login %s): no reply to MAIL; it printed:\n%s", sender,
+         tostring(login), out)
+end
+
 local function want_code(what)
     if what == "continue" then return SMFIR_CONTINUE end
     if what == "accept" then return SMFIR_ACCEPT end
@@ -147,6 +176,14 @@ function message(conn, t)
     if r ~= want_code(mail) then
         fail("MAIL FROM:%s (login %s): reply %s, want %s", t.sender, tostring(t.login),
              reply_name(r), mail)
+    end
+    if t.mail_reply ~= nil then
+        local want = table.concat(t.mail_reply, " ")
+        local got = raw_mail(t.daemon or "main", t.login, t.sender, v)
+        if got ~= want then
+            fail("MAIL FROM:%s (login %s), through rawmilter.pl: reply \"%s\", want \"%s\"",
+                 t.sender, tostring(t.login), got, want)
+        end
     end
     if mail ~= "continue" then return end
     -- miltertest fills in a dummy "From: <sender@example.com>" when a
@@ -185,6 +222,10 @@ function message(conn, t)
             local got = mt.getheader(conn, t.hdradd[1], 0)
             fail("end of DATA: no header \"%s: %s\" added (%s: %s)", t.hdradd[1], t.hdradd[2],
                  t.hdradd[1], tostring(got))
+        end
+        local second = mt.getheader(conn, t.hdradd[1], 1)
+        if second ~= nil then
+            fail("end of DATA: a second %s header added: %s", t.hdradd[1], tostring(second))
         end
     end
     if t.nohdradd ~= nil and mt.eom_check(conn, MT_HDRADD, t.nohdradd) then
