@@ -98,16 +98,13 @@ END {
             sprintf("%.0f/%.0f", med(hp[c]), med(rp[c])),
             sprintf("%.1f/%.1f", med(hc[c]), med(rc[c])),
             sprintf("%.1f/%.1f", med(hs[c]), med(rs[c]))
-        verdict[++nv] = sprintf("target homed >= %.2f x raw, %d threads: %.2f, %s", target, c,
-            x, x >= target ? "met" : "NOT met")
-        if (x < target) missed = 1
+        met(sprintf("homed >= %.2f x raw, %d threads", target, c), x, target)
     }
     print "(lookups/s: median (min-max) over the rounds; ratio: homed/raw of each round, median"
     print " (min-max); slice pairs: the lowest and highest ratio of one pair of slices; p50 and"
     print " CPU per lookup: medians, homed/raw; client CPU: dirbench, all threads; slapd CPU"
     print " from /proc in clock ticks)"
-    for (i = 1; i <= nv; i++) print verdict[i]
-    exit missed
+    exit verdicts()
 }
 AWK
 missed=$?

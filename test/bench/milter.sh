@@ -128,14 +128,11 @@ END {
             hi(rate[k, "null"]), ratio, med(p50[k, "homed"]), med(p99[k, "homed"]),
             med(p50[k, "null"]), med(p99[k, "null"])
         if (f[2] == "warm") {
-            verdict[++nv] = sprintf("target warm >= %.2f x null, %d connections: %.2f, %s", target,
-                f[1], ratio, ratio >= target ? "met" : "NOT met")
-            if (ratio < target) missed = 1
+            met(sprintf("warm >= %.2f x null, %d connections", target, f[1]), ratio, target)
         }
     }
     print "(latencies in ms; medians over the rounds)"
-    for (i = 1; i <= nv; i++) print verdict[i]
-    exit missed
+    exit verdicts()
 }
 AWK
 missed=$?

@@ -209,16 +209,14 @@ END {
             spread(rr[s], "%5.0f"), spread(hw[s], "%.2f"), med(p50[s]),
             sprintf("%.1f/%.1f", med(hc[s]), med(rc[s])), med(srv[s]), med(flt[s])
         if (i > 1) {
-            verdict[++nv] = sprintf("target flat (homed lookups/s >= %.2f x at %d entries), %d entries: %.2f, %s",
-                flat, base, s, ratio, ratio >= flat ? "met" : "NOT met")
-            if (ratio < flat) missed = 1
+            met(sprintf("flat (homed lookups/s >= %.2f x at %d entries), %d entries", flat,
+                base, s), ratio, flat)
         }
     }
     print "(medians over the rounds; ratio min-max: the widest spread of the rounds; client CPU"
     print " homed/raw; slapd us and faults: slapd CPU time and minor page faults per homed lookup,"
     print " from /proc, CPU in clock ticks)"
-    for (i = 1; i <= nv; i++) print verdict[i]
-    exit missed
+    exit verdicts()
 }
 AWK
 missed=$?

@@ -5,7 +5,6 @@
 # the milter connects to LDAP only when mail arrives. TAP output.
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-. "$SRC/test/lib/tap.sh"
 . "$SRC/test/lib/daemon.sh"
 
 [ -x "$HM" ] || skip_all "homed-milter is not built"

@@ -3,7 +3,6 @@
 # loaded with etc/example.ldif. TAP output; started and stopped here.
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-. "$SRC/test/lib/tap.sh"
 . "$SRC/test/lib/daemon.sh"
 
 [ -x "$HM" ] || skip_all "homed-milter is not built"

@@ -12,7 +12,6 @@
 # apt-get download. E2E_KEEP=1 keeps the directory for a look afterwards.
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-. "$SRC/test/lib/tap.sh"
 . "$SRC/test/lib/daemon.sh"
 E2E=$SRC/test/e2e
 . "$E2E/lib-milter.sh"

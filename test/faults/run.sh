@@ -42,7 +42,6 @@
 # sanitizer report in a daemon's log fails the last test).
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-. "$SRC/test/lib/tap.sh"
 . "$SRC/test/lib/daemon.sh"
 HERE=$SRC/test/faults
 . "$SRC/test/e2e/lib-postfix.sh"

@@ -33,7 +33,6 @@
 # daemon is driven. HM_KEEP=1 keeps the work directory afterwards.
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-. "$SRC/test/lib/tap.sh"
 . "$SRC/test/lib/daemon.sh"
 HERE=$SRC/test/hostile
 

@@ -1,4 +1,5 @@
-# daemon.sh - the real homed-milter daemon for tests (sourced; sources slapd.sh)
+# daemon.sh - the real homed-milter daemon for tests (sourced;
+# sources slapd.sh and tap.sh)
 #
 # Needs SRC and HM_DIR (a directory owned by the test: each daemon NAME
 # has its NAME.conf, NAME.log, NAME.hmpid and, by default, NAME.sock
@@ -52,6 +53,7 @@
 : "${HM:=$BUILD/homed-milter}"
 : "${MLTLOAD:=${HM_MLTLOAD:-$BUILD/test/tools/mltload}}"
 . "$SRC/test/lib/slapd.sh"
+. "$SRC/test/lib/tap.sh"
 HM_DAEMONS=""
 if [ -n "${HM_DAEMON_WRAPPER:-}" ]; then : "${HM_PATIENCE:=600}"; else : "${HM_PATIENCE:=100}"; fi
 

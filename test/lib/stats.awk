@@ -11,6 +11,10 @@
 #   spread(list, fmt, sep)   "MEDIAN (LO-HI)", each number printed with
 #                            fmt (LO and HI without its width), sep
 #                            between LO and HI ("-" when "")
+#   met(what, x, goal)       note the verdict "target WHAT: X, met" (or
+#                            "NOT met" when x < goal), for verdicts()
+#   verdicts()               print the noted verdicts; 1 when one was
+#                            missed, else 0 (the END block's exit status)
 BEGIN { CONVFMT = "%.17g" } # numbers keep their precision in a list
 function add(list, x) { return list " " x }
 function sorted(list, a,   n, i, j, t) {
@@ -26,4 +30,12 @@ function spread(list, fmt, sep,   r) {
     r = fmt
     sub(/^%[0-9]+/, "%", r) # the range without the median's width
     return sprintf(fmt " (" r "%s" r ")", med(list), lo(list), sep == "" ? "-" : sep, hi(list))
+}
+function met(what, x, goal) {
+    verdict_[++nverdicts_] = sprintf("target %s: %.2f, %s", what, x, x >= goal ? "met" : "NOT met")
+    if (x < goal) missed_ = 1
+}
+function verdicts(   i) {
+    for (i = 1; i <= nverdicts_; i++) print verdict_[i]
+    return missed_ + 0
 }

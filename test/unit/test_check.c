@@ -139,6 +139,19 @@ static void report(struct msg *t, const char *want)
     free(value);
 }
 
+/* A message that ends at MAIL FROM, with the envelope's verdict. */
+static void mail_only(const char *policy, enum hm_lookup answer, const char *const *homes,
+                      const char *login, const char *sender, enum policy_action action,
+                      const char *reason)
+{
+    struct msg t;
+
+    msg_begin(&t, policy, answer, homes, login);
+    envelope(&t, sender, action, reason);
+    report(&t, NULL); /* answered at once, never reported */
+    msg_end(&t);
+}
+
 static void test_all_owned(void **state)
 {
     struct msg t;
@@ -216,12 +229,12 @@ static void test_envelope_rejects(void **state)
     envelope(&t, "<janed@example.org>", HM_REJECT, "not-owned");
     report(&t, NULL); /* answered at once, never reported */
     msg_end(&t);
-    msg_begin(&t, "", HM_LOOKUP_NOT_FOUND, homes_here, "janed");
-    envelope(&t, "<janed@example.com>", HM_REJECT, "no-entry");
-    msg_end(&t);
-    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_away, "janed");
-    envelope(&t, "<janed@example.com>", HM_REJECT, "not-homed");
-    msg_end(&t);
+    mail_only("", HM_LOOKUP_NOT_FOUND, homes_here, "janed", "<janed@example.com>",
+              HM_REJECT, "no-entry");
+    mail_only("", HM_LOOKUP_FOUND, homes_away, "janed", "<janed@example.com>", HM_REJECT,
+              "not-homed");
+    mail_only("", HM_LOOKUP_FOUND, homes_second, "janed", "<janed@example.com>",
+              HM_ACCEPT, "owned");
 }
 
 /* An entry homed here by its second home value is local. */
@@ -231,7 +244,6 @@ static void test_second_home_value(void **state)
 
     (void)state;
     msg_begin(&t, "", HM_LOOKUP_FOUND, homes_second, "janed");
-    envelope(&t, "<janed@example.com>", HM_ACCEPT, "owned");
     header(&t, "From", "janed@example.com", 1);
     final(&t, NULL, NULL, NULL);
     msg_end(&t);
@@ -246,9 +258,8 @@ static void test_unauthenticated(void **state)
     envelope(&t, "<anyone@evil.test>", HM_ACCEPT, "unauthenticated");
     assert_int_equal(t.fd.lookups, 0);
     msg_end(&t);
-    msg_begin(&t, "unauthenticated = \"reject\";", HM_LOOKUP_FOUND, homes_here, NULL);
-    envelope(&t, "<anyone@evil.test>", HM_REJECT, "unauthenticated");
-    msg_end(&t);
+    mail_only("unauthenticated = \"reject\";", HM_LOOKUP_FOUND, homes_here, NULL,
+              "<anyone@evil.test>", HM_REJECT, "unauthenticated");
 }
 
 /* Report mode: the first failing address is reported, the envelope first. */
@@ -276,34 +287,56 @@ static void test_report_first_failure(void **state)
     msg_end(&t);
 }
 
-/* The directory fails: on_directory_error decides, at both stages. */
-static void test_directory_error(void **state)
+/*
+ * One message with the directory's ANSWER: its envelope SENDER's verdict,
+ * one From: field, the address kept for end-of-DATA (NULL: none) and the
+ * report header (NULL: none).
+ */
+struct flow {
+    const char *policy;
+    enum hm_lookup answer;
+    const char *sender;
+    enum policy_action action;
+    const char *reason;
+    const char *from;
+    const char *failed; /* with REASON */
+    const char *report;
+};
+
+static void flow(const struct flow *f)
 {
     struct msg t;
 
+    msg_begin(&t, f->policy, f->answer, homes_here, "janed");
+    envelope(&t, f->sender, f->action, f->reason);
+    header(&t, "From", f->from, 1);
+    final(&t, "From", f->failed, f->reason);
+    report(&t, f->report);
+    if (f->failed != NULL) {
+        assert_string_equal(check_final(&t.m)->v.code, "451");
+        assert_string_equal(check_detail(&t.m, &check_final(&t.m)->v),
+                            "fake: server down");
+    }
+    msg_end(&t);
+}
+
+/* The directory fails: on_directory_error decides, at both stages. */
+static void test_directory_error(void **state)
+{
+    static const struct flow flows[] = {
+        {"", HM_LOOKUP_ERROR, "<janed@example.com>", HM_TEMPFAIL, "directory-error",
+         "janed@example.com", "janed@example.com", NULL},
+        {"on_directory_error = \"accept\";", HM_LOOKUP_ERROR, "<x@evil.test>", HM_ACCEPT,
+         "directory-error", "y@evil.test", NULL, NULL},
+        /* report mode never turns a directory error into an accept */
+        {"mode = \"report\";", HM_LOOKUP_ERROR, "<janed@example.com>", HM_TEMPFAIL,
+         "directory-error", "janed@example.com", "janed@example.com", NULL},
+    };
+    size_t i;
+
     (void)state;
-    msg_begin(&t, "", HM_LOOKUP_ERROR, homes_here, "janed");
-    envelope(&t, "<janed@example.com>", HM_TEMPFAIL, "directory-error");
-    header(&t, "From", "janed@example.com", 1);
-    final(&t, "From", "janed@example.com", "directory-error");
-    assert_string_equal(check_final(&t.m)->v.code, "451");
-    assert_string_equal(check_detail(&t.m, &check_final(&t.m)->v), "fake: server down");
-    msg_end(&t);
-
-    msg_begin(&t, "on_directory_error = \"accept\";", HM_LOOKUP_ERROR, homes_here,
-              "janed");
-    envelope(&t, "<x@evil.test>", HM_ACCEPT, "directory-error");
-    header(&t, "From", "y@evil.test", 1);
-    final(&t, NULL, NULL, NULL);
-    msg_end(&t);
-
-    /* report mode never turns a directory error into an accept */
-    msg_begin(&t, "mode = \"report\";", HM_LOOKUP_ERROR, homes_here, "janed");
-    envelope(&t, "<janed@example.com>", HM_TEMPFAIL, "directory-error");
-    header(&t, "From", "janed@example.com", 1);
-    final(&t, "From", "janed@example.com", "directory-error");
-    report(&t, NULL);
-    msg_end(&t);
+    for (i = 0; i < sizeof(flows) / sizeof(flows[0]); i++)
+        flow(&flows[i]);
 }
 
 /* Two entries for one login: 451 whatever on_directory_error says. */
