@@ -45,15 +45,14 @@ struct rfc2047_word {
     size_t text_len;
 };
 
+/* b64_digit - the value of base64 digit C, or -1 for any other byte. */
 static int b64_digit(unsigned c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return (int)(c - 'A');
-    if (c >= 'a' && c <= 'z')
-        return (int)(c - 'a' + 26);
-    if (c >= '0' && c <= '9')
-        return (int)(c - '0' + 52);
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
+    static const char digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *p = c != 0 && c < 0x80 ? strchr(digits, (int)c) : NULL;
+
+    return p != NULL ? (int)(p - digits) : -1;
 }
 
 /* word_at - whether an encoded word starts at P (before END); fills *W. */

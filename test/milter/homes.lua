@@ -14,30 +14,36 @@
 -- entry with a value local, or matching a prefix, accepts nohomehere.
 dofile(lib .. "/common.lua")
 
-local NOT_LOCAL = "Mailbox is not local: "
+-- accepted: LOGIN sends as SENDER with HEADERS; LOG the lines expected.
+local function accepted(name, login, sender, headers, log)
+    return { name = name, daemon = "homes", login = login, sender = sender,
+             headers = headers, log = log }
+end
+
+-- refused: LOGIN sending as ADDRESS gets 554 at MAIL FROM for REASON.
+local function refused(name, login, address, reason)
+    return { name = name, daemon = "homes", login = login, sender = "<" .. address .. ">",
+             mail = "reject",
+             mail_reply = { "554", "5.7.1", "Mailbox is not local: " .. address },
+             log = { string.format("login=%s sender=%s reject reason=%s stage=mail",
+                                   login, address, reason) } }
+end
 
 local cases = {
-    { name = "local host as the second home value: its own address accepted at MAIL and end of DATA",
-      daemon = "homes", login = "twohomes", sender = "<twohomes@example.com>",
-      headers = { { "From", "Two Homes <twohomes@example.com>" } },
-      log = { "login=twohomes sender=twohomes@example.com accept reason=owned stage=mail",
-              "login=twohomes From=twohomes@example.com accept reason=owned stage=header" } },
-    { name = "local host as the second home value, null sender: its own From: accepted",
-      daemon = "homes", login = "twohomes", sender = "<>",
-      headers = { { "From", "twohomes@example.com" } },
-      log = { "login=twohomes sender=<> accept reason=null-sender stage=mail" } },
-    { name = "local host as the second home value: another address still refused (554 at MAIL)",
-      daemon = "homes", login = "twohomes", sender = "<firsthome@example.com>", mail = "reject",
-      mail_reply = { "554", "5.7.1", NOT_LOCAL .. "firsthome@example.com" },
-      log = { "login=twohomes sender=firsthome@example.com reject reason=not-owned stage=mail" } },
-    { name = "local host as the first home value: its own address accepted",
-      daemon = "homes", login = "firsthome", sender = "<firsthome@example.com>",
-      headers = { { "From", "firsthome@example.com" } },
-      log = { "login=firsthome sender=firsthome@example.com accept reason=owned stage=mail" } },
-    { name = "no home value local (one only starts with this host's name): 554 at MAIL",
-      daemon = "homes", login = "nohomehere", sender = "<nohomehere@example.com>", mail = "reject",
-      mail_reply = { "554", "5.7.1", NOT_LOCAL .. "nohomehere@example.com" },
-      log = { "login=nohomehere sender=nohomehere@example.com reject reason=not-homed stage=mail" } },
+    accepted("local host as the second home value: its own address accepted at MAIL and end of DATA",
+             "twohomes", "<twohomes@example.com>", { { "From", "Two Homes <twohomes@example.com>" } },
+             { "login=twohomes sender=twohomes@example.com accept reason=owned stage=mail",
+               "login=twohomes From=twohomes@example.com accept reason=owned stage=header" }),
+    accepted("local host as the second home value, null sender: its own From: accepted",
+             "twohomes", "<>", { { "From", "twohomes@example.com" } },
+             { "login=twohomes sender=<> accept reason=null-sender stage=mail" }),
+    refused("local host as the second home value: another address still refused (554 at MAIL)",
+            "twohomes", "firsthome@example.com", "not-owned"),
+    accepted("local host as the first home value: its own address accepted",
+             "firsthome", "<firsthome@example.com>", { { "From", "firsthome@example.com" } },
+             { "login=firsthome sender=firsthome@example.com accept reason=owned stage=mail" }),
+    refused("no home value local (one only starts with this host's name): 554 at MAIL",
+            "nohomehere", "nohomehere@example.com", "not-homed"),
 }
 
 -- The cases above tell the first value from the second only if the

@@ -152,83 +152,89 @@ static void mail_only(const char *policy, enum hm_lookup answer, const char *con
     msg_end(&t);
 }
 
+/* The fixture: a message of janed, homed here, under the default policy. */
+static int msg_setup(void **state)
+{
+    struct msg *t = calloc(1, sizeof(*t));
+
+    if (t == NULL)
+        return -1;
+    msg_begin(t, "", HM_LOOKUP_FOUND, homes_here, "janed");
+    *state = t;
+    return 0;
+}
+
+static int msg_teardown(void **state)
+{
+    msg_end(*state);
+    free(*state);
+    return 0;
+}
+
 static void test_all_owned(void **state)
 {
-    struct msg t;
+    struct msg *t = *state;
 
-    (void)state;
-    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
-    envelope(&t, "<janed@example.com>", HM_ACCEPT, "owned");
-    header(&t, "Subject", "janed@evil.test", 0); /* not a checked field */
-    header(&t, "From", "Jane <jane.doe@example.com>, janed@example.com", 2);
-    header(&t, "sender", "janed@EXAMPLE.com", 1);
-    final(&t, NULL, NULL, NULL);
-    report(&t, NULL);
-    assert_int_equal(t.fd.lookups, 1); /* once per message */
-    msg_end(&t);
+    envelope(t, "<janed@example.com>", HM_ACCEPT, "owned");
+    header(t, "Subject", "janed@evil.test", 0); /* not a checked field */
+    header(t, "From", "Jane <jane.doe@example.com>, janed@example.com", 2);
+    header(t, "sender", "janed@EXAMPLE.com", 1);
+    final(t, NULL, NULL, NULL);
+    report(t, NULL);
+    assert_int_equal(t->fd.lookups, 1); /* once per message */
 }
 
 /* The first failing header address is kept; nothing after it is decided. */
 static void test_first_header_failure_kept(void **state)
 {
-    struct msg t;
+    struct msg *t = *state;
 
-    (void)state;
-    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
-    envelope(&t, "<>", HM_ACCEPT, "null-sender");
-    header(&t, "From", "janed@example.com, \"John\" <JohnD@COMPANY1.com>, x@evil.test",
-           2);
-    header(&t, "Sender", "y@evil.test", 0);
-    final(&t, "From", "JohnD@COMPANY1.com", "not-owned");
-    assert_string_equal(check_final(&t.m)->v.text,
+    envelope(t, "<>", HM_ACCEPT, "null-sender");
+    header(t, "From", "janed@example.com, \"John\" <JohnD@COMPANY1.com>, x@evil.test", 2);
+    header(t, "Sender", "y@evil.test", 0);
+    final(t, "From", "JohnD@COMPANY1.com", "not-owned");
+    assert_string_equal(check_final(&t->m)->v.text,
                         "Mailbox is not local: JohnD@COMPANY1.com");
-    assert_string_equal(check_final(&t.m)->v.code, "554");
-    report(&t, NULL);
-    msg_end(&t);
+    assert_string_equal(check_final(&t->m)->v.code, "554");
+    report(t, NULL);
 }
 
 /* A display name that shows an address counts; a malformed field is named. */
 static void test_names_and_malformed(void **state)
 {
-    struct msg t;
+    struct msg *t = *state;
     struct check_results rs;
 
-    (void)state;
-    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
     assert_int_equal(
-        check_header(&t.m, "From", "\"alice@example.org\" <janed@example.com>", &rs), 0);
+        check_header(&t->m, "From", "\"alice@example.org\" <janed@example.com>", &rs), 0);
     assert_int_equal(rs.n, 2); /* the mailbox, then what its name shows */
     assert_false(rs.v[0].in_name);
     assert_int_equal(rs.v[0].v.action, HM_ACCEPT);
     assert_true(rs.v[1].in_name);
     assert_int_equal(rs.v[1].v.action, HM_REJECT);
     check_results_clear(&rs);
-    final(&t, "From", "alice@example.org", "not-owned");
-    assert_true(check_final(&t.m)->in_name);
-    msg_end(&t);
+    final(t, "From", "alice@example.org", "not-owned");
+    assert_true(check_final(&t->m)->in_name);
+    msg_end(t);
 
-    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
-    assert_int_equal(check_header(&t.m, "From", "  ", &rs), 0);
+    msg_begin(t, "", HM_LOOKUP_FOUND, homes_here, "janed");
+    assert_int_equal(check_header(&t->m, "From", "  ", &rs), 0);
     assert_int_equal(rs.n, 1);
     assert_string_equal(rs.v[0].written, "From:");
     assert_non_null(rs.v[0].parse_error);
     check_results_clear(&rs);
-    final(&t, "From", "From:", "malformed");
-    msg_end(&t);
+    final(t, "From", "From:", "malformed");
 }
 
 static void test_envelope_rejects(void **state)
 {
-    struct msg t;
+    struct msg *t = *state;
 
-    (void)state;
-    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
-    envelope(&t, "<JohnD@COMPANY1.com>", HM_REJECT, "not-owned");
-    envelope(&t, "<janed@example.com", HM_REJECT, "malformed");
+    envelope(t, "<JohnD@COMPANY1.com>", HM_REJECT, "not-owned");
+    envelope(t, "<janed@example.com", HM_REJECT, "malformed");
     /* same local part, other domain */
-    envelope(&t, "<janed@example.org>", HM_REJECT, "not-owned");
-    report(&t, NULL); /* answered at once, never reported */
-    msg_end(&t);
+    envelope(t, "<janed@example.org>", HM_REJECT, "not-owned");
+    report(t, NULL); /* answered at once, never reported */
     mail_only("", HM_LOOKUP_NOT_FOUND, homes_here, "janed", "<janed@example.com>",
               HM_REJECT, "no-entry");
     mail_only("", HM_LOOKUP_FOUND, homes_away, "janed", "<janed@example.com>", HM_REJECT,
@@ -362,56 +368,53 @@ static void test_two_entries(void **state)
 /* -q: every address is decided, also after a failure. */
 static void test_explain_decides_all(void **state)
 {
-    struct msg t;
+    struct msg *t = *state;
     struct check_results rs;
 
-    (void)state;
-    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
-    t.m.explain = true;
-    assert_int_equal(check_field(&t.m, "Reply-To", "x@evil.test, janed@example.com", &rs),
-                     0);
+    t->m.explain = true;
+    assert_int_equal(
+        check_field(&t->m, "Reply-To", "x@evil.test, janed@example.com", &rs), 0);
     assert_int_equal(rs.n, 2);
     assert_int_equal(rs.v[0].v.action, HM_REJECT);
     assert_int_equal(rs.v[1].v.action, HM_ACCEPT);
     assert_int_equal(rs.v[1].v.reason, HM_REASON_OWNED);
     check_results_clear(&rs);
-    header(&t, "From", "y@evil.test", 1);
-    final(&t, "Reply-To", "x@evil.test", "not-owned");
-    msg_end(&t);
+    header(t, "From", "y@evil.test", 1);
+    final(t, "Reply-To", "x@evil.test", "not-owned");
 }
 
 /* One state, several messages: each begins clean. */
 static void test_messages_in_a_row(void **state)
 {
-    struct msg t;
+    struct msg *t = *state;
 
-    (void)state;
-    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
-    header(&t, "From", "x@evil.test", 1);
-    check_end(&t.m);
-    final(&t, NULL, NULL, NULL);
-    assert_null(t.m.login);
-    check_login(&t.m, "janed");
-    header(&t, "From", "janed@example.com", 1);
-    final(&t, NULL, NULL, NULL);
-    assert_int_equal(t.fd.lookups, 2);
-    msg_end(&t);
+    header(t, "From", "x@evil.test", 1);
+    check_end(&t->m);
+    final(t, NULL, NULL, NULL);
+    assert_null(t->m.login);
+    check_login(&t->m, "janed");
+    header(t, "From", "janed@example.com", 1);
+    final(t, NULL, NULL, NULL);
+    assert_int_equal(t->fd.lookups, 2);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_all_owned),
-        cmocka_unit_test(test_first_header_failure_kept),
-        cmocka_unit_test(test_names_and_malformed),
-        cmocka_unit_test(test_envelope_rejects),
+        cmocka_unit_test_setup_teardown(test_all_owned, msg_setup, msg_teardown),
+        cmocka_unit_test_setup_teardown(test_first_header_failure_kept, msg_setup,
+                                        msg_teardown),
+        cmocka_unit_test_setup_teardown(test_names_and_malformed, msg_setup,
+                                        msg_teardown),
+        cmocka_unit_test_setup_teardown(test_envelope_rejects, msg_setup, msg_teardown),
         cmocka_unit_test(test_second_home_value),
         cmocka_unit_test(test_unauthenticated),
         cmocka_unit_test(test_report_first_failure),
         cmocka_unit_test(test_directory_error),
         cmocka_unit_test(test_two_entries),
-        cmocka_unit_test(test_explain_decides_all),
-        cmocka_unit_test(test_messages_in_a_row),
+        cmocka_unit_test_setup_teardown(test_explain_decides_all, msg_setup,
+                                        msg_teardown),
+        cmocka_unit_test_setup_teardown(test_messages_in_a_row, msg_setup, msg_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
