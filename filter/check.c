@@ -18,10 +18,12 @@
  *			when the field is malformed: RFC 5322 allows no
  *			group in an originator field, and mutt shows a
  *			group's name as the author); the first decision that
- *			is no accept is kept, and nothing after it is decided;
+ *			is no accept is kept, and nothing after it is decided
+ *			(but with explain set, for -q, which shows them all);
  *	end-of-DATA	the kept decision, and the report header.
  *
  *	Every decision is policy_decide()'s; check adds no rule of its own.
+ *	Out of memory, a message is tempfailed, never accepted unchecked.
  *	A message belongs to one thread at a time.
  */
 #include "autoconf.h"
@@ -110,7 +112,37 @@ static char *check_field_shown(const char *name, const char *value)
 enum hm_lookup check_dir_lookup(void *ctx, const char *login, struct entry **entry_r,
                                 char **detail_r)
 {
+    if (ctx == NULL) { /* dir_new() ran out of memory */
+        *entry_r = NULL;
+        *detail_r = strdup("out of memory");
+        return HM_LOOKUP_ERROR;
+    }
     return dir_lookup(ctx, login, entry_r, detail_r);
+}
+
+/* check_no_memory - *V is the tempfail of a decision memory ran out for. */
+static void check_no_memory(struct policy_verdict *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->action = v->decision = HM_TEMPFAIL;
+    v->code = "451";
+    v->xcode = "4.3.0";
+    v->text = strdup("Temporary failure, try again later"); /* NULL: the MTA's text */
+    v->reason = HM_REASON_NO_MEMORY;
+}
+
+/*
+ * check_field_no_memory - memory ran out while deciding on field NAME:
+ * unless a failure is kept already, a tempfail is, so that the message
+ * is never accepted unchecked. Returns -1.
+ */
+static int check_field_no_memory(struct check_msg *m, const char *name)
+{
+    if (m->failed.v.reason == HM_REASON_NONE) {
+        check_no_memory(&m->failed.v);
+        m->failed.field = strdup(name);
+    }
+    return -1;
 }
 
 void check_begin(struct check_msg *m, const struct cfg *cfg, check_lookup_fn *lookup,
@@ -199,8 +231,7 @@ static int check_decide(struct check_msg *m, enum policy_stage stage, char *writ
     r->in_name = address != NULL && address->in_name;
     r->written = written;
     if (written == NULL) {
-        req.written = "";
-        policy_decide(m->cfg, &req, &r->v);
+        check_no_memory(&r->v);
         return -1;
     }
     return policy_decide(m->cfg, &req, &r->v);
@@ -245,7 +276,7 @@ static int check_malformed(struct check_msg *m, const char *name, const char *va
 
     if (shown == NULL || check_results_new(rs, 1) < 0) {
         free(shown);
-        return -1;
+        return check_field_no_memory(m, name);
     }
     r = &rs->v[rs->n++];
     rc = check_decide(m, HM_STAGE_HEADER, shown, NULL, r);
@@ -271,7 +302,7 @@ int check_field(struct check_msg *m, const char *name, const char *value,
     }
     if (check_results_new(rs, list.n) < 0) {
         addr_list_free(&list);
-        return -1;
+        return check_field_no_memory(m, name);
     }
     for (i = 0; i < list.n && (m->explain || m->failed.v.reason == HM_REASON_NONE); i++) {
         struct check_result *r = &rs->v[rs->n++];

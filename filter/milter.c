@@ -300,8 +300,8 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
     if (c == NULL)
         return SMFIS_CONTINUE;
     if ((failed = check_final(&c->msg)) != NULL) {
-        milter_log(ctx, &c->msg, failed->field, failed->v.shown, &failed->v, "header",
-                   failed->in_name);
+        milter_log(ctx, &c->msg, failed->field ? failed->field : "header",
+                   failed->v.shown, &failed->v, "header", failed->in_name);
         rc = milter_answer(ctx, &failed->v);
     }
     if (rc == SMFIS_CONTINUE)

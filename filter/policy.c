@@ -59,11 +59,18 @@ static const char *const policy_reasons[] = {
     [HM_REASON_NULL_SENDER] = "null-sender",
     [HM_REASON_OWNED] = "owned",
     [HM_REASON_NOT_OWNED] = "not-owned",
+    [HM_REASON_NO_MEMORY] = "out-of-memory",
 };
+
+_Static_assert(sizeof(policy_reasons) / sizeof(policy_reasons[0]) ==
+                   HM_REASON_NO_MEMORY + 1,
+               "every reason has a name");
 
 const char *policy_reason_name(enum policy_reason reason)
 {
-    return (unsigned)reason <= HM_REASON_NOT_OWNED ? policy_reasons[reason] : "unknown";
+    return (unsigned)reason < sizeof(policy_reasons) / sizeof(policy_reasons[0])
+               ? policy_reasons[reason]
+               : "unknown";
 }
 
 /* Compare host names ignoring ASCII case and one trailing dot. */

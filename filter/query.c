@@ -84,6 +84,7 @@ static const struct query_explain {
                                QUERY_NONE, ""},
     [HM_REASON_OWNED] = {"", QUERY_ADDRESS, " is an address of this entry"},
     [HM_REASON_NOT_OWNED] = {"", QUERY_ADDRESS, " is not an address of this entry"},
+    [HM_REASON_NO_MEMORY] = {"out of memory while deciding", QUERY_NONE, ""},
 };
 
 static void query_print_reason(FILE *out, const struct check_msg *m,
@@ -189,7 +190,8 @@ int query_run(struct cfg *cfg, const char *login, const char *value, FILE *out)
     check_begin(&m, cfg, check_dir_lookup, dir);
     m.explain = true;
     check_login(&m, login);
-    if (dir == NULL || query_decide(&m, value, &rs) < 0 || rs.n == 0) {
+    query_decide(&m, value, &rs); /* out of memory: what was decided is shown */
+    if (rs.n == 0) {
         fputs("tempfail 451 4.3.0 out of memory\n", out);
         rc = 2;
         goto out;

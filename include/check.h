@@ -100,7 +100,9 @@ int check_envelope(struct check_msg *m, const char *sender, struct check_result 
  * decided on, every address of it, into *RS (free with
  * check_results_clear); the first decision that is no accept is kept for
  * end-of-DATA, and after it nothing more is decided unless M->explain is
- * set. Other fields leave *RS empty. Returns 0, or -1 when out of memory.
+ * set. Other fields leave *RS empty. Returns 0, or -1 when out of memory
+ * (a tempfail is then kept, so that the message is never accepted
+ * unchecked).
  */
 int check_header(struct check_msg *m, const char *name, const char *value,
                  struct check_results *rs);
@@ -113,12 +115,16 @@ int check_header(struct check_msg *m, const char *name, const char *value,
 int check_field(struct check_msg *m, const char *name, const char *value,
                 struct check_results *rs);
 
-/* check_is_field - whether header field NAME is one CFG checks. */
+/*
+ * check_is_field - whether header field NAME (any case) is one of CFG's
+ * policy.header_fields, the fields check_header decides on.
+ */
 bool check_is_field(const struct cfg *cfg, const char *name);
 
 /*
  * check_final - the verdict at end-of-DATA: the kept header decision, or
- * NULL when the message is accepted.
+ * NULL when the message is accepted. It belongs to M and lives until
+ * check_end().
  */
 const struct check_kept *check_final(const struct check_msg *m);
 
@@ -131,14 +137,19 @@ char *check_report(const struct check_msg *m);
 
 /*
  * check_detail - the directory's explanation of V when V is a directory
- * error; NULL otherwise.
+ * error (or an ambiguous login); NULL otherwise. It belongs to M and lives
+ * until check_end().
  */
 const char *check_detail(const struct check_msg *m, const struct policy_verdict *v);
 
 /* check_end - free what message M holds; it may begin again. */
 void check_end(struct check_msg *m);
 
-/* check_result_clear, check_results_clear - free what *R / *RS own. */
+/*
+ * check_result_clear, check_results_clear - free what *R / *RS own (the
+ * verdicts' texts, the addresses as written) and zero them; a cleared
+ * one may be cleared again.
+ */
 void check_result_clear(struct check_result *r);
 void check_results_clear(struct check_results *rs);
 

@@ -29,6 +29,7 @@ enum policy_reason {
     HM_REASON_NULL_SENDER,     /* the null sender at MAIL FROM */
     HM_REASON_OWNED,           /* an address of the entry */
     HM_REASON_NOT_OWNED,       /* not an address of the entry */
+    HM_REASON_NO_MEMORY,       /* out of memory while deciding: 451 */
 };
 
 struct policy_request {

@@ -398,6 +398,26 @@ static void test_messages_in_a_row(void **state)
     assert_int_equal(t->fd.lookups, 2);
 }
 
+/* No directory client (out of memory making one): a directory error, 451. */
+static void test_no_directory(void **state)
+{
+    struct cfg *cfg = load("");
+    struct check_msg m;
+    struct check_result r;
+
+    (void)state;
+    check_begin(&m, cfg, check_dir_lookup, NULL);
+    check_login(&m, "janed");
+    assert_int_equal(m.lookup, HM_LOOKUP_ERROR);
+    assert_string_equal(m.detail, "out of memory");
+    assert_int_equal(check_envelope(&m, "<janed@example.com>", &r), 0);
+    assert_int_equal(r.v.action, HM_TEMPFAIL);
+    assert_int_equal(r.v.reason, HM_REASON_DIRECTORY_ERROR);
+    check_result_clear(&r);
+    check_end(&m);
+    cfg_unref(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_report_first_failure),
         cmocka_unit_test(test_directory_error),
         cmocka_unit_test(test_two_entries),
+        cmocka_unit_test(test_no_directory),
         cmocka_unit_test_setup_teardown(test_explain_decides_all, msg_setup,
                                         msg_teardown),
         cmocka_unit_test_setup_teardown(test_messages_in_a_row, msg_setup, msg_teardown),
