@@ -49,6 +49,7 @@
 #include "cfg.h"
 #include "check.h"
 #include "directory.h"
+#include "../tools/tool.h"
 
 static struct {
     struct cfg *cfg;
@@ -151,12 +152,9 @@ static void cb_prepare(const char *prefix, int keep)
 
 static unsigned long cb_number(const char *s, unsigned long min, unsigned long max)
 {
-    char *end;
     unsigned long v;
 
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || *s == '-' || v < min || v > max)
+    if (tool_number("cpubench", s, min, max, &v) < 0)
         cb_fail(cb_usage);
     return v;
 }

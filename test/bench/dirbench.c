@@ -71,6 +71,7 @@
 
 #include "cfg.h"
 #include "directory.h"
+#include "../tools/tool.h"
 
 #define DB_MAX_VALUES 64 /* values copied per attribute in raw mode */
 
@@ -311,15 +312,10 @@ static void db_usage(void)
 
 static unsigned long db_number(const char *s, unsigned long min, unsigned long max)
 {
-    char *end;
     unsigned long v;
 
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || *s == '-' || v < min || v > max) {
-        fprintf(stderr, "dirbench: not a number from %lu to %lu: %s\n", min, max, s);
+    if (tool_number("dirbench", s, min, max, &v) < 0)
         db_usage();
-    }
     return v;
 }
 

@@ -12,10 +12,10 @@
 ##                      1 000 000 entries: 30 to 50 s of slapadd, 1 GB of
 ##                      disk under $TMPDIR while it runs).
 EXTRA_PROGRAMS += test/bench/dirbench test/bench/cpubench
-test_bench_dirbench_SOURCES = test/bench/dirbench.c
+test_bench_dirbench_SOURCES = test/bench/dirbench.c test/tools/tool.h
 test_bench_dirbench_CFLAGS = $(AM_CFLAGS) $(LDAP_CFLAGS)
 test_bench_dirbench_LDADD = $(CORE_LIBS)
-test_bench_cpubench_SOURCES = test/bench/cpubench.c
+test_bench_cpubench_SOURCES = test/bench/cpubench.c test/tools/tool.h
 test_bench_cpubench_LDADD = $(CORE_LIBS)
 
 EXTRA_DIST += \

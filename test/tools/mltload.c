@@ -51,6 +51,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
+
 #define ML_MAX_REPLY  (2 * 1024 * 1024) /* longest reply packet taken */
 #define ML_MAX_FIELD  16384             /* longest workload field */
 #define ML_STAGES     7                 /* SMFIM_CONNECT .. SMFIM_EOH */
@@ -692,15 +694,10 @@ static void ml_usage(void)
 
 static unsigned long ml_number(const char *s, unsigned long min, unsigned long max)
 {
-    char *end;
     unsigned long v;
 
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || *s == '-' || v < min || v > max) {
-        fprintf(stderr, "mltload: not a number from %lu to %lu: %s\n", min, max, s);
+    if (tool_number("mltload", s, min, max, &v) < 0)
         ml_usage();
-    }
     return v;
 }
 

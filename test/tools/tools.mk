@@ -7,7 +7,7 @@
 ## EXTRA_PROGRAMS: built by the targets that need them, distributed,
 ## cleaned by make clean.
 EXTRA_PROGRAMS += test/tools/mltload test/tools/smtpload
-test_tools_mltload_SOURCES = test/tools/mltload.c
+test_tools_mltload_SOURCES = test/tools/mltload.c test/tools/tool.h
 test_tools_mltload_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS)
 test_tools_mltload_LDADD = $(PTHREAD_LIBS)
 test_tools_smtpload_SOURCES = test/tools/smtpload.c
