@@ -65,12 +65,24 @@ static char *ask(struct cache *c, const char *login)
         free(got_);                                                                      \
     } while (0)
 
+/* The fixture: 100 answers, found ones for 300 s, "no such login" for 60 s. */
+static int cache_setup(void **state)
+{
+    *state = cache_new(100, 300, 60, fake_clock);
+    return *state != NULL ? 0 : -1;
+}
+
+static int cache_teardown(void **state)
+{
+    cache_free(*state);
+    return 0;
+}
+
 static void test_found_expires_after_ttl(void **state)
 {
-    struct cache *c = cache_new(100, 300, 60, fake_clock);
+    struct cache *c = *state;
     struct entry *e = make_entry("uid=janed");
 
-    (void)state;
     fake_now = 1000;
     assert_asks(c, "janed", "miss");
     cache_put(c, "janed", HM_LOOKUP_FOUND, e, NULL);
@@ -80,36 +92,31 @@ static void test_found_expires_after_ttl(void **state)
     fake_now = 1300;
     assert_asks(c, "janed", "miss");
     assert_int_equal(cache_count(c), 0);
-    cache_free(c);
 }
 
 static void test_not_found_uses_negative_ttl(void **state)
 {
-    struct cache *c = cache_new(100, 300, 60, fake_clock);
+    struct cache *c = *state;
 
-    (void)state;
     fake_now = 5000;
     cache_put(c, "ghost", HM_LOOKUP_NOT_FOUND, NULL, "no entry matches (uid=ghost)");
     fake_now = 5059;
     assert_asks(c, "ghost", "not-found no entry matches (uid=ghost)");
     fake_now = 5060;
     assert_asks(c, "ghost", "miss");
-    cache_free(c);
 }
 
 static void test_errors_are_never_kept(void **state)
 {
-    struct cache *c = cache_new(100, 300, 60, fake_clock);
+    struct cache *c = *state;
     struct entry *e = make_entry("uid=twice");
 
-    (void)state;
     cache_put(c, "down", HM_LOOKUP_ERROR, NULL, "ldap://x: no answer within 5 s");
     cache_put(c, "twice", HM_LOOKUP_AMBIGUOUS, e, "more than one entry");
     assert_asks(c, "down", "miss");
     assert_asks(c, "twice", "miss");
     assert_int_equal(cache_count(c), 0);
     entry_unref(e);
-    cache_free(c);
 }
 
 static void test_zero_ttls_and_size_keep_nothing(void **state)
@@ -136,33 +143,30 @@ static void test_zero_ttls_and_size_keep_nothing(void **state)
 
 static void test_put_replaces(void **state)
 {
-    struct cache *c = cache_new(100, 300, 60, fake_clock);
+    struct cache *c = *state;
     struct entry *e = make_entry("uid=moved");
 
-    (void)state;
     fake_now = 100;
     cache_put(c, "moved", HM_LOOKUP_NOT_FOUND, NULL, "not yet");
     cache_put(c, "moved", HM_LOOKUP_FOUND, e, NULL);
     assert_asks(c, "moved", "found uid=moved");
     assert_int_equal(cache_count(c), 1);
     entry_unref(e);
-    cache_free(c);
 }
 
 /* Logins are compared exactly: case and NUL-free prefixes are other keys. */
 static void test_keys_are_exact(void **state)
 {
-    struct cache *c = cache_new(100, 300, 60, fake_clock);
+    static const char *const others[] = {"JANED", "jane", "janed ", ""};
+    struct cache *c = *state;
     struct entry *e = make_entry("uid=janed");
+    size_t i;
 
-    (void)state;
     cache_put(c, "janed", HM_LOOKUP_FOUND, e, NULL);
-    assert_asks(c, "JANED", "miss");
-    assert_asks(c, "jane", "miss");
-    assert_asks(c, "janed ", "miss");
-    assert_asks(c, "", "miss");
+    for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+        assert_asks(c, others[i], "miss");
+    assert_asks(c, "janed", "found uid=janed");
     entry_unref(e);
-    cache_free(c);
 }
 
 /* Below 64 answers there is one shard: eviction is exactly LRU. */
@@ -265,12 +269,15 @@ static void test_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_found_expires_after_ttl),
-        cmocka_unit_test(test_not_found_uses_negative_ttl),
-        cmocka_unit_test(test_errors_are_never_kept),
+        cmocka_unit_test_setup_teardown(test_found_expires_after_ttl, cache_setup,
+                                        cache_teardown),
+        cmocka_unit_test_setup_teardown(test_not_found_uses_negative_ttl, cache_setup,
+                                        cache_teardown),
+        cmocka_unit_test_setup_teardown(test_errors_are_never_kept, cache_setup,
+                                        cache_teardown),
         cmocka_unit_test(test_zero_ttls_and_size_keep_nothing),
-        cmocka_unit_test(test_put_replaces),
-        cmocka_unit_test(test_keys_are_exact),
+        cmocka_unit_test_setup_teardown(test_put_replaces, cache_setup, cache_teardown),
+        cmocka_unit_test_setup_teardown(test_keys_are_exact, cache_setup, cache_teardown),
         cmocka_unit_test(test_lru_eviction),
         cmocka_unit_test(test_size_bound_when_sharded),
         cmocka_unit_test(test_threads),
