@@ -372,8 +372,12 @@ slapd_hang || diag "slapd did not stop"
 slapd_resume
 is "$(val pool tempfail)" "$POOL_N" \
     "pool exhausted, slapd hung: all $POOL_N messages at once tempfailed"
-ok_if "pool exhausted, slapd hung: lookups waited for a connection, then gave up" \
-    grep -q 'all 2 directory connections stayed busy for 1 s' "$W/pool.log"
+# Which of the queued lookups time out waiting for a connection, and which
+# get one just before and then time out on slapd, depends on the
+# scheduler: each tempfail names one of the two causes, and the time
+# bound below is what shows that no lookup waited without limit.
+is "$(grep -c 'tempfail reason=directory-error stage=mail error=.*\(all 2 directory connections stayed busy for 1 s\|no answer within 1 s\)$' "$W/pool.log")" \
+    "$POOL_N" "pool exhausted, slapd hung: each tempfail names its cause (the pool stayed busy, or slapd did not answer)"
 ok_if "pool exhausted, slapd hung: each message answered within ldap.timeout + 2 s (slowest $(val pool max_ms) ms, p50 $(val pool p50_ms) ms)" \
     awk -v m="$(val pool max_ms)" -v l="$POOL_LIMIT_MS" 'BEGIN { exit !(m != "" && m <= l) }'
 
