@@ -242,8 +242,8 @@ static const char *const def_fields[] = {"From", "Sender", NULL};
     }
 
 const struct cfg_key cfg_keys[] = {
-    STR("socket", socket, "unix:/run/homed-milter/homed-milter.sock", cfg_check_socket,
-        false),
+    STR("socket", socket, "unix:/var/spool/postfix/homed-milter/homed-milter.sock",
+        cfg_check_socket, false),
     STR("socket_mode", socket_mode, "0660", cfg_check_mode, false),
     STR("pid_file", pid_file, NULL, cfg_check_path, false),
     STR("user", user, NULL, cfg_check_word, false),
@@ -281,6 +281,7 @@ const struct cfg_key cfg_keys[] = {
     INT("cache.ttl", cache.ttl, 300, 0, 86400),
     INT("cache.negative_ttl", cache.negative_ttl, 60, 0, 86400),
     INT("cache.size", cache.size, 100000, 0, 10000000),
+    INT("stats_interval", stats_interval, 3600, 0, 86400),
     RESERVED("eight_bit.undeclared"),
     RESERVED("eight_bit.seven_bit_only"),
 };

@@ -62,7 +62,8 @@ struct cfg {
         int negative_ttl;
         int size;
     } cache;
-    unsigned refs; /* private */
+    int stats_interval; /* seconds between counter lines; 0: never */
+    unsigned refs;      /* private */
 };
 
 /*

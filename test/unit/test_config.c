@@ -81,6 +81,8 @@ static const struct fixture fixtures[] = {
      "policy = { reject_text = \"No: %s (100%%)\"; extension_delimiter = \"+\"; };\n",
      "ok"},
     {BASE "cache = { ttl = 0; negative_ttl = 86400; size = 0; };\n", "ok"},
+    {"stats_interval = 0;\n" BASE, "ok"},
+    {"stats_interval = 86400;\n" BASE, "ok"},
     {LDAP("timeout = 300;"), "ok"},
     {LDAP("timeout = 1;"), "ok"},
     /* unreadable */
@@ -118,6 +120,10 @@ static const struct fixture fixtures[] = {
      "FILE:2: cache.negative_ttl: -5 is out of range (0 to 86400)"},
     {BASE "cache = { size = 10000001; };\n",
      "FILE:2: cache.size: 10000001 is out of range (0 to 10000000)"},
+    {"stats_interval = -1;\n" BASE,
+     "FILE:1: stats_interval: -1 is out of range (0 to 86400)"},
+    {BASE "stats_interval = 86401;\n",
+     "FILE:2: stats_interval: 86401 is out of range (0 to 86400)"},
     {BASE "cache = { size = -1; };\n",
      "FILE:2: cache.size: -1 is out of range (0 to 10000000)"},
     /* enumerations */
@@ -257,6 +263,7 @@ static const struct {
     {"cache.ttl", "1.5", "a number with a fraction", "an integer"},
     {"cache.negative_ttl", "true", "a boolean", "an integer"},
     {"cache.size", "\"big\"", "a string", "an integer"},
+    {"stats_interval", "\"1h\"", "a string", "an integer"},
     {"eight_bit.undeclared", "1", NULL, NULL},
     {"eight_bit.seven_bit_only", "1", NULL, NULL},
 };
@@ -342,7 +349,8 @@ static void test_defaults(void **state)
 
     (void)state;
     assert_int_equal(cfg_load(path, &cfg, &error), 0);
-    assert_string_equal(cfg->socket, "unix:/run/homed-milter/homed-milter.sock");
+    assert_string_equal(cfg->socket,
+                        "unix:/var/spool/postfix/homed-milter/homed-milter.sock");
     assert_string_equal(cfg->socket_mode, "0660");
     assert_null(cfg->pid_file);
     assert_null(cfg->user);
@@ -371,6 +379,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->cache.ttl, 300);
     assert_int_equal(cfg->cache.negative_ttl, 60);
     assert_int_equal(cfg->cache.size, 100000);
+    assert_int_equal(cfg->stats_interval, 3600);
     assert_ptr_equal(cfg_ref(cfg), cfg);
     cfg_unref(cfg);
     cfg_unref(cfg);
