@@ -9,6 +9,10 @@
 # etc/example.ldif, the milter and a private Postfix with SMTP AUTH, sends
 # three messages with swaks as the user janed, and shows what the server
 # answered and what the milter logged. Then it stops everything it started.
+# Postfix runs as Debian ships it (its stock master.cf: smtpd chrooted in
+# the queue directory), so the milter's socket is in the private queue
+# directory, named unix:/homed-milter/homed-milter.sock in smtpd_milters,
+# as the README's "Attaching it to Postfix" says.
 # Nothing listens on anything but 127.0.0.1 and unix sockets in a
 # temporary directory; no mail leaves the machine (Postfix discards it).
 # Exit 0 when all three messages were treated as expected.
@@ -87,13 +91,18 @@ SLAPD_DIR=$BASE/slapd
 MILTER_DIR=$BASE/milter
 PF_DIR=$BASE/postfix
 mkdir -p "$SLAPD_DIR" "$MILTER_DIR" "$PF_DIR"
+# The socket inside Postfix's chroot (its queue directory), as on Debian.
+postfix_milter_dir || die "cannot create the socket's directory in Postfix's queue directory"
+# shellcheck disable=SC2034 # read by milter_conf (lib-milter.sh)
+MILTER_SOCKET_DIR=$PF_MILTER_DIR
 
 say "==> Starting a private slapd with etc/example.ldif, homed-milter and Postfix"
 slapd_init "$SRC/etc/example.ldif" >/dev/null || die "slapadd failed"
 slapd_start || die "slapd did not start"
 milter_conf accept
 milter_start || die "homed-milter did not start"
-postfix_init "$MILTER_SOCKET" mail.example.com || die "cannot configure Postfix"
+postfix_init "unix:$(postfix_chroot_name "$MILTER_SOCKET_PATH")" mail.example.com ||
+    die "cannot configure Postfix"
 postfix_adduser janed janed-demo-password || die "saslpasswd2 failed"
 postfix_start || die "Postfix did not start (see $PF_LOG)"
 
@@ -104,7 +113,10 @@ cat <<EOF
                johnd  (JohnD@COMPANY1.com)                       home: mail.company1.com
   milter       $HM
                local_hosts = [ "mail.example.com" ]
+               socket $MILTER_SOCKET
   mail server  Postfix $("$POSTCONF" -c "$PF_CONF" -dh mail_version) on 127.0.0.1:$PF_PORT, SMTP AUTH user janed
+               Debian's stock master.cf: smtpd chrooted in $PF_SPOOL
+               smtpd_milters = $("$POSTCONF" -c "$PF_CONF" -h smtpd_milters)
   client       swaks, logged in as janed
 
 EOF
@@ -173,6 +185,10 @@ outcome mail "$(stage "$OUT")" "rejected at MAIL FROM"
 demo_send "janed uses her own envelope sender but forges the From: header" \
     janed@example.com "From: John Doe <JohnD@COMPANY1.com>"
 outcome data "$(stage "$OUT")" "rejected at end of DATA"
+
+_roots=$(postfix_smtpd_roots | awk '{ print $2 }' | sort -u | paste -sd ' ' -)
+say "Postfix's smtpd served these from inside its chroot: its root (/proc/PID/root) is ${_roots:-(no smtpd running)}"
+say ""
 
 say "What homed-milter logged (to syslog, facility mail; here also to stderr):"
 sed 's/^/   /' "$MILTER_LOG"

@@ -7,7 +7,9 @@
 #   (c) the null milter (test/bench/nullmilter), negotiating what
 #       homed-milter negotiates,
 #   (d) homed-milter (cache on, defaults),
-# against a private slapd with HM_BENCH_USERS generated mailboxes. Delivery
+# against a private slapd with HM_BENCH_USERS generated mailboxes. Postfix
+# runs with Debian's stock master.cf (smtpd chrooted, test/e2e/lib-postfix.sh),
+# the milters' sockets in its queue directory. Delivery
 # is discard:, and a run's time lasts until Postfix's incoming and active
 # queues are empty again, not only until the client got its last 250.
 # Rounds interleave the four configurations (each round starts with the
@@ -190,9 +192,12 @@ say "# slapd: $N_USERS mailboxes loaded in $(($(date +%s) - _t)) s"
 
 # --- the milters, started once and kept for all rounds (homed-milter's cache
 # stays warm for what it has seen; each round uses users not seen before)
-NULL_SOCK=$M_DIR/null.sock
-HM_SOCK=$M_DIR/homed-milter.sock
-hm_conf homed-milter "ldap.uri=[ \"$SLAPD_LDAP_URL\" ]" ldap.timeout= cache=
+# Postfix runs chrooted, as Debian ships it (lib-postfix.sh): the sockets
+# live in its queue directory, and smtpd_milters names them relative to it.
+postfix_milter_dir || fail "cannot create the milters' directory in Postfix's queue directory"
+NULL_SOCK=$PF_MILTER_DIR/null.sock
+HM_SOCK=$PF_MILTER_DIR/homed-milter.sock
+hm_conf homed-milter "socket=\"unix:$HM_SOCK\"" "ldap.uri=[ \"$SLAPD_LDAP_URL\" ]" ldap.timeout= cache=
 "$HM" -n -c "$M_DIR/homed-milter.conf" >"$M_DIR/check.out" 2>&1 ||
     { cat "$M_DIR/check.out" >&2; fail "homed-milter -n rejects the configuration"; }
 hm_start homed-milter
@@ -266,9 +271,9 @@ configure() { # CONFIG: stop Postfix, set it up for CONFIG, start it
     b) postfix_set 'smtpd_milters =' \
         "smtpd_sender_login_maps = proxy:ldap:$PF_CONF/sender_login.cf" \
         'smtpd_sender_restrictions = reject_sender_login_mismatch' ;;
-    c) postfix_set "smtpd_milters = unix:$NULL_SOCK" 'smtpd_sender_login_maps =' \
+    c) postfix_set "smtpd_milters = unix:$(postfix_chroot_name "$NULL_SOCK")" 'smtpd_sender_login_maps =' \
         'smtpd_sender_restrictions =' ;;
-    d) postfix_set "smtpd_milters = unix:$HM_SOCK" 'smtpd_sender_login_maps =' \
+    d) postfix_set "smtpd_milters = unix:$(postfix_chroot_name "$HM_SOCK")" 'smtpd_sender_login_maps =' \
         'smtpd_sender_restrictions =' ;;
     esac || fail "postconf failed for ($1)"
     postfix_start || fail "Postfix did not start for ($1)"

@@ -8,7 +8,10 @@
 # milter_conf UNAUTH [KEY=VALUE]...
 #                      write MILTER_DIR/homed-milter.conf for the sample
 #                      directory (hm_conf): policy.unauthenticated = UNAUTH,
-#                      the cache's defaults, then the KEYs
+#                      the cache's defaults, then the KEYs; the socket is
+#                      MILTER_SOCKET_DIR/homed-milter.sock (default
+#                      MILTER_DIR; for a chrooted Postfix a directory in
+#                      its queue directory, see postfix_milter_dir)
 # milter_start         check it with -n, start it in the foreground (log:
 #                      MILTER_LOG) and wait until it listens
 # milter_reload        SIGHUP and wait until it says "reloaded"
@@ -29,13 +32,13 @@
 
 milter_conf() {
     HM_DIR=$MILTER_DIR
-    MILTER_SOCKET_PATH=$MILTER_DIR/homed-milter.sock
+    MILTER_SOCKET_PATH=${MILTER_SOCKET_DIR:-$MILTER_DIR}/homed-milter.sock
     # shellcheck disable=SC2034 # for the MTA's configuration
     MILTER_SOCKET=unix:$MILTER_SOCKET_PATH
     MILTER_LOG=$MILTER_DIR/homed-milter.log
     _mc=$1
     shift
-    hm_conf homed-milter cache= "policy.unauthenticated=\"$_mc\"" "$@"
+    hm_conf homed-milter "socket=\"$MILTER_SOCKET\"" cache= "policy.unauthenticated=\"$_mc\"" "$@"
 }
 
 milter_start() {

@@ -5,6 +5,15 @@
 # (the exact reply line at the exact SMTP stage) or about what reached the
 # sink (Postfix's smtp-sink, which both MTAs deliver to). TAP output.
 #
+# Postfix runs as Debian runs it: Debian's stock master.cf, smtpd chrooted
+# in the queue directory (lib-postfix.sh). The milter's socket is where the
+# README tells a Debian admin to put it, in the queue directory
+# (PF_DIR/spool/homed-milter/homed-milter.sock), and smtpd_milters names it
+# relative to the chroot (unix:/homed-milter/homed-milter.sock). The layer
+# checks that smtpd really is chrooted, and that a socket named outside
+# the chroot gets a client 451 4.7.1 (the failure a stock Debian showed).
+# Sendmail, which is not chrooted, names the same socket by its full path.
+#
 # Needs root (Postfix, and Sendmail's private /etc/hosts via unshare -m).
 # Everything binds to 127.0.0.1 or to unix sockets under one temporary
 # directory, and is stopped at exit. SENDMAIL_DEBS=DIR takes the Sendmail
@@ -47,13 +56,18 @@ trap 'exit 1' INT TERM
 
 slapd_init "$SRC/etc/example.ldif" "$E2E/e2e.ldif" >/dev/null || skip_all "slapadd failed"
 slapd_start || skip_all "slapd did not start"
+# The socket in Postfix's queue directory, as on Debian.
+postfix_milter_dir || skip_all "cannot create the socket's directory in Postfix's queue directory"
+# shellcheck disable=SC2034 # read by milter_conf (lib-milter.sh)
+MILTER_SOCKET_DIR=$PF_MILTER_DIR
 # No cache: the outage cases below must reach the directory.
 milter_conf accept cache.ttl=0 cache.negative_ttl=0
 milter_start || {
     echo "Bail out! homed-milter did not start"
     exit 1
 }
-postfix_init "$MILTER_SOCKET" mail.example.com || skip_all "cannot configure Postfix"
+PF_MILTER=unix:$(postfix_chroot_name "$MILTER_SOCKET_PATH") # unix:/homed-milter/homed-milter.sock
+postfix_init "$PF_MILTER" mail.example.com || skip_all "cannot configure Postfix"
 for _u in janed johnd ghost ops+2Bbot; do
     postfix_adduser "$_u" "pw-$_u" || skip_all "saslpasswd2 failed"
 done
@@ -69,8 +83,19 @@ while [ "$PF_REMOTE_PORT" = "$PF_PORT" ] || [ "$PF_REMOTE_PORT" = "$PF_SINK_PORT
 done
 postfix_listen "$PF_REMOTE_PORT" -o local_header_rewrite_clients= ||
     skip_all "cannot configure Postfix"
+# A third smtpd names the milter's socket by its path on the host, as
+# /etc/postfix/main.cf did before Debian's chroot was taken into account:
+# chrooted, it cannot see it.
+PF_OUTSIDE_PORT=$(free_port)
+while [ "$PF_OUTSIDE_PORT" = "$PF_PORT" ] || [ "$PF_OUTSIDE_PORT" = "$PF_SINK_PORT" ] ||
+    [ "$PF_OUTSIDE_PORT" = "$PF_REMOTE_PORT" ]; do
+    PF_OUTSIDE_PORT=$(free_port)
+done
+postfix_listen "$PF_OUTSIDE_PORT" -o "smtpd_milters=$MILTER_SOCKET" ||
+    skip_all "cannot configure Postfix"
 postfix_start || skip_all "Postfix did not start"
 wait_for 100 port_open "$PF_REMOTE_PORT" || skip_all "Postfix's second smtpd did not start"
+wait_for 100 port_open "$PF_OUTSIDE_PORT" || skip_all "Postfix's third smtpd did not start"
 
 # --- helpers ------------------------------------------------------------------
 ACCEPTED=0 # messages that must have reached the sink
@@ -190,7 +215,53 @@ core() {
 # --- Postfix -----------------------------------------------------------------------
 SERVER=127.0.0.1:$PF_PORT
 ACCEPT_RE='^<-  250 2\.0\.0 Ok: queued as [0-9A-F]+$'
+
+# Debian's stock master.cf: every service it chroots is chrooted here; the
+# only one missing is the port-25 listener, replaced by chrooted ones on
+# loopback ports.
+mkdir -p "$BASE/stock"
+cp "$PF_MASTER_CF" "$BASE/stock/master.cf" && : > "$BASE/stock/main.cf"
+"$POSTCONF" -c "$BASE/stock" -F '*/*/chroot' 2>/dev/null | sort > "$BASE/stock/chroot"
+"$POSTCONF" -c "$PF_CONF" -F '*/*/chroot' 2>/dev/null | sort > "$BASE/chroot"
+is "$(comm -23 "$BASE/stock/chroot" "$BASE/chroot" | tr '\n' ' ')" "smtp/inet/chroot = y " \
+    "postfix: master.cf is Debian's stock file, only its port-25 listener left out"
+is "$(comm -13 "$BASE/stock/chroot" "$BASE/chroot" | grep -c '^127\.0\.0\.1:[0-9]*/inet/chroot = y$')" 3 \
+    "postfix: three loopback smtpd listeners added, chrooted"
+is "$(comm -13 "$BASE/stock/chroot" "$BASE/chroot" | grep -vc '^127\.0\.0\.1:[0-9]*/inet/chroot = y$')" 0 \
+    "postfix: no other service added or changed, no chroot turned off"
+is "$("$POSTCONF" -c "$PF_CONF" -h smtpd_milters)" "unix:/homed-milter/homed-milter.sock" \
+    "postfix: smtpd_milters names the socket relative to the chroot"
+
 core postfix
+
+# smtpd served those messages from inside the chroot (its root is the
+# queue directory), and the milter's verdicts reached the client anyway.
+PF_SPOOL_REAL=$(cd "$PF_SPOOL" && pwd -P)
+postfix_smtpd_roots > "$BASE/smtpd-roots"
+ok_if "postfix: smtpd processes are running ($(wc -l < "$BASE/smtpd-roots" | tr -d ' '))" \
+    [ -s "$BASE/smtpd-roots" ]
+is "$(awk '{ print $2 }' "$BASE/smtpd-roots" | sort -u | tr '\n' ' ')" "$PF_SPOOL_REAL " \
+    "postfix: every smtpd's root (/proc/PID/root) is the queue directory"
+
+# The same socket named by its path on the host: chrooted smtpd cannot
+# reach it, and tells the client to try again (milter_default_action =
+# tempfail), as every message got on a stock Debian.
+SERVER=127.0.0.1:$PF_OUTSIDE_PORT
+_lines=$(wc -l < "$PF_LOG")
+send postfix-outside - --from carol@example.org --to bob@example.org
+is "$(reply_to "$OUT" "MAIL FROM")" "<** 451 4.7.1 Service unavailable - try again later" \
+    "postfix, socket named outside the chroot: 451 4.7.1 at MAIL FROM"
+is "$SWAKS_RC" 23 "postfix, socket named outside the chroot: swaks exits 23"
+printf '%s\n' "$SUBJECT" >> "$BASE/refused"
+ok_if "postfix, socket named outside the chroot: smtpd logged 'connect to Milter service $MILTER_SOCKET: No such file or directory'" \
+    eval 'tail -n "+$((_lines + 1))" "$PF_LOG" | grep -qF "connect to Milter service $MILTER_SOCKET: No such file or directory"'
+# An authenticating client hears it at AUTH already.
+send postfix-outside-auth janed --from janed@example.com --to bob@example.org
+is "$(reply_to "$OUT" AUTH)" "<** 454 4.3.0 Try again later" \
+    "postfix, socket named outside the chroot, janed: 454 4.3.0 at AUTH"
+is "$SWAKS_RC" 28 "postfix, socket named outside the chroot, janed: swaks exits 28 (AUTH refused)"
+printf '%s\n' "$SUBJECT" >> "$BASE/refused"
+SERVER=127.0.0.1:$PF_PORT
 
 send postfix-sender janed --from janed@example.com --to bob@example.org \
     --header "Sender: johnd@company1.com"

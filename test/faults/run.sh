@@ -555,10 +555,15 @@ elif [ ! -x "$POSTFIX" ] || [ ! -x "$SASLPASSWD2" ] || [ ! -x "$SMTP_SINK" ]; th
     pf_skip "Postfix, saslpasswd2 or smtp-sink is not installed"
 else
     sh "$HERE/gen-workload.sh" 60 20 > "$W/pf.workload"
-    conf pf
+    # Postfix runs chrooted, as Debian ships it (lib-postfix.sh): the
+    # socket lives in its queue directory and smtpd_milters names it
+    # relative to the chroot.
+    postfix_milter_dir
+    PF_SOCK=$PF_MILTER_DIR/pf.sock
+    conf pf "socket=\"unix:$PF_SOCK\""
     PF_UP=1
     hm_run pf || PF_UP=""
-    postfix_init "unix:$W/pf.sock" mail.example.com || PF_UP=""
+    postfix_init "unix:$(postfix_chroot_name "$PF_SOCK")" mail.example.com || PF_UP=""
     for _u in $(cut -f1 "$W/pf.workload" | sort -u); do
         [ -n "$PF_UP" ] && { postfix_adduser "$_u" "pw-$_u" || PF_UP=""; }
     done
@@ -577,7 +582,7 @@ else
         kill -KILL "$PF_PID"
         wait "$PF_PID" 2>/dev/null
         ok_if "SIGKILL behind Postfix: the daemon is gone, its socket left behind" \
-            eval '! alive "$PF_PID" && [ -S "$W/pf.sock" ]'
+            eval '! alive "$PF_PID" && [ -S "$PF_SOCK" ]'
         at_kill=$(feed_count kill)
         wait_for 10 eval '[ "$(feed_count kill)" -ge $((at_kill + 30)) ]'
         ok_if "SIGKILL behind Postfix: the next start removes the stale socket and listens" \
