@@ -3,7 +3,8 @@
  * (private to it)
  *
  * Each check returns 0, or -1 with a static message in *error_r. Pure and
- * thread-safe, except cfg_read_secret() which reads a file.
+ * thread-safe, except cfg_read_secret() and cfg_check_includes(), which
+ * read files.
  */
 #ifndef HM_CFG_CHECK_H
 #define HM_CFG_CHECK_H
@@ -46,6 +47,13 @@ bool cfg_is_group(const char *name);
 int cfg_check_socket(const char *value, const char **error_r);
 
 /*
+ * cfg_socket_with_host - SOCKET as it is listened on: "inet:PORT" becomes
+ * "inet:PORT@127.0.0.1" (and *added_r true), any other is copied. Returns
+ * a malloc'd string, or NULL when out of memory.
+ */
+char *cfg_socket_with_host(const char *socket, bool *added_r);
+
+/*
  * cfg_check_trust - why a file whose status is ST cannot be trusted, or
  * NULL: changeable by users other than its owner, owned by someone else
  * than root or this process's user, or (SECRET) readable by other users.
@@ -58,5 +66,14 @@ const char *cfg_check_trust(const struct stat *st, bool secret);
  * Returns 0, or -1 with a static message ("cannot open: ...") in *error_r.
  */
 int cfg_read_secret(const char *path, char **secret_r, const char **error_r);
+
+/*
+ * cfg_check_includes - hold every file PATH pulls in with @include (names
+ * relative to INCLUDE_DIR when not NULL, as libconfig reads them),
+ * recursively, to cfg_check_trust(). Returns 0, or -1 with a malloc'd
+ * "FILE:LINE: @include \"NAME\": why" (FILE:LINE the directive's) in
+ * *error_r, which is NULL when out of memory. In cfg_include.c.
+ */
+int cfg_check_includes(const char *path, const char *include_dir, char **error_r);
 
 #endif
