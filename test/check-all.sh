@@ -8,7 +8,9 @@
 # through Postfix and Sendmail, the From: reading against Thunderbird's
 # and Python's parsers), the unit tests again under ASan+UBSan and
 # under valgrind, the milter layer with the daemon under valgrind, make
-# distcheck, and the formatting check.
+# install, the Debian package (test/package/run.sh: built from a clean
+# clone, installed with dpkg -i, run behind a chrooted Postfix, purged;
+# the machine restored), make distcheck, and the formatting check.
 # Ends with one line "N passed, M failed" over all of them; exits non-zero
 # when anything failed. With CI=true a skipped test counts as failed.
 set -u
@@ -21,6 +23,8 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 PACKAGES="build-essential autoconf automake pkg-config m4 libmilter-dev libldap-dev libconfig-dev
  libcmocka-dev slapd ldap-utils openssl valgrind clang-format miltertest postfix sasl2-bin
  libsasl2-modules swaks s-nail strace clang libclang-rt-14-dev"
+# The Debian package layer (test/package/run.sh): build, lintian, the unit.
+PACKAGES="$PACKAGES debhelper lintian dpkg-dev fakeroot libsystemd-dev systemd"
 # The oracles of the differential layer: Node.js with npm, and Python 3.
 # A node that came from elsewhere (with its own npm) is kept.
 ORACLE_PACKAGES=""
@@ -215,12 +219,31 @@ install_check() {
     grep -qx 'ExecStart=/usr/local/sbin/homed-milter -f -c /usr/local/etc/homed-milter.conf' \
         "$OUT/inst-default/usr/local/lib/systemd/system/homed-milter.service" ||
         { echo "with the default prefix the unit does not name /usr/local/sbin/homed-milter"; return 1; }
+    # The bind password's directory, and the unit naming this build's paths.
+    [ -d "$OUT/inst/etc/hm/homed-milter" ] || { echo "missing /etc/hm/homed-milter/"; return 1; }
+    [ "$(stat -c %a "$OUT/inst/etc/hm/homed-milter")" = 750 ] ||
+        { echo "/etc/hm/homed-milter/ is not 0750"; return 1; }
+    _unit=$OUT/inst/opt/hm/lib/systemd/system/homed-milter.service
+    [ -f "$_unit" ] || { echo "missing /opt/hm/lib/systemd/system/homed-milter.service"; return 1; }
+    grep -qx 'ExecStart=/opt/hm/sbin/homed-milter -f -c /etc/hm/homed-milter.conf' "$_unit" ||
+        { echo "the installed unit does not name /opt/hm/sbin/homed-milter"; return 1; }
+    # The default prefix: the unit names /usr/local/sbin, where the binary goes.
+    rm -rf "$OUT/install-default" "$OUT/inst-default" && mkdir -p "$OUT/install-default" &&
+        (cd "$OUT/install-default" && "$SRC/configure" -q &&
+            make install-systemdsystemunitDATA DESTDIR="$OUT/inst-default" >/dev/null) || return 1
+    grep -qx 'ExecStart=/usr/local/sbin/homed-milter -f -c /usr/local/etc/homed-milter.conf' \
+        "$OUT/inst-default/usr/local/lib/systemd/system/homed-milter.service" ||
+        { echo "with the default prefix the unit does not name /usr/local/sbin/homed-milter"; return 1; }
     echo "# mine" > "$OUT/inst/etc/hm/homed-milter.conf"
     make -C "$_d" install DESTDIR="$OUT/inst" >/dev/null || return 1
     [ "$(cat "$OUT/inst/etc/hm/homed-milter.conf")" = "# mine" ] ||
         { echo "make install overwrote the configuration"; return 1; }
 }
 step install install_check
+
+say "Debian package: build, lintian, dpkg -i, behind a chrooted Postfix, dpkg -r/--purge"
+sh "$SRC/test/package/run.sh" >"$OUT/package.out" 2>&1
+count_tap package "$OUT/package.out" $?
 
 say "distribution"
 step distcheck make -C "$OUT/normal" distcheck
