@@ -138,7 +138,7 @@ CONF
     # Debian's stock master.cf, as the package ships it (chroot on), with
     # the port-25 listener replaced by smtpd on the private port, chrooted
     # as the stock one is.
-    PF_MASTER_CF=${HM_POSTFIX_MASTER_CF:-/usr/share/postfix/master.cf.dist}
+    PF_MASTER_CF=/usr/share/postfix/master.cf.dist
     cp "$PF_MASTER_CF" "$PF_CONF/master.cf" || return 1
     "$POSTCONF" -c "$PF_CONF" -MX smtp/inet &&
         "$POSTCONF" -c "$PF_CONF" -M \
