@@ -5,9 +5,14 @@
  *	daemon_run()
  * DESCRIPTION
  *	Start-up, in this order: register with libmilter, open the socket
- *	(a stale unix socket is removed; the new one gets socket_mode and,
- *	with user, that user's ownership), detach unless in the foreground,
- *	write the pid file, drop privileges to user, then serve.
+ *	(a stale unix socket is removed; the new one is made with
+ *	socket_mode by the umask at bind and, with user, given that user's
+ *	ownership without following a link), detach unless in the
+ *	foreground, write the pid file, drop privileges to user, tell
+ *	systemd it is ready (sd_notify; a no-op elsewhere), then serve.
+ *	Start-up errors go to stderr as well as to the log, with the
+ *	system's reason. The process is never dumpable: a core file would
+ *	hold the bind password.
  *
  *	libmilter runs in a thread of its own. The main thread waits for
  *	signals with sigwait(): HUP and USR1 load the configuration file
@@ -19,7 +24,8 @@
  *	it, which it does at nearly all times. Should libmilter catch one
  *	anyway (a burst of HUPs), it stops, the milter thread says so, and
  *	the daemon exits non-zero so that the service manager restarts it.
- *	USR1 reloads without that race: libmilter does not watch it.
+ *	USR1 reloads without that race: libmilter does not watch it. systemd
+ *	hears RELOADING=1 and READY=1 around a reload, STOPPING=1 at a stop.
  *
  *	Detaching uses a pipe: the starting process exits only when the
  *	daemon knows whether it started, with its status.
@@ -36,10 +42,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sysexits.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -75,10 +83,35 @@ static bool daemon_socket_alive(const char *path)
     return alive;
 }
 
+/*
+ * Why a unix socket cannot be made at PATH, as the system says it: the
+ * directory it would be in is missing or not one. NULL when it looks fine.
+ */
+static const char *daemon_socket_dir_problem(const char *path, char *buf, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+    char *dir;
+    int rc;
+
+    if (slash == NULL || slash == path)
+        return NULL;
+    if ((dir = strndup(path, (size_t)(slash - path))) == NULL)
+        return NULL;
+    rc = stat(dir, &st);
+    if (rc != 0 || !S_ISDIR(st.st_mode))
+        snprintf(buf, size, "%s: %s", dir,
+                 rc != 0 ? strerrordesc_np(errno) : "not a directory");
+    free(dir);
+    return rc != 0 || !S_ISDIR(st.st_mode) ? buf : NULL;
+}
+
 static int daemon_open_socket(const struct cfg *cfg, const struct passwd *pw)
 {
-    const char *path = daemon_socket_path(cfg->socket);
+    const char *path = daemon_socket_path(cfg->socket), *why;
     mode_t mode = (mode_t)strtol(cfg->socket_mode, NULL, 8), old;
+    struct stat st;
+    char buf[512];
     int rc;
 
     /* Only a stale socket is removed: never steal a live instance's. */
@@ -87,19 +120,32 @@ static int daemon_open_socket(const struct cfg *cfg, const struct passwd *pw)
         return -1;
     }
 
-    /* Nobody may connect before the socket has its mode and owner. */
-    old = umask(0177);
+    /*
+     * The socket is born with its mode (the umask at bind): no chmod,
+     * which would follow a link swapped in after bind. Until the lchown
+     * below only root's group could connect.
+     */
+    old = umask(~mode & 0777);
+    errno = 0;
     rc = smfi_setconn(cfg->socket) == MI_SUCCESS && smfi_opensocket(true) == MI_SUCCESS;
     umask(old);
     if (!rc) {
-        log_error("cannot listen on %s", cfg->socket);
+        why = path != NULL ? daemon_socket_dir_problem(path, buf, sizeof(buf)) : NULL;
+        if (why == NULL && errno != 0)
+            why = strerrordesc_np(errno);
+        log_error("cannot listen on %s: %s", cfg->socket,
+                  why != NULL ? why : "libmilter refused it (see its line above)");
         return -1;
     }
     if (path == NULL)
         return 0;
-    if (chmod(path, mode) != 0 ||
-        (pw != NULL && chown(path, pw->pw_uid, pw->pw_gid) != 0)) {
-        log_error("%s: cannot set its mode or owner: %m", path);
+    if ((pw != NULL && lchown(path, pw->pw_uid, pw->pw_gid) != 0) ||
+        lstat(path, &st) != 0) {
+        log_error("%s: cannot set its owner: %m", path);
+        return -1;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        log_error("%s: replaced by something that is not our socket", path);
         return -1;
     }
     return 0;
@@ -216,6 +262,7 @@ static void *daemon_reload(void *arg)
     char *error = NULL;
 
     pthread_mutex_lock(&daemon_reload_lock);
+    sd_notify(0, "RELOADING=1");
     if (cfg_load(start->file, &cfg, &error) < 0) {
         log_error("reload refused, the old configuration stays: %s",
                   error ? error : "out of memory");
@@ -233,6 +280,7 @@ static void *daemon_reload(void *arg)
         log_error("reload failed: out of memory; the old configuration stays");
     }
     cfg_unref(cfg);
+    sd_notify(0, "READY=1");
     pthread_mutex_unlock(&daemon_reload_lock);
     return NULL;
 }
@@ -262,6 +310,7 @@ static int daemon_wait(const struct cfg *start, const sigset_t *set)
             return EX_SOFTWARE;
         } else {
             log_info("stopping on signal %d", sig);
+            sd_notify(0, "STOPPING=1");
             __atomic_store_n(&daemon_stopping, 1, __ATOMIC_SEQ_CST);
             smfi_stop();
             return EX_OK;
@@ -286,6 +335,7 @@ static int daemon_prepare(struct cfg *cfg, bool foreground, int *ready_r)
         return EX_UNAVAILABLE;
     if (!foreground && daemon_detach(ready_r) < 0)
         return EX_OSERR;
+    log_set_stderr(foreground); /* detached: stderr is /dev/null */
     if (daemon_write_pid(cfg->pid_file) < 0 || daemon_drop(cfg, pw) < 0)
         return EX_OSERR;
     return EX_OK;
@@ -297,7 +347,11 @@ int daemon_run(struct cfg *cfg, bool foreground)
     sigset_t set;
     int rc, ready = -1;
 
-    log_open("homed-milter", foreground, true);
+    /* Start-up errors show on stderr too, with or without -f. */
+    log_open("homed-milter", true, true);
+    /* No core file, nor ptrace by the user: memory holds the bind password. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        log_warning("cannot make the process undumpable: %m");
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
@@ -313,6 +367,7 @@ int daemon_run(struct cfg *cfg, bool foreground)
     daemon_ready(ready, rc);
     if (rc == EX_OK) {
         log_info("started, listening on %s", cfg->socket);
+        sd_notifyf(0, "READY=1\nSTATUS=listening on %s", cfg->socket);
         rc = daemon_wait(cfg, &set);
         if (rc != EX_OK)
             smfi_stop();

@@ -2,17 +2,17 @@
  * NAME
  *	log - one place for every log line
  * SUMMARY
- *	log_open(), log_set_level(), log_level_enabled(), log_level_name(),
- *	log_msg()
+ *	log_open(), log_set_stderr(), log_set_level(), log_level_enabled(),
+ *	log_level_name(), log_msg()
  * DESCRIPTION
  *	Lines go to syslog with facility mail and, when asked, to stderr
- *	prefixed with the program name. Control bytes become '?' and long
- *	lines are cut, so that no client input can forge a log line. The
- *	current level is an atomic int,
- *	so log_msg() may be called from any thread; log_open() is called
- *	once, before threads start. Messages are formatted into a heap
- *	buffer sized by vsnprintf, never a fixed one. Nothing here knows
- *	what a secret is: callers never pass one.
+ *	prefixed with the program name; not to a stderr that is systemd's
+ *	journal (JOURNAL_STREAM names it) when syslog reaches the journal
+ *	too, so that each line is there once, with its priority. Control bytes become '?'
+ *and long lines are cut, so that no client input can forge a log line. The current level
+ *is an atomic int, so log_msg() may be called from any thread; log_open() is called once,
+ *before threads start. Messages are formatted into a heap buffer sized by vsnprintf,
+ *never a fixed one. Nothing here knows what a secret is: callers never pass one.
  *
  *	Without syslogd's socket, syslog() would try a new connection for
  *	every line (a socket, a failed connect, a close, under its lock),
@@ -22,6 +22,7 @@
 #include "autoconf.h"
 
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,13 +79,31 @@ static bool log_syslog_there(void)
     return __atomic_load_n(&there, __ATOMIC_RELAXED) != 0;
 }
 
+/* Whether stderr is the journal's stream (systemd sets JOURNAL_STREAM). */
+static bool log_stderr_is_journal(void)
+{
+    const char *stream = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+
+    if (stream == NULL || sscanf(stream, "%llu:%llu", &dev, &ino) != 2 ||
+        fstat(STDERR_FILENO, &st) != 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void log_open(const char *ident, bool to_stderr, bool to_syslog)
 {
     log_ident = ident;
-    log_to_stderr = to_stderr;
     log_to_syslog = to_syslog;
+    log_set_stderr(to_stderr);
     if (to_syslog)
         openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void log_set_stderr(bool to_stderr)
+{
+    log_to_stderr = to_stderr && !(log_to_syslog && log_stderr_is_journal());
 }
 
 void log_set_level(enum log_level level)

@@ -19,6 +19,13 @@ enum log_level { HM_LOG_ERROR, HM_LOG_WARNING, HM_LOG_INFO, HM_LOG_DEBUG };
  */
 void log_open(const char *ident, bool to_stderr, bool to_syslog);
 
+/*
+ * log_set_stderr - copy lines to stderr from now on, or stop. A stderr that
+ * is systemd's journal gets no copy while syslog is on: the line is there
+ * once already. Call before threads start, or when only one runs.
+ */
+void log_set_stderr(bool to_stderr);
+
 /* log_set_level - lines above LEVEL are dropped from now on. */
 void log_set_level(enum log_level level);
 
