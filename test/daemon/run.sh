@@ -168,4 +168,6 @@ is "$(cat "$T/openconf.err")" "$T/openconf.conf:0: users other than its owner ma
 "$HM" -n -c "$T/openconf.conf" 2>"$T/openconf-n.err"
 is "$?" 1 "-n refuses it too (exit 1)"
 
+. "$SRC/test/daemon/service.sh"
+
 done_testing
