@@ -49,11 +49,18 @@ struct milter_gen {
     unsigned refs;
 };
 
+/* A message's log lines wait for end-of-DATA, where the queue id is known. */
+#define MILTER_PENDING_MAX 32
+
 struct milter_conn {
     struct milter_gen *gen;
-    struct check_msg msg;  /* the current message */
-    char *login;           /* its login, which msg references */
-    sfsistat header_reply; /* SMFIS_NOREPLY when the MTA expects none */
+    struct check_msg msg;              /* the current message */
+    char *login;                       /* its login, which msg references */
+    sfsistat header_reply;             /* SMFIS_NOREPLY when the MTA expects none */
+    char *pending[MILTER_PENDING_MAX]; /* its log lines, without the queue id */
+    enum log_level pending_level[MILTER_PENDING_MAX];
+    size_t npending;
+    size_t dropped; /* lines beyond MILTER_PENDING_MAX */
 };
 
 static pthread_mutex_t milter_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -109,12 +116,24 @@ void milter_shutdown(void)
     milter_gen_unref(old);
 }
 
+/* milter_pending_clear - forget the message's waiting log lines. */
+static void milter_pending_clear(struct milter_conn *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->npending; i++)
+        free(c->pending[i]);
+    c->npending = 0;
+    c->dropped = 0;
+}
+
 /* milter_msg_end - forget the current message. */
 static void milter_msg_end(struct milter_conn *c)
 {
     check_end(&c->msg);
     free(c->login);
     c->login = NULL;
+    milter_pending_clear(c);
 }
 
 static struct milter_conn *milter_conn(SMFICTX *ctx)
@@ -175,20 +194,93 @@ static sfsistat milter_answer(SMFICTX *ctx, const struct policy_verdict *v)
     return v->action == HM_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
-/* One line per verdict; IN_NAME: the address was shown by a display name. */
+/*
+ * The client as Postfix names it, "client=NAME[ADDR] ", from the macros the
+ * milter asks for itself; "" when the MTA sent none.
+ */
+static char *milter_client(SMFICTX *ctx)
+{
+    const char *addr = smfi_getsymval(ctx, "{client_addr}");
+    const char *name = smfi_getsymval(ctx, "{client_name}");
+    char *out;
+
+    if (addr == NULL || *addr == '\0')
+        return strdup("");
+    if (asprintf(&out, "client=%s[%s] ", name != NULL && *name != '\0' ? name : "unknown",
+                 addr) < 0)
+        return NULL;
+    return out;
+}
+
+/*
+ * One verdict's log line, without the queue id: malloc'd, or NULL when out
+ * of memory. IN_NAME: the address was shown by a display name.
+ */
+static char *milter_line(SMFICTX *ctx, const struct check_msg *m, const char *what,
+                         const char *address, const struct policy_verdict *v,
+                         const char *stage, bool in_name)
+{
+    const char *detail = check_detail(m, v);
+    char *client = milter_client(ctx), *line;
+
+    if (client == NULL ||
+        asprintf(
+            &line, "%slogin=%s %s=%s %s%s reason=%s stage=%s%s%s%s", client,
+            m->login ? m->login : "(none)", what, address && *address ? address : "<>",
+            v->action != v->decision ? "report " : "", policy_action_name(v->decision),
+            policy_reason_name(v->reason), stage, in_name ? " in=name" : "",
+            detail ? " error=" : "", detail ? detail : "") < 0)
+        line = NULL;
+    free(client);
+    return line;
+}
+
+static enum log_level milter_level(const struct policy_verdict *v)
+{
+    return v->decision == HM_ACCEPT ? HM_LOG_INFO : HM_LOG_WARNING;
+}
+
+/* Log a verdict now, under the queue id the MTA gave so far (or NOQUEUE). */
 static void milter_log(SMFICTX *ctx, const struct check_msg *m, const char *what,
                        const char *address, const struct policy_verdict *v,
                        const char *stage, bool in_name)
 {
-    enum log_level level = v->decision == HM_ACCEPT ? HM_LOG_INFO : HM_LOG_WARNING;
-    const char *detail = check_detail(m, v);
+    char *line = milter_line(ctx, m, what, address, v, stage, in_name);
 
-    log_msg(level, "%s: login=%s %s=%s %s%s reason=%s stage=%s%s%s%s",
-            milter_queue_id(ctx), m->login ? m->login : "(none)", what,
-            address && *address ? address : "<>",
-            v->action != v->decision ? "report " : "", policy_action_name(v->decision),
-            policy_reason_name(v->reason), stage, in_name ? " in=name" : "",
-            detail ? " error=" : "", detail ? detail : "");
+    log_msg(milter_level(v), "%s: %s", milter_queue_id(ctx),
+            line ? line : "out of memory");
+    free(line);
+}
+
+/* Keep a verdict's line until end-of-DATA, when the queue id is known. */
+static void milter_defer(SMFICTX *ctx, struct milter_conn *c, const char *what,
+                         const char *address, const struct policy_verdict *v,
+                         const char *stage, bool in_name)
+{
+    char *line;
+
+    if (!log_level_enabled(milter_level(v)))
+        return;
+    if (c->npending == MILTER_PENDING_MAX ||
+        (line = milter_line(ctx, &c->msg, what, address, v, stage, in_name)) == NULL) {
+        c->dropped++;
+        return;
+    }
+    c->pending_level[c->npending] = milter_level(v);
+    c->pending[c->npending++] = line;
+}
+
+/* Log the waiting lines under the queue id end-of-DATA gives. */
+static void milter_flush(SMFICTX *ctx, struct milter_conn *c)
+{
+    const char *id = milter_queue_id(ctx);
+    size_t i;
+
+    for (i = 0; i < c->npending; i++)
+        log_msg(c->pending_level[i], "%s: %s", id, c->pending[i]);
+    if (c->dropped > 0)
+        log_warning("%s: %zu more decisions on this message not logged", id, c->dropped);
+    milter_pending_clear(c);
 }
 
 /*
@@ -240,7 +332,16 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
     check_login(&c->msg, c->login);
     if (check_envelope(&c->msg, argv[0] ? argv[0] : "", &r) < 0)
         log_error("%s: out of memory", milter_queue_id(ctx));
-    milter_log(ctx, &c->msg, "sender", r.written, &r.v, "mail", false);
+    /*
+     * Answered now, or a client that did not authenticate (no further
+     * callbacks): logged now, under the queue id the MTA gave so far
+     * (Postfix has none yet: NOQUEUE, as in its own MAIL-stage lines).
+     * Else the message's line waits for end-of-DATA and its queue id.
+     */
+    if (r.v.action != HM_ACCEPT || c->msg.login == NULL)
+        milter_log(ctx, &c->msg, "sender", r.written, &r.v, "mail", false);
+    else
+        milter_defer(ctx, c, "sender", r.written, &r.v, "mail", false);
     rc = milter_answer(ctx, &r.v);
     if (rc == SMFIS_CONTINUE && c->msg.login == NULL && r.v.decision == HM_ACCEPT)
         rc = SMFIS_ACCEPT; /* not ours to check: no further callbacks */
@@ -264,9 +365,10 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
         if (r->parse_error != NULL)
             log_debug("%s: %s: malformed: %s", milter_queue_id(ctx), name,
                       r->parse_error);
-        /* Rejects are logged at end of DATA, where Postfix names the queue id. */
-        if ((r->v.decision != HM_ACCEPT && r->v.action == HM_ACCEPT) ||
-            log_level_enabled(HM_LOG_DEBUG))
+        /* What is kept or reported is logged at end of DATA, with the queue id. */
+        if (r->v.decision != HM_ACCEPT && r->v.action == HM_ACCEPT)
+            milter_defer(ctx, c, name, r->written, &r->v, "header", r->in_name);
+        else if (log_level_enabled(HM_LOG_DEBUG))
             milter_log(ctx, &c->msg, name, r->written, &r->v, "header", r->in_name);
     }
     check_results_clear(&rs);
@@ -299,6 +401,7 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
 
     if (c == NULL)
         return SMFIS_CONTINUE;
+    milter_flush(ctx, c); /* the lines that waited for the queue id */
     if ((failed = check_final(&c->msg)) != NULL) {
         milter_log(ctx, &c->msg, failed->field ? failed->field : "header",
                    failed->v.shown, &failed->v, "header", failed->in_name);
@@ -369,7 +472,8 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     if (c != NULL)
         c->header_reply = (*pf1 & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
     /* "v" (the MTA's version) tells whether {auth_authen} is xtext. */
-    smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {auth_type} i v");
+    smfi_setsymlist(ctx, SMFIM_ENVFROM,
+                    "{auth_authen} {auth_type} i v {client_addr} {client_name}");
     smfi_setsymlist(ctx, SMFIM_EOM, "i {i}");
     return SMFIS_CONTINUE;
 }

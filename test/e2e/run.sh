@@ -271,9 +271,19 @@ send postfix-ghost ghost --from ghost@example.com --to bob@example.org
 refused_at_mail postfix "a login with no directory entry" "$NOT_LOCAL ghost@example.com"
 logged postfix "ghost" "login=ghost sender=ghost@example.com reject reason=no-entry stage=mail"
 
-# The milter logs the queue id at end of DATA, as Postfix does.
+# The milter logs the queue id at end of DATA, as Postfix does, and the
+# client as Postfix names it (homed-milter(8), LOGGING).
 QID=$(sed -n 's/.*postfix\/cleanup\[[0-9]*\]: \([0-9A-F]*\): milter-reject: END-OF-MESSAGE.*Mailbox is not local: JohnD@COMPANY1.com;.*/\1/p' "$PF_LOG" | head -1)
-logged postfix "queue id" "${QID:-no-queue-id}: login=janed From=JohnD@COMPANY1.com reject"
+like "$(grep -F "${QID:-no-queue-id}: " "$MILTER_LOG" | grep -F ' From=' | head -1)" \
+    ": ${QID:-no-queue-id}: client=[^ ]+\[127\.0\.0\.1\] login=janed From=JohnD@COMPANY1\.com reject reason=not-owned stage=header\$" \
+    "postfix, queue id: the header reject is logged with Postfix's queue id and the client"
+# An accepted message: one line, at end of DATA, with the queue id Postfix
+# gave it (swaks saw "queued as"), never a NOQUEUE line of its own.
+QIDA=$(sed -n 's/.*250 2\.0\.0 Ok: queued as \([0-9A-F]*\).*/\1/p' "$MILTER_DIR/postfix-owned.swaks" | head -1)
+like "$(grep -F "${QIDA:-no-queue-id}: " "$MILTER_LOG" | head -1)" \
+    ": ${QIDA:-no-queue-id}: client=[^ ]+\[127\.0\.0\.1\] login=janed sender=janed@example\.com accept reason=owned stage=mail\$" \
+    "postfix, an accepted message: logged with the queue id Postfix logged and the client"
+is "$(grep -c "${QIDA:-no-queue-id}: " "$MILTER_LOG")" 1 "postfix, an accepted message: logged once"
 
 # Directory down: 451 at MAIL FROM, nothing accepted; the client retries later.
 slapd_stop
@@ -437,7 +447,9 @@ else
         # Sendmail knows the queue id at MAIL FROM: the log line carries it.
         QID=$(sed -n 's/^<-  250 2\.0\.0 \([0-9A-Za-z]*\) Message accepted.*/\1/p' \
             "$MILTER_DIR/sendmail-owned.swaks")
-        logged sendmail "queue id" "${QID:-no-queue-id}: login=janed sender=janed@example.com accept"
+        like "$(grep -F "${QID:-no-queue-id}: " "$MILTER_LOG" | head -1)" \
+            ": ${QID:-no-queue-id}: client=[^ ]+\[127\.0\.0\.1\] login=janed sender=janed@example\.com accept reason=owned stage=mail\$" \
+            "sendmail, queue id: the accepted message is logged with it and the client"
     else
         tap_result 1 "sendmail started"
     fi

@@ -25,6 +25,8 @@
 --   qid      the "i" macro (queue id), sent with MAIL (as Sendmail does)
 --   eom_qid  the "i" macro sent with end-of-DATA only (as Postfix does: it
 --            does not know the queue id at MAIL FROM)
+--   client   { name, addr }: {client_name} and {client_addr}, sent with
+--            MAIL (the milter asks for them there)
 --   sender   MAIL FROM argument, with the angle brackets
 --   headers  list of { name, value }
 --   mail     expected MAIL FROM reply: "continue" (default), "accept"
@@ -168,6 +170,10 @@ function message(conn, t)
     local v = t.v_at_mail or conn_mta[conn]
     if v then table.insert(m, "v") table.insert(m, v) end
     if t.qid ~= nil then table.insert(m, "i") table.insert(m, t.qid) end
+    if t.client ~= nil then
+        table.insert(m, "{client_name}") table.insert(m, t.client[1])
+        table.insert(m, "{client_addr}") table.insert(m, t.client[2])
+    end
     if #m > 0 then mt.macro(conn, SMFIC_MAIL, table.unpack(m)) end
     local err = mt.mailfrom(conn, t.sender)
     if err ~= nil then fail("MAIL FROM:%s: %s", t.sender, err) end

@@ -119,6 +119,22 @@ local cases = {
       login = "janed", sender = "<janed@example.com>",
       headers = { { "From", "John Doe <JohnD@COMPANY1.com>" } }, eom = r554("JohnD@COMPANY1.com"),
       log = { "login=janed From=JohnD@COMPANY1.com reject reason=not-owned stage=header" } },
+    -- homed-milter(8), LOGGING: an accepted message is logged once, at the
+    -- end of DATA, under the queue id Postfix gives only then; a MAIL-stage
+    -- reject under NOQUEUE; the client as Postfix names it
+    { name = "queue id only at end of DATA (Postfix): the accepted message is logged with it, once",
+      login = "janed", eom_qid = "7DEF014567", sender = "<janed@example.com>",
+      headers = { { "From", "Jane Doe <janed@example.com>" } },
+      log = { "7DEF014567: login=janed sender=janed@example.com accept reason=owned stage=mail" },
+      nolog = { "NOQUEUE: login=janed sender=janed@example.com", "accept reason=owned stage=header" } },
+    { name = "the client named as Postfix does, from the macros the milter asks for",
+      login = "janed", eom_qid = "8EF0125678", sender = "<janed@example.com>",
+      client = { "laptop.example.com", "192.0.2.7" }, headers = { { "From", "janed@example.com" } },
+      log = { "8EF0125678: client=laptop.example.com[192.0.2.7] login=janed sender=janed@example.com accept reason=owned stage=mail" } },
+    { name = "a client without a name is unknown[ADDR]; a MAIL-stage reject is NOQUEUE",
+      login = "janed", sender = "<JohnD@COMPANY1.com>", mail = "reject",
+      client = { "", "2001:db8::7" },
+      log = { "NOQUEUE: client=unknown[2001:db8::7] login=janed sender=JohnD@COMPANY1.com reject reason=not-owned stage=mail" } },
     { name = "queue id only at end of DATA (Postfix): the header reject is logged with it",
       login = "janed", eom_qid = "6CDEF03456", sender = "<janed@example.com>",
       headers = { { "From", "John Doe <JohnD@COMPANY1.com>" } }, eom = r554("JohnD@COMPANY1.com"),
