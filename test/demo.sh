@@ -192,8 +192,9 @@ say ""
 
 say "What homed-milter logged (to syslog, facility mail; here also to stderr):"
 sed 's/^/   /' "$MILTER_LOG"
-say "   (NOQUEUE: Postfix gives a message its queue id only after RCPT TO, so"
-say "   decisions at MAIL FROM carry none; the end-of-DATA one carries it.)"
+say "   (A reject at MAIL FROM is logged at once as NOQUEUE: Postfix has no queue"
+say "   id yet. A message that goes on is logged at end of DATA, under the queue id"
+say "   Postfix gave it: grep that id in Postfix's log to see both sides.)"
 say ""
 
 # --- 5. stop what was started --------------------------------------------------------------
