@@ -13,10 +13,16 @@
  *	always checked. Every operation waits at most ldap.timeout seconds
  *	(connect, bind, StartTLS, an answer).
  *
+ *	What the directory does is logged once per change, not per lookup:
+ *	a URI that stops answering (warning), one that refuses the bind
+ *	(error), lookups going to another URI than before (a failover, or
+ *	back: warning), a URI answering again (info).
+ *
  *	Thread safety: a user takes a connection out of the pool, under
  *	the pool's mutex, and puts it back when done, so no LDAP handle is
  *	ever used by two threads at once. When every connection is busy a
- *	user waits at most ldap.timeout for one.
+ *	user waits at most ldap.timeout for one. The URIs' states are
+ *	atomic variables.
  */
 #include "autoconf.h"
 
@@ -30,11 +36,17 @@
 #include <time.h>
 
 #include "dir_pool.h"
+#include "log.h"
+
+/* What a URI did at its last connect; changes are logged. */
+enum dir_uri_state { DIR_URI_UP, DIR_URI_DOWN, DIR_URI_REFUSED };
 
 struct dir_pool {
     const struct cfg *cfg;
     pthread_mutex_t lock; /* guards the busy flags */
     pthread_cond_t given; /* a connection was put back */
+    int *uri_state;       /* enum dir_uri_state per ldap.uri, atomic */
+    int last_uri;         /* the URI the last connection went to; -1: none yet */
     size_t nconns;
     struct dir_conn conns[];
 };
@@ -60,7 +72,10 @@ struct dir_pool *dir_pool_new(const struct cfg *cfg)
         return NULL;
     pool->cfg = cfg;
     pool->nconns = n;
-    if (pthread_mutex_init(&pool->lock, NULL) != 0) {
+    pool->last_uri = -1;
+    if ((pool->uri_state = calloc(cfg->ldap.uri.n + 1, sizeof(int))) == NULL ||
+        pthread_mutex_init(&pool->lock, NULL) != 0) {
+        free(pool->uri_state);
         free(pool);
         return NULL;
     }
@@ -69,6 +84,7 @@ struct dir_pool *dir_pool_new(const struct cfg *cfg)
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
         pthread_cond_init(&pool->given, &attr) != 0) {
         pthread_mutex_destroy(&pool->lock);
+        free(pool->uri_state);
         free(pool);
         return NULL;
     }
@@ -94,6 +110,7 @@ void dir_pool_free(struct dir_pool *pool)
         dir_pool_disconnect(&pool->conns[i]);
     pthread_cond_destroy(&pool->given);
     pthread_mutex_destroy(&pool->lock);
+    free(pool->uri_state);
     free(pool);
 }
 
@@ -208,7 +225,7 @@ static int dir_wait(const struct dir_pool *pool, LDAP *ld, const char *uri, int 
                 msg && *msg ? ": " : "", msg && *msg ? msg : "");
         ldap_memfree(msg);
         ldap_msgfree(res);
-        return -1;
+        return -2; /* the server answered: no */
     }
     ldap_memfree(msg);
     *res_r = res;
@@ -250,15 +267,20 @@ static int dir_bind(const struct dir_pool *pool, LDAP *ld, const char *uri, char
                   cfg->ldap.bind_dn ? "bind as ldap.bind_dn" : "anonymous bind", &res,
                   detail, &lost);
     ldap_msgfree(res);
-    return rc == 0 ? 0 : -1;
+    return rc >= 0 ? 0 : rc; /* -2: the server refused the bind */
 }
 
-/* Connect to URI, StartTLS if asked, bind. Returns the handle or NULL. */
-static LDAP *dir_connect_one(const struct dir_pool *pool, const char *uri, char **detail)
+/*
+ * Connect to URI, StartTLS if asked, bind. Returns the handle, or NULL
+ * with *refused_r telling a refused bind from a server that did not answer.
+ */
+static LDAP *dir_connect_one(const struct dir_pool *pool, const char *uri, char **detail,
+                             bool *refused_r)
 {
     LDAP *ld = NULL;
     int rc = ldap_initialize(&ld, uri);
 
+    *refused_r = false;
     if (rc != LDAP_SUCCESS) {
         dir_pool_say_ldap(pool, detail, NULL, uri, "bad URI", rc);
         return NULL;
@@ -274,27 +296,63 @@ static LDAP *dir_connect_one(const struct dir_pool *pool, const char *uri, char 
         ldap_unbind_ext(ld, NULL, NULL);
         return NULL;
     }
-    if (dir_bind(pool, ld, uri, detail) < 0) {
+    if ((rc = dir_bind(pool, ld, uri, detail)) < 0) {
+        *refused_r = rc == -2;
         ldap_unbind_ext(ld, NULL, NULL);
         return NULL;
     }
     return ld;
 }
 
+/* URI number I failed (its REASON): logged when it answered before. */
+static void dir_uri_failed(struct dir_pool *pool, size_t i, const char *reason,
+                           bool refused)
+{
+    const struct cfg *cfg = pool->cfg;
+    int now = refused ? DIR_URI_REFUSED : DIR_URI_DOWN;
+
+    if (__atomic_exchange_n(&pool->uri_state[i], now, __ATOMIC_ACQ_REL) == now)
+        return;
+    if (refused)
+        log_error("directory %s refused the bind as %s: %s", cfg->ldap.uri.v[i],
+                  cfg->ldap.bind_dn ? cfg->ldap.bind_dn : "anonymous",
+                  reason ? reason : "out of memory");
+    else
+        log_warning("directory %s stopped answering: %s", cfg->ldap.uri.v[i],
+                    reason ? reason : "out of memory");
+}
+
+/* URI number I answered: logged when it did not before, or others did. */
+static void dir_uri_answered(struct dir_pool *pool, size_t i)
+{
+    const struct cfg *cfg = pool->cfg;
+    int last = __atomic_exchange_n(&pool->last_uri, (int)i, __ATOMIC_ACQ_REL);
+
+    if (__atomic_exchange_n(&pool->uri_state[i], DIR_URI_UP, __ATOMIC_ACQ_REL) !=
+        DIR_URI_UP)
+        log_info("directory %s answers again", cfg->ldap.uri.v[i]);
+    if (last >= 0 && last != (int)i)
+        log_warning("directory: lookups now go to %s, not %s", cfg->ldap.uri.v[i],
+                    cfg->ldap.uri.v[last]);
+}
+
 int dir_pool_connect(struct dir_pool *pool, struct dir_conn *c, char **detail)
 {
     const struct cfg_list *uris = &pool->cfg->ldap.uri;
     char *all = NULL, *one = NULL;
+    bool refused;
     size_t i;
 
     for (i = 0; i < uris->n; i++) {
-        c->ld = dir_connect_one(pool, uris->v[i], &one);
+        c->ld = dir_connect_one(pool, uris->v[i], &one, &refused);
         if (c->ld != NULL) {
             c->uri = uris->v[i];
+            dir_uri_answered(pool, i);
             free(all);
             free(one);
             return 0;
         }
+        dir_uri_failed(pool, i, one, refused);
         if (all == NULL) {
             all = one;
         } else {

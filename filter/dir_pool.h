@@ -62,9 +62,10 @@ bool dir_pool_took_long(const struct dir_conn *c);
  * dir_pool_wait - wait at most ldap.timeout for the whole answer to MSGID
  * on C and check its result code. Returns 0 (1: the size limit was
  * reached) with the answer in *res_r (caller frees), or -1 with the reason
- * in *detail; *lost_r tells a connection that broke (which a fresh one
- * may mend) from a timeout or an answer of the server. WHAT names the
- * operation in the reason.
+ * in *detail (-2 when the server answered with an error code); *lost_r
+ * tells a connection that broke (which a fresh one may mend) from a
+ * timeout or an answer of the server. WHAT names the operation in the
+ * reason.
  */
 int dir_pool_wait(const struct dir_pool *pool, const struct dir_conn *c, int msgid,
                   const char *what, LDAPMessage **res_r, char **detail, bool *lost_r);

@@ -170,11 +170,14 @@ LOOKUP=$BUILD/test/directory/lookup
 if [ -x "$LOOKUP" ]; then
     mkfifo "$SLAPD_DIR/in"
     # client CONF: a new long-lived lookup client on HM_DIR/CONF.conf, fed
-    # through fd 3, its answers in SLAPD_DIR/answers
+    # through fd 3, its answers in SLAPD_DIR/answers, its log lines in
+    # SLAPD_DIR/client.log
     client() {
         ASKED=0
         : > "$SLAPD_DIR/answers"
-        "$LOOKUP" "$SLAPD_DIR/$1.conf" < "$SLAPD_DIR/in" > "$SLAPD_DIR/answers" 2>&1 &
+        : > "$SLAPD_DIR/client.log"
+        "$LOOKUP" "$SLAPD_DIR/$1.conf" < "$SLAPD_DIR/in" > "$SLAPD_DIR/answers" \
+            2> "$SLAPD_DIR/client.log" &
         LOOKUP_PID=$!
         exec 3>"$SLAPD_DIR/in"
     }
@@ -203,9 +206,15 @@ if [ -x "$LOOKUP" ]; then
     slapd_stop
     ask janed
     like "$ANSWER" "^error .*Can't contact LDAP server" "slapd stopped: a directory error"
+    ask janed
+    # directory events are logged once per change (homed-milter(8), LOGGING)
+    is "$(grep -c "directory $SLAPD_LDAP_URL stopped answering: .*Can't contact LDAP server" "$SLAPD_DIR/client.log")" 1 \
+        "slapd stopped: logged once, for two failed lookups"
     slapd_start
     ask janed
     is "$ANSWER" "found uid=janed,ou=people,dc=example,dc=com" "slapd back: the client reconnects by itself"
+    is "$(grep -c "directory $SLAPD_LDAP_URL answers again" "$SLAPD_DIR/client.log")" 1 \
+        "slapd back: logged once"
     ok_if "slapd hung with SIGSTOP (every thread stopped)" slapd_hang
     ask janed
     like "$ANSWER" "^error .*no answer within 2 s" "slapd hung: a timeout on the open connection"

@@ -321,6 +321,7 @@ FDS0=$(fds main)
 section "1. slapd stopped, then started again"
 stream_start main stop
 started main
+EVENTS=$(wc -l < "$W/main.log")
 slapd_stop
 sleep 1.5
 slapd_start || diag "slapd did not start again"
@@ -329,6 +330,11 @@ stream_end
 stream_check stop "slapd stopped"
 ok_if "slapd stopped: the outage was felt (owned senders tempfailed: $(val stop expect_accept_got_tempfail))" \
     [ "$(val stop expect_accept_got_tempfail)" -gt 0 ]
+# Directory events once per change, not per lookup (homed-milter(8), LOGGING)
+is "$(tail -n +"$((EVENTS + 1))" "$W/main.log" | grep -c 'directory .* stopped answering')" 1 \
+    "slapd stopped: 'stopped answering' logged once for the whole outage"
+is "$(tail -n +"$((EVENTS + 1))" "$W/main.log" | grep -c 'directory .* answers again')" 1 \
+    "slapd stopped: 'answers again' logged once when it came back"
 clean_stream main "slapd stopped"
 
 # --- 2. slapd hung (SIGSTOP), then resumed ---------------------------------------
