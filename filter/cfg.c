@@ -11,6 +11,14 @@
  *	Unknown keys and wrong types are errors, not warnings: a typo in a
  *	security setting must not pass silently.
  *
+ *	The file, and each file it pulls in with @include (cfg_include.c),
+ *	is refused before it is read when others may change it. After the
+ *	walk, what would only fail later is refused too: a user that does
+ *	not exist, and, without local_hosts, a host name that is not fully
+ *	qualified. Then what depends on other keys is filled in: the
+ *	per-reason reply texts default to policy.reject_text, and
+ *	"inet:PORT" gets the host 127.0.0.1.
+ *
  *	The bind password file is read here, at load, so that a reload can
  *	fail cleanly and privileges can be dropped afterwards. The password
  *	is wiped when the last reference goes.
@@ -20,10 +28,13 @@
  */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <libconfig.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,6 +351,7 @@ static int cfg_read_group(struct cfg_loader *ld, struct cfg *cfg,
         free(name);
         if (rc < 0)
             return -1;
+        cfg->set |= (uint64_t)1 << (k - cfg_keys);
     }
     return 0;
 }
@@ -373,6 +385,69 @@ static int cfg_read_password(struct cfg_loader *ld, const config_t *c, struct cf
     return 0;
 }
 
+/* user must exist now: a typo would otherwise fail only at start. */
+static int cfg_check_user(struct cfg_loader *ld, const config_t *c, const char *user)
+{
+    long size = sysconf(_SC_GETPW_R_SIZE_MAX);
+    struct passwd pw, *found = NULL;
+    const char *file;
+    char *buf;
+    int rc, line;
+
+    if (size < 1024)
+        size = 16384;
+    if ((buf = malloc((size_t)size)) == NULL)
+        return cfg_fail(ld, NULL, 0, "out of memory");
+    rc = getpwnam_r(user, &pw, buf, (size_t)size, &found);
+    free(buf);
+    if (found != NULL)
+        return 0;
+    line = cfg_line_of(c, "user", &file);
+    if (rc != 0 && rc != ENOENT && rc != ESRCH)
+        return cfg_fail(ld, file, line, "user: cannot look up \"%s\": %s", user,
+                        strerrordesc_np(rc));
+    return cfg_fail(ld, file, line, "user: \"%s\" is no user on this system", user);
+}
+
+/* local_hosts left out: this host's name, which must be fully qualified. */
+static int cfg_default_local_hosts(struct cfg_loader *ld, struct cfg *cfg)
+{
+    char *fqdn = cfg_default_fqdn();
+    int rc = 0;
+
+    if (fqdn == NULL)
+        rc = cfg_fail(ld, NULL, 1,
+                      "local_hosts: not set, and this host's name is unknown");
+    else if (strchr(fqdn, '.') == NULL)
+        rc = cfg_fail(ld, NULL, 1,
+                      "local_hosts: not set, and this host's name \"%s\" is not fully "
+                      "qualified: set local_hosts to the names the home attribute holds",
+                      fqdn);
+    else if (cfg_list_push(&cfg->local_hosts, fqdn) < 0)
+        rc = cfg_fail(ld, NULL, 0, "out of memory");
+    free(fqdn);
+    return rc;
+}
+
+/* What was left to the table's defaults but depends on other keys. */
+static int cfg_derive(struct cfg_loader *ld, struct cfg *cfg)
+{
+    char **texts[] = {
+        &cfg->policy.reject_text_no_entry, &cfg->policy.reject_text_not_homed,
+        &cfg->policy.reject_text_not_owned, &cfg->policy.reject_text_malformed};
+    char *socket;
+    size_t i;
+
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        if (*texts[i] == NULL && (*texts[i] = strdup(cfg->policy.reject_text)) == NULL)
+            return cfg_fail(ld, NULL, 0, "out of memory");
+    if ((socket = cfg_socket_with_host(cfg->socket, &cfg->socket_host_added)) == NULL)
+        return cfg_fail(ld, NULL, 0, "out of memory");
+    free(cfg->socket);
+    cfg->socket = socket;
+    return 0;
+}
+
 static int cfg_check_all(struct cfg_loader *ld, const config_t *c, struct cfg *cfg)
 {
     const char *file;
@@ -388,23 +463,20 @@ static int cfg_check_all(struct cfg_loader *ld, const config_t *c, struct cfg *c
         return cfg_fail(ld, file, line,
                         "ldap.bind_dn and ldap.bind_password_file go together");
     }
+    if (cfg->user != NULL && cfg_check_user(ld, c, cfg->user) < 0)
+        return -1;
     if (cfg->ldap.bind_password_file != NULL && cfg_read_password(ld, c, cfg) < 0)
         return -1;
-    if (cfg->local_hosts.n == 0) {
-        char *fqdn = cfg_default_fqdn();
-
-        if (fqdn == NULL || cfg_list_push(&cfg->local_hosts, fqdn) < 0) {
-            free(fqdn);
-            return cfg_fail(ld, NULL, 1,
-                            "local_hosts: not set, and this host's name is unknown");
-        }
-        free(fqdn);
-    }
-    return 0;
+    if (cfg->local_hosts.n == 0 && cfg_default_local_hosts(ld, cfg) < 0)
+        return -1;
+    return cfg_derive(ld, cfg);
 }
 
-/* The configuration names the directory to trust: only its owner may change it. */
-static int cfg_check_file(struct cfg_loader *ld, const char *path)
+/*
+ * The configuration names the directory to trust: only its owner may
+ * change it, or any file it includes.
+ */
+static int cfg_check_file(struct cfg_loader *ld, const config_t *c, const char *path)
 {
     const char *why;
     struct stat st;
@@ -413,6 +485,8 @@ static int cfg_check_file(struct cfg_loader *ld, const char *path)
         return 0; /* reading it tells what is wrong */
     if ((why = cfg_check_trust(&st, false)) != NULL)
         return cfg_fail(ld, NULL, 0, "%s", why);
+    if (cfg_check_includes(path, config_get_include_dir(c), &ld->error) < 0)
+        return ld->error ? -1 : cfg_fail(ld, NULL, 0, "out of memory");
     return 0;
 }
 
@@ -432,7 +506,7 @@ int cfg_load(const char *path, struct cfg **cfg_r, char **error_r)
     }
     cfg->refs = 1;
     config_init(&c);
-    if (cfg_check_file(&ld, path) < 0) {
+    if (cfg_check_file(&ld, &c, path) < 0) {
         /* refused before it is read: whoever may change it names the directory */
     } else if (config_read_file(&c, path) != CONFIG_TRUE) {
         if (config_error_type(&c) == CONFIG_ERR_FILE_IO)
@@ -458,15 +532,18 @@ int cfg_load(const char *path, struct cfg **cfg_r, char **error_r)
 int cfg_set_socket(struct cfg *cfg, const char *socket, const char **error_r)
 {
     char *copy;
+    bool added;
 
     if (cfg_check_socket(socket, error_r) < 0)
         return -1;
-    if ((copy = strdup(socket)) == NULL) {
+    if ((copy = cfg_socket_with_host(socket, &added)) == NULL) {
         *error_r = "out of memory";
         return -1;
     }
     free(cfg->socket);
     cfg->socket = copy;
+    cfg->socket_host_added = added;
+    cfg->set |= (uint64_t)1 << (cfg_find_key("socket") - cfg_keys);
     return 0;
 }
 

@@ -3,7 +3,8 @@
  *	cfg_check - the configuration's keys and the checks of their values
  * SUMMARY
  *	cfg_keys[], cfg_nkeys, cfg_key_name(), cfg_find_key(), cfg_is_group(),
- *	cfg_check_socket(), cfg_check_trust(), cfg_read_secret()
+ *	cfg_check_socket(), cfg_socket_with_host(), cfg_check_trust(),
+ *	cfg_read_secret(), cfg_print()
  * DESCRIPTION
  *	One table, cfg_keys[], names every key with its type, default,
  *	range and check; cfg.c walks it to parse, validate and set
@@ -14,7 +15,12 @@
  *	that the loader can prefix "FILE:LINE: key:". They catch at load
  *	what would otherwise fail at the first message: a filter template
  *	with an unknown %-sequence, a reply text the MTA would refuse, a
- *	header name with a colon.
+ *	header name with a colon, an LDAP URI that libldap's own parser
+ *	(ldap_url_parse) refuses.
+ *
+ *	cfg_print() walks the same table to write a loaded configuration
+ *	back as "key = value" lines (-n -v), marking the keys the file left
+ *	to their defaults; the bind password is no key and never written.
  *
  *	All checks are pure. cfg_read_secret() reads one small file.
  */
@@ -31,6 +37,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <ldap.h>
 
 #include "cfg.h"
 #include "cfg_check.h"
@@ -127,13 +135,44 @@ static int cfg_check_host(const char *value, const char **error_r)
     return 0;
 }
 
+/* What ldap_url_parse() says of a URI it refuses. */
+static const char *cfg_url_error(int rc)
+{
+    switch (rc) {
+    case LDAP_URL_ERR_MEM:
+        return "out of memory";
+    case LDAP_URL_ERR_BADENCLOSURE:
+        return "libldap cannot parse this URI: a '<' without its '>'";
+    case LDAP_URL_ERR_BADHOST:
+        return "libldap cannot parse this URI: bad host or port";
+    case LDAP_URL_ERR_BADATTRS:
+    case LDAP_URL_ERR_BADSCOPE:
+    case LDAP_URL_ERR_BADFILTER:
+    case LDAP_URL_ERR_BADEXTS:
+        return "libldap cannot parse this URI: bad attributes, scope, filter or "
+               "extensions after the host";
+    default:
+        return "libldap cannot parse this URI";
+    }
+}
+
+/* As the directory will: libldap's parser (ldap_url_parse) has the last word. */
 static int cfg_check_uri(const char *value, const char **error_r)
 {
+    LDAPURLDesc *url = NULL;
+    int rc, port;
+
     if (!cfg_is_graph(value))
         return cfg_bad(error_r, "must not hold blanks or control characters");
     if (strncasecmp(value, "ldap://", 7) != 0 && strncasecmp(value, "ldaps://", 8) != 0 &&
         strncasecmp(value, "ldapi://", 8) != 0)
         return cfg_bad(error_r, "expected an ldap://, ldaps:// or ldapi:// URI");
+    if ((rc = ldap_url_parse(value, &url)) != LDAP_URL_SUCCESS)
+        return cfg_bad(error_r, cfg_url_error(rc));
+    port = url->lud_port;
+    ldap_free_urldesc(url);
+    if (port < 0 || port > 65535)
+        return cfg_bad(error_r, "the port must be a number from 1 to 65535");
     return 0;
 }
 
@@ -167,10 +206,11 @@ static int cfg_check_field(const char *value, const char **error_r)
     return 0;
 }
 
+/* A reply text: printable ASCII; %s (the address) and %u (the login) once each. */
 static int cfg_check_reply(const char *value, const char **error_r)
 {
     const char *p;
-    int args = 0;
+    int addresses = 0, logins = 0;
 
     if (strlen(value) > 400)
         return cfg_bad(error_r, "longer than 400 characters");
@@ -181,12 +221,16 @@ static int cfg_check_reply(const char *value, const char **error_r)
             continue;
         p++;
         if (*p == 's')
-            args++;
+            addresses++;
+        else if (*p == 'u')
+            logins++;
         else if (*p != '%')
-            return cfg_bad(error_r, "only %s and %% may be used");
+            return cfg_bad(error_r, "only %s, %u and %% may be used");
     }
-    if (args > 1)
+    if (addresses > 1)
         return cfg_bad(error_r, "%s may be used once at most");
+    if (logins > 1)
+        return cfg_bad(error_r, "%u may be used once at most");
     return 0;
 }
 
@@ -272,6 +316,14 @@ const struct cfg_key cfg_keys[] = {
     ENUM("policy.on_directory_error", policy.on_directory_error, "tempfail", onerr),
     STR("policy.reject_text", policy.reject_text, "Mailbox is not local: %s",
         cfg_check_reply, false),
+    STR("policy.reject_text_no_entry", policy.reject_text_no_entry, NULL, cfg_check_reply,
+        false),
+    STR("policy.reject_text_not_homed", policy.reject_text_not_homed, NULL,
+        cfg_check_reply, false),
+    STR("policy.reject_text_not_owned", policy.reject_text_not_owned, NULL,
+        cfg_check_reply, false),
+    STR("policy.reject_text_malformed", policy.reject_text_malformed, NULL,
+        cfg_check_reply, false),
     STR("policy.extension_delimiter", policy.extension_delimiter, "", cfg_check_delimiter,
         true),
     STR("policy.report_header", policy.report_header, "X-Homed-Milter", cfg_check_field,
@@ -287,6 +339,9 @@ const struct cfg_key cfg_keys[] = {
 };
 
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
+
+_Static_assert(sizeof(cfg_keys) / sizeof(cfg_keys[0]) <= 64,
+               "struct cfg's set holds one bit per key");
 
 /* Groups that may hold keys. */
 static const char *const cfg_groups[] = {"ldap", "policy", "cache", "eight_bit", NULL};
@@ -393,4 +448,101 @@ int cfg_read_secret(const char *path, char **secret_r, const char **error_r)
     rc = cfg_read_fd(fd, secret_r, error_r);
     close(fd);
     return rc;
+}
+
+char *cfg_socket_with_host(const char *socket, bool *added_r)
+{
+    char *out = NULL;
+
+    *added_r = strncmp(socket, "inet:", 5) == 0 && strchr(socket, '@') == NULL;
+    if (!*added_r)
+        return strdup(socket);
+    return asprintf(&out, "%s@127.0.0.1", socket) < 0 ? NULL : out;
+}
+
+/* The printer of -n -v: values written as the file would write them. */
+
+static void cfg_print_string(const char *s, FILE *out)
+{
+    fputc('"', out);
+    for (; *s != '\0'; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(out, "\\%c", *s);
+        else if ((unsigned char)*s < ' ' || *s == 0x7f)
+            fprintf(out, "\\x%02x", (unsigned)(unsigned char)*s);
+        else
+            fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static void cfg_print_value(const struct cfg *cfg, const struct cfg_key *k, FILE *out)
+{
+    const char *field = (const char *)cfg + k->offset;
+    const struct cfg_list *l = (const struct cfg_list *)field;
+    size_t i;
+
+    switch (k->type) {
+    case T_STRING:
+        if (*(char *const *)field != NULL)
+            cfg_print_string(*(char *const *)field, out);
+        break;
+    case T_INT:
+        fprintf(out, "%d", *(const int *)field);
+        break;
+    case T_BOOL:
+        fputs(*(const bool *)field ? "true" : "false", out);
+        break;
+    case T_ENUM:
+        cfg_print_string(k->choices[*(const int *)field], out);
+        break;
+    case T_LIST:
+        fputs("[ ", out);
+        for (i = 0; i < l->n; i++) {
+            cfg_print_string(l->v[i], out);
+            fputs(i + 1 < l->n ? ", " : " ", out);
+        }
+        fputc(']', out);
+        break;
+    case T_RESERVED:
+        break;
+    }
+}
+
+/* What the line of K says after its value: whether and how it was defaulted. */
+static const char *cfg_print_note(const struct cfg *cfg, const struct cfg_key *k,
+                                  bool set)
+{
+    if (strcmp(k->name, "socket") == 0 && cfg->socket_host_added)
+        return "inet:PORT without a host listens on 127.0.0.1 only";
+    if (set)
+        return NULL;
+    if (strncmp(k->name, "policy.reject_text_", 19) == 0)
+        return "default: policy.reject_text";
+    if (strcmp(k->name, "local_hosts") == 0)
+        return "default: this host's fully qualified name";
+    if (k->type == T_STRING && k->def == NULL)
+        return "default: not set";
+    return "default";
+}
+
+int cfg_print(const struct cfg *cfg, FILE *out)
+{
+    const struct cfg_key *k;
+    const char *note;
+    size_t i;
+
+    for (i = 0; i < cfg_nkeys; i++) {
+        k = &cfg_keys[i];
+        if (k->type == T_RESERVED)
+            continue; /* refused when set: nothing to show */
+        fprintf(out, "%s =", k->name);
+        if (k->type != T_STRING || *(char *const *)((const char *)cfg + k->offset))
+            fputc(' ', out);
+        cfg_print_value(cfg, k, out);
+        if ((note = cfg_print_note(cfg, k, (cfg->set >> i & 1) != 0)) != NULL)
+            fprintf(out, "  # %s", note);
+        fputc('\n', out);
+    }
+    return fflush(out) == 0 && !ferror(out) ? 0 : -1;
 }

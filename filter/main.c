@@ -2,11 +2,12 @@
  * NAME
  *	main - the homed-milter command
  * SUMMARY
- *	main(): homed-milter [-c FILE] [-f] [-n] [-p SOCKET] [-q LOGIN ADDRESS]
- *	[-V] [-h]
+ *	main(): homed-milter [-c FILE] [-f] [-n [-v]] [-p SOCKET]
+ *	[-q LOGIN ADDRESS] [-V] [-h]
  * DESCRIPTION
  *	Parses the command line, loads the configuration, and runs one of
- *	the modes: -n checks the configuration and exits; -q asks the
+ *	the modes: -n checks the configuration and exits (with -v, printing
+ *	the effective configuration, defaults included); -q asks the
  *	directory what would happen if LOGIN submitted as ADDRESS and prints
  *	the verdict and the evidence. Exit codes follow sysexits(3), except
  *	-n (0 valid, 1 not) and -q (0 accept, 1 reject, 2 tempfail).
@@ -36,16 +37,19 @@ struct options {
     const char *address;
     bool foreground;
     bool check_only;
+    bool verbose;
 };
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: homed-milter [-c FILE] [-f] [-n] [-p SOCKET] [-q LOGIN ADDRESS] "
+            "usage: homed-milter [-c FILE] [-f] [-n [-v]] [-p SOCKET] [-q LOGIN ADDRESS] "
             "[-V] [-h]\n"
             "  -c FILE    configuration file (default %s/homed-milter.conf)\n"
             "  -f         stay in the foreground, log to stderr too\n"
             "  -n         check the configuration and exit\n"
+            "  -n -v      the same, then print the effective configuration (every\n"
+            "             key; defaults marked; the bind password never shown)\n"
             "  -p SOCKET  listen on SOCKET instead of the configured socket\n"
             "  -q LOGIN ADDRESS\n"
             "             ask the directory what would happen if LOGIN submitted\n"
@@ -62,7 +66,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
     int c;
 
-    while ((c = getopt(argc, argv, "c:fnp:q:Vh")) != -1) {
+    while ((c = getopt(argc, argv, "c:fnp:q:vVh")) != -1) {
         switch (c) {
         case 'c':
             o->config = optarg;
@@ -75,6 +79,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'p':
             o->socket = optarg;
+            break;
+        case 'v':
+            o->verbose = true;
             break;
         case 'q':
             o->login = optarg;
@@ -95,7 +102,8 @@ static int parse_options(int argc, char **argv, struct options *o)
             return EX_USAGE;
         }
     }
-    if (optind != argc || (o->check_only && o->login != NULL)) {
+    if (optind != argc || (o->check_only && o->login != NULL) ||
+        (o->verbose && !o->check_only)) {
         usage(stderr);
         return EX_USAGE;
     }
@@ -125,7 +133,7 @@ static struct cfg *load(const struct options *o)
 int main(int argc, char **argv)
 {
     struct options o = {
-        HM_SYSCONFDIR "/homed-milter.conf", NULL, NULL, NULL, false, false};
+        HM_SYSCONFDIR "/homed-milter.conf", NULL, NULL, NULL, false, false, false};
     struct cfg *cfg;
     char *absolute = NULL;
     int rc;
@@ -144,10 +152,15 @@ int main(int argc, char **argv)
         return o.check_only ? 1 : EX_CONFIG;
     }
     log_set_level(cfg->log_level);
-    if (o.check_only) {
+    if (o.check_only && o.verbose) {
+        printf("# %s: valid; its effective configuration:\n", cfg->file);
+        rc = cfg_print(cfg, stdout) == 0 ? EX_OK : 1;
+    } else if (o.check_only) {
         printf("%s: valid\n", cfg->file);
         rc = EX_OK;
     } else if (o.login != NULL) {
+        /* What -q finds it prints; the directory's events add nothing. */
+        log_set_level(HM_LOG_ERROR);
         rc = query_run(cfg, o.login, o.address, stdout);
     } else {
         rc = daemon_run(cfg_ref(cfg), o.foreground);

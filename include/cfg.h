@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 enum cfg_mode { HM_MODE_ENFORCE, HM_MODE_REPORT };
 enum cfg_unauth { HM_UNAUTH_ACCEPT, HM_UNAUTH_REJECT };
@@ -23,8 +25,8 @@ struct cfg_list {
 };
 
 struct cfg {
-    char *file; /* the path it was loaded from */
-    char *socket;
+    char *file;        /* the path it was loaded from */
+    char *socket;      /* "inet:PORT" is stored as "inet:PORT@127.0.0.1" */
     char *socket_mode; /* octal, for a unix socket */
     char *pid_file;    /* NULL: none */
     char *user;        /* NULL: keep the starting user */
@@ -40,7 +42,8 @@ struct cfg {
         char *base;
         int scope; /* enum cfg_scope */
         char *login_filter;
-        char *login_attribute; /* "": trust the filter's matching rules */
+        char *login_attribute; /* a value must be the login, ASCII case aside;
+                                  "": trust the filter's matching rules */
         struct cfg_list address_attributes;
         char *home_attribute; /* "": no homed check */
         int timeout;          /* seconds, per LDAP operation */
@@ -50,9 +53,13 @@ struct cfg {
         int mode; /* enum cfg_mode */
         bool check_envelope;
         struct cfg_list header_fields;
-        int unauthenticated;    /* enum cfg_unauth */
-        int on_directory_error; /* enum cfg_on_error */
-        char *reject_text;
+        int unauthenticated;        /* enum cfg_unauth */
+        int on_directory_error;     /* enum cfg_on_error */
+        char *reject_text;          /* %s the address, %u the login */
+        char *reject_text_no_entry; /* these four: reject_text unless set */
+        char *reject_text_not_homed;
+        char *reject_text_not_owned;
+        char *reject_text_malformed;
         char *extension_delimiter;
         char *report_header;
         int display_names; /* enum cfg_names */
@@ -62,8 +69,10 @@ struct cfg {
         int negative_ttl;
         int size;
     } cache;
-    int stats_interval; /* seconds between counter lines; 0: never */
-    unsigned refs;      /* private */
+    int stats_interval;     /* seconds between counter lines; 0: never */
+    bool socket_host_added; /* "inet:PORT" was given: 127.0.0.1 added */
+    uint64_t set;           /* private: bit I, cfg_keys[I] is in the file */
+    unsigned refs;          /* private */
 };
 
 /*
@@ -90,6 +99,14 @@ const char *cfg_key_name(size_t i);
  * CFG is shared. Returns 0, or -1 with a static message in *error_r.
  */
 int cfg_set_socket(struct cfg *cfg, const char *socket, const char **error_r);
+
+/*
+ * cfg_print - write CFG to OUT as "key = value" lines, one per key in the
+ * order of the table, values in the file's syntax; a key the file left
+ * out is marked "# default". The bind password is never written. For
+ * -n -v. Returns 0, or -1 when OUT failed.
+ */
+int cfg_print(const struct cfg *cfg, FILE *out);
 
 /*
  * cfg_default_fqdn - this host's fully qualified name, the default of

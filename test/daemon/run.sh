@@ -137,8 +137,9 @@ is "$?" 71 "a pid file that is a symlink is refused"
 ok_if "nothing was written through the symlink" [ ! -e "$T/target" ]
 conf nouser "unix:$T/n.sock" 'user="no-such-user-hm"'
 "$HM" -f -c "$T/nouser.conf" 2>"$T/nouser.err"
-is "$?" 67 "an unknown user exits 67 (EX_NOUSER)"
-like "$(cat "$T/nouser.err")" "user no-such-user-hm does not exist" "an unknown user is named"
+is "$?" 78 "an unknown user is a configuration error: exits 78 (EX_CONFIG)"
+like "$(cat "$T/nouser.err")" "nouser.conf:[0-9]+: user: \"no-such-user-hm\" is no user on this system" \
+    "an unknown user is named, at its line"
 conf badsock "unix:$T/no/such/dir/m.sock"
 "$HM" -f -c "$T/badsock.conf" 2>"$T/badsock.err"
 is "$?" 69 "a socket that cannot be opened exits 69 (EX_UNAVAILABLE)"

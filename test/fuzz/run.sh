@@ -20,6 +20,8 @@
 #   HM_FUZZ_ARTIFACTS  where crashing inputs are kept (default
 #                      $HM_BUILDDIR/fuzz-artifacts; removed when empty)
 #   HM_LIBCONFIG_CFLAGS, HM_LIBCONFIG_LIBS   (make fuzz passes configure's)
+#   HM_LDAP_LIBS       libldap, which the configuration's URI check calls
+#                      (default: pkg-config's, else -lldap -llber)
 #   HM_KEEP=1          keep the work directory (binaries, logs, grown corpora)
 #
 # autoconf.h comes from HM_BUILDDIR (or the source tree after an in-tree
@@ -98,6 +100,9 @@ if [ -z "${HM_LIBCONFIG_LIBS:-}" ]; then
     HM_LIBCONFIG_CFLAGS=$(pkg-config --cflags libconfig 2>/dev/null)
     HM_LIBCONFIG_LIBS=$(pkg-config --libs libconfig 2>/dev/null) || HM_LIBCONFIG_LIBS=-lconfig
 fi
+if [ -z "${HM_LDAP_LIBS:-}" ]; then
+    HM_LDAP_LIBS=$(pkg-config --libs ldap lber 2>/dev/null) || HM_LDAP_LIBS="-lldap -llber"
+fi
 CFLAGS="-g -O1 -fno-omit-frame-pointer $SAN -Wall -Wextra -Werror -Wformat=2 -Wshadow
  -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes"
 
@@ -126,10 +131,11 @@ build_harness() {
         ;;
     xtext) build xtext filter/address_text.c ;;
     config)
-        # gethostname() is the harness's own (see fuzz_config.c).
+        # gethostname() is the harness's own (see fuzz_config.c); ldap.uri is
+        # checked with libldap's ldap_url_parse().
         # shellcheck disable=SC2086
-        build config filter/cfg.c filter/cfg_check.c -- -Wl,--wrap=gethostname \
-            $HM_LIBCONFIG_LIBS
+        build config filter/cfg.c filter/cfg_check.c filter/cfg_include.c -- \
+            -Wl,--wrap=gethostname $HM_LIBCONFIG_LIBS $HM_LDAP_LIBS
         ;;
     *) return 1 ;;
     esac

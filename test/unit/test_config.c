@@ -16,9 +16,49 @@
 
 #include <cmocka.h>
 
+#include <netdb.h>
+
 #include "cfg.h"
 
 static char dir[] = "/tmp/hm-config-XXXXXX";
+
+/*
+ * The host name cfg_default_fqdn() sees, and what resolving it gives
+ * (NULL: it does not resolve). These stand in for the C library's, so
+ * that the default of local_hosts is the same on every machine and no
+ * test asks the DNS.
+ */
+static const char *fake_host = "mail.example.org";
+static const char *fake_canon;
+
+int gethostname(char *name, size_t len)
+{
+    if (strlen(fake_host) >= len)
+        return -1;
+    strcpy(name, fake_host);
+    return 0;
+}
+
+int getaddrinfo(const char *restrict node, const char *restrict service,
+                const struct addrinfo *restrict hints, struct addrinfo **restrict res)
+{
+    (void)service;
+    (void)hints;
+    *res = NULL;
+    if (fake_canon == NULL || strcmp(node, fake_host) != 0)
+        return EAI_NONAME;
+    if ((*res = calloc(1, sizeof(**res))) == NULL ||
+        ((*res)->ai_canonname = strdup(fake_canon)) == NULL)
+        return EAI_MEMORY;
+    return 0;
+}
+
+void freeaddrinfo(struct addrinfo *res)
+{
+    if (res != NULL)
+        free(res->ai_canonname);
+    free(res);
+}
 
 /* Write TEXT to NAME in the test directory; returns the malloc'd path. */
 static char *write_file(const char *name, const char *text)
@@ -71,6 +111,12 @@ static const struct fixture fixtures[] = {
     {BASE "policy = { };\ncache = { };\n", "ok"},
     {LDAP("uri = \"ldap://a\";"), "ok"},
     {LDAP("uri = ( \"ldap://a\", \"ldaps://b\" );"), "ok"},
+    {LDAP("uri = [ \"ldap://[::1]:389\", \"ldapi://%2fvar%2frun%2fldapi\" ];"), "ok"},
+    {"user = \"root\";\n" BASE, "ok"},
+    {BASE "policy = { reject_text = \"%u may not: %s\";\n reject_text_no_entry = "
+          "\"No %u\"; reject_text_not_homed = \"%s elsewhere\"; reject_text_not_owned = "
+          "\"Not %u's: %s (100%%)\"; reject_text_malformed = \"Bad\"; };\n",
+     "ok"},
     {LDAP("home_attribute = \"\";") "policy = { header_fields = [ ]; };\n", "ok"},
     {"socket = \"inet:8891@127.0.0.1\";\n" BASE, "ok"},
     {"socket = \"inet6:8891@[::1]\";\n" BASE, "ok"},
@@ -200,7 +246,27 @@ static const struct fixture fixtures[] = {
     {BASE "policy = { report_header = \"\"; };\n",
      "FILE:2: policy.report_header: must not be empty"},
     {BASE "policy = { reject_text = \"%d\"; };\n",
-     "FILE:2: policy.reject_text: only %s and %% may be used"},
+     "FILE:2: policy.reject_text: only %s, %u and %% may be used"},
+    {BASE "policy = { reject_text = \"%u: %u\"; };\n",
+     "FILE:2: policy.reject_text: %u may be used once at most"},
+    {BASE "policy = {\n reject_text_no_entry = \"No %x\"; };\n",
+     "FILE:3: policy.reject_text_no_entry: only %s, %u and %% may be used"},
+    {BASE "policy = {\n reject_text_not_homed = \"%s, %s\"; };\n",
+     "FILE:3: policy.reject_text_not_homed: %s may be used once at most"},
+    {BASE "policy = {\n reject_text_not_owned = \"\"; };\n",
+     "FILE:3: policy.reject_text_not_owned: must not be empty"},
+    {BASE "policy = {\n reject_text_malformed = \"Bad \\t%s\"; };\n",
+     "FILE:3: policy.reject_text_malformed: an SMTP reply holds printable ASCII only"},
+    {LDAP("uri = \"ldaps://[::1\";"), "FILE:2: ldap.uri: libldap cannot parse this URI"},
+    {LDAP("uri = [ \"ldap://a\",\n \"ldap://b:x\" ];"),
+     "FILE:3: ldap.uri: libldap cannot parse this URI"},
+    {LDAP("uri = \"ldap://a/??tree\";"),
+     "FILE:2: ldap.uri: libldap cannot parse this URI: bad attributes, scope, filter or "
+     "extensions after the host"},
+    {LDAP("uri = \"ldap://a:99999\";"),
+     "FILE:2: ldap.uri: the port must be a number from 1 to 65535"},
+    {"\nuser = \"hm-no-such-user\";\n" BASE,
+     "FILE:2: user: \"hm-no-such-user\" is no user on this system"},
     {BASE "policy = { reject_text = \"%s %s\"; };\n",
      "FILE:2: policy.reject_text: %s may be used once at most"},
     {BASE "policy = { reject_text = \"a\\nb\"; };\n",
@@ -256,6 +322,10 @@ static const struct {
     {"policy.unauthenticated", "0", "an integer", "a string"},
     {"policy.on_directory_error", "[ ]", "a list", "a string"},
     {"policy.reject_text", "554", "an integer", "a string"},
+    {"policy.reject_text_no_entry", "true", "a boolean", "a string"},
+    {"policy.reject_text_not_homed", "[ ]", "a list", "a string"},
+    {"policy.reject_text_not_owned", "5", "an integer", "a string"},
+    {"policy.reject_text_malformed", "{ }", "a group", "a string"},
     {"policy.extension_delimiter", "43", "an integer", "a string"},
     {"policy.report_header", "{ }", "a group", "a string"},
     {"policy.display_names", "false", "a boolean", "a string"},
@@ -324,6 +394,18 @@ static void test_every_key_wrong_type(void **state)
     assert_int_equal(i, N(wrong_types));
 }
 
+/* The bit of struct cfg's set that stands for the key NAME. */
+static uint64_t key_bit(const char *name)
+{
+    size_t i;
+
+    for (i = 0; cfg_key_name(i) != NULL; i++)
+        if (strcmp(cfg_key_name(i), name) == 0)
+            return (uint64_t)1 << i;
+    fail_msg("no key %s", name);
+    return 0;
+}
+
 static void test_missing_file(void **state)
 {
     struct cfg *cfg = NULL;
@@ -356,6 +438,7 @@ static void test_defaults(void **state)
     assert_null(cfg->user);
     assert_int_equal(cfg->log_level, 2);
     assert_int_equal(cfg->local_hosts.n, 1); /* this host's name */
+    assert_string_equal(cfg->local_hosts.v[0], "mail.example.org");
     assert_int_equal(cfg->ldap.uri.n, 1);
     assert_string_equal(cfg->ldap.uri.v[0], "ldapi:///");
     assert_null(cfg->ldap.bind_dn);
@@ -374,6 +457,12 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->policy.unauthenticated, HM_UNAUTH_ACCEPT);
     assert_int_equal(cfg->policy.on_directory_error, HM_ONERR_TEMPFAIL);
     assert_string_equal(cfg->policy.reject_text, "Mailbox is not local: %s");
+    assert_string_equal(cfg->policy.reject_text_no_entry, "Mailbox is not local: %s");
+    assert_string_equal(cfg->policy.reject_text_not_homed, "Mailbox is not local: %s");
+    assert_string_equal(cfg->policy.reject_text_not_owned, "Mailbox is not local: %s");
+    assert_string_equal(cfg->policy.reject_text_malformed, "Mailbox is not local: %s");
+    assert_false(cfg->socket_host_added);
+    assert_true(cfg->set == key_bit("ldap.base"));
     assert_string_equal(cfg->policy.extension_delimiter, "");
     assert_string_equal(cfg->policy.report_header, "X-Homed-Milter");
     assert_int_equal(cfg->cache.ttl, 300);
@@ -578,6 +667,286 @@ static void test_set_socket(void **state)
     free(path);
 }
 
+/* Load TEXT as NAME in the test directory; fails the test on an error. */
+static struct cfg *load_ok(const char *name, const char *text)
+{
+    char *path = write_file(name, text), *error = NULL;
+    struct cfg *cfg = NULL;
+
+    if (cfg_load(path, &cfg, &error) < 0)
+        fail_msg("%s", error);
+    free(path);
+    return cfg;
+}
+
+/* Without local_hosts, this host's name, which must be fully qualified. */
+static void test_default_local_hosts(void **state)
+{
+#define NOT_FQDN                                                                         \
+    "FILE:1: local_hosts: not set, and this host's name \"vm\" is not fully qualified: " \
+    "set local_hosts to the names the home attribute holds"
+    static const struct {
+        const char *host, *canon, *text, *want; /* WANT: local_hosts or error */
+    } cases[] = {
+        {"mx.example.org", NULL, BASE, "mx.example.org"},
+        {"vm", "vm.example.net", BASE, "vm.example.net"},
+        {"vm", NULL, BASE, NOT_FQDN},
+        {"vm", "vm", BASE, NOT_FQDN},
+        {"vm", NULL, "local_hosts = \"mail.example.com\";\n" BASE, "mail.example.com"},
+        {"", NULL, BASE,
+         "FILE:1: local_hosts: not set, and this host's name \"\" is not "
+         "fully qualified: set local_hosts to the names the home "
+         "attribute holds"},
+    };
+    struct cfg *cfg;
+    char *error, *path;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < N(cases); i++) {
+        fake_host = cases[i].host;
+        fake_canon = cases[i].canon;
+        path = write_file("h.conf", cases[i].text);
+        cfg = NULL;
+        error = NULL;
+        if (strncmp(cases[i].want, "FILE:", 5) == 0) {
+            free(path);
+            error = load_error(cases[i].text);
+            if (strcmp(error, cases[i].want) != 0)
+                fail_msg("host %s: got %s", cases[i].host, error);
+        } else {
+            if (cfg_load(path, &cfg, &error) < 0)
+                fail_msg("host %s: %s", cases[i].host, error);
+            assert_int_equal(cfg->local_hosts.n, 1);
+            assert_string_equal(cfg->local_hosts.v[0], cases[i].want);
+            cfg_unref(cfg);
+            free(path);
+        }
+        free(error);
+    }
+    fake_host = "mail.example.org";
+    fake_canon = NULL;
+}
+
+/*
+ * @include: each file pulled in is held to the main file's rule, and the
+ * error points at the @include line of the file that names it.
+ */
+/* TEXT with every "$D" replaced by the test directory, in a malloc'd string. */
+static char *with_dir(const char *text)
+{
+    char *out = malloc(strlen(text) * (strlen(dir) + 1) + 1), *o = out;
+
+    assert_non_null(out);
+    while (*text != '\0') {
+        if (strncmp(text, "$D", 2) == 0) {
+            o = stpcpy(o, dir);
+            text += 2;
+        } else {
+            *o++ = *text++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static void test_includes(void **state)
+{
+#define CHANGE "users other than its owner may change it: chmod go-w"
+    static const struct {
+        const char *main; /* $D: the test directory */
+        const char *inc;  /* DIR/inc.conf */
+        mode_t inc_mode;  /* and DIR/inc2.conf, 0646 */
+        const char *want; /* "ok", or the error with FILE for main's path */
+    } cases[] = {
+        {BASE "@include \"$D/inc.conf\"\n", "log_level = \"debug\";\n", 0644, "ok"},
+        {BASE "@include \"$D/inc.conf\"\n", "log_level = \"debug\";\n", 0666,
+         "FILE:2: @include \"$D/inc.conf\": " CHANGE},
+        {BASE "\n  @include\t\"$D/inc.conf\"\n", "", 0620,
+         "FILE:3: @include \"$D/inc.conf\": " CHANGE},
+        /* a file included by an included file: its own @include line */
+        {BASE "@include \"$D/inc.conf\"\n", "\n\n@include \"$D/inc2.conf\"\n", 0644,
+         "$D/inc.conf:3: @include \"$D/inc2.conf\": " CHANGE},
+        /* what libconfig does not read is not checked */
+        {BASE "# @include \"$D/inc.conf\"\n/*\n@include \"$D/inc.conf\"\n*/\n", "", 0666,
+         "ok"},
+        {BASE "x = \"\n@include \\\"$D/inc.conf\\\"\";\n", "", 0666,
+         "FILE:2: unknown key x"},
+        {BASE "/* a */ log_level = \"info\"; // x\n@include \"$D/inc.conf\"\n", "", 0646,
+         "FILE:3: @include \"$D/inc.conf\": " CHANGE},
+        /* a missing file is left to libconfig, which names the line */
+        {BASE "@include \"$D/none.conf\"\n", "", 0644,
+         "FILE:2: cannot open include file"},
+    };
+    char *text, *inc, *inc_path, *inc2, *want, *error;
+    size_t i;
+
+    (void)state;
+    inc2 = write_file("inc2.conf", "");
+    assert_int_equal(chmod(inc2, 0646), 0);
+    for (i = 0; i < N(cases); i++) {
+        text = with_dir(cases[i].main);
+        inc = with_dir(cases[i].inc);
+        want = with_dir(cases[i].want);
+        inc_path = write_file("inc.conf", inc);
+        assert_int_equal(chmod(inc_path, cases[i].inc_mode), 0);
+        error = load_error(text);
+        if (strcmp(error, want) != 0)
+            fail_msg("case %zu: got  %s\nwant %s", i + 1, error, want);
+        free(error);
+        free(inc_path);
+        free(want);
+        free(inc);
+        free(text);
+    }
+    free(inc2);
+}
+
+/* An included file that belongs to another user (needs root to arrange). */
+static void test_include_owner(void **state)
+{
+    char *inc, *text, *error, *want;
+
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    inc = write_file("owned.conf", "");
+    assert_int_equal(chown(inc, 65534, 65534), 0);
+    assert_true(asprintf(&text, BASE "@include \"%s\"\n", inc) > 0);
+    assert_true(
+        asprintf(&want,
+                 "FILE:2: @include \"%s\": owned by a user other than root or the "
+                 "one running homed-milter: chown root",
+                 inc) > 0);
+    error = load_error(text);
+    assert_string_equal(error, want);
+    free(error);
+    free(want);
+    free(text);
+    free(inc);
+}
+
+/* socket = "inet:PORT" listens on 127.0.0.1 only; so does -p inet:PORT. */
+static void test_inet_default_host(void **state)
+{
+    struct cfg *cfg = load_ok("i.conf", "socket = \"inet:8891\";\n" BASE);
+    const char *why = NULL;
+
+    (void)state;
+    assert_string_equal(cfg->socket, "inet:8891@127.0.0.1");
+    assert_true(cfg->socket_host_added);
+    assert_int_equal(cfg_set_socket(cfg, "inet:25@0.0.0.0", &why), 0);
+    assert_string_equal(cfg->socket, "inet:25@0.0.0.0");
+    assert_false(cfg->socket_host_added);
+    assert_int_equal(cfg_set_socket(cfg, "inet:9999", &why), 0);
+    assert_string_equal(cfg->socket, "inet:9999@127.0.0.1");
+    assert_true(cfg->socket_host_added);
+    assert_int_equal(cfg_set_socket(cfg, "inet6:9999", &why), 0);
+    assert_string_equal(cfg->socket, "inet6:9999");
+    cfg_unref(cfg);
+    cfg = load_ok("i.conf", "socket = \"inet:8891@192.0.2.1\";\n" BASE);
+    assert_string_equal(cfg->socket, "inet:8891@192.0.2.1");
+    assert_false(cfg->socket_host_added);
+    cfg_unref(cfg);
+}
+
+/* The per-reason texts default to policy.reject_text, wherever it is set. */
+static void test_reject_texts(void **state)
+{
+    struct cfg *cfg =
+        load_ok("r.conf", BASE "policy = { reject_text_not_homed = \"H %u\";\n"
+                               " reject_text = \"R %s\"; };\n");
+
+    (void)state;
+    assert_string_equal(cfg->policy.reject_text, "R %s");
+    assert_string_equal(cfg->policy.reject_text_no_entry, "R %s");
+    assert_string_equal(cfg->policy.reject_text_not_homed, "H %u");
+    assert_string_equal(cfg->policy.reject_text_not_owned, "R %s");
+    assert_string_equal(cfg->policy.reject_text_malformed, "R %s");
+    cfg_unref(cfg);
+}
+
+/* CFG as -n -v prints it, in a malloc'd string. */
+static char *printed(const struct cfg *cfg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    assert_non_null(f);
+    assert_int_equal(cfg_print(cfg, f), 0);
+    fclose(f);
+    return text;
+}
+
+/* -n -v: every key once, in the file's syntax, defaults marked, no secret. */
+static void test_print(void **state)
+{
+    static const char *const lines[] = {
+        "socket = \"inet:8891@127.0.0.1\"  # inet:PORT without a host listens on "
+        "127.0.0.1 only\n",
+        "socket_mode = \"0660\"  # default\n",
+        "pid_file =  # default: not set\n",
+        "user = \"root\"\n",
+        "local_hosts = [ \"mail.example.org\" ]  # default: this host's fully qualified "
+        "name\n",
+        "ldap.uri = [ \"ldap://a\", \"ldap://b\" ]\n",
+        "ldap.bind_dn = \"cn=m\\\\,o=\\\"x\\\"\\x0a\"\n",
+        "ldap.starttls = false  # default\n",
+        "ldap.timeout = 7\n",
+        "ldap.connections = 8  # default\n",
+        "ldap.home_attribute = \"\"\n",
+        "policy.header_fields = [ ]\n",
+        "policy.mode = \"report\"\n",
+        "policy.reject_text = \"%u: %s\"\n",
+        "policy.reject_text_no_entry = \"%u: %s\"  # default: policy.reject_text\n",
+        "policy.reject_text_not_owned = \"Not %u's\"\n",
+        "stats_interval = 0\n",
+    };
+    char *secret = write_file("print.secret", "Zq-print-secret-41\n"), *conf, *out, *p;
+    struct cfg *cfg;
+    size_t i, keys = 0;
+
+    (void)state;
+    assert_int_equal(chmod(secret, 0600), 0);
+    assert_true(
+        asprintf(
+            &conf,
+            "socket = \"inet:8891\"; user = \"root\";\n"
+            "ldap = { uri = [ \"ldap://a\", \"ldap://b\" ];\n"
+            " bind_dn = \"cn=m\\\\,o=\\\"x\\\"\\n\"; bind_password_file = \"%s\";\n"
+            " base = \"dc=x\"; timeout = 7; home_attribute = \"\"; };\n"
+            "policy = { mode = \"report\"; header_fields = [ ];\n"
+            " reject_text = \"%%u: %%s\"; reject_text_not_owned = \"Not %%u's\"; };\n"
+            "stats_interval = 0;\n",
+            secret) > 0);
+    cfg = load_ok("print.conf", conf);
+    out = printed(cfg);
+    for (i = 0; i < N(lines); i++)
+        if (strstr(out, lines[i]) == NULL)
+            fail_msg("no line %s in:\n%s", lines[i], out);
+    assert_null(strstr(out, "Zq-print-secret"));
+    assert_null(strstr(out, "delegation_filter")); /* reserved: refused when set */
+    for (i = 0; cfg_key_name(i) != NULL; i++) {
+        assert_true(asprintf(&p, "\n%s =", cfg_key_name(i)) > 0);
+        if (strstr(cfg_key_name(i), "eight_bit.") == NULL &&
+            strcmp(cfg_key_name(i), "ldap.delegation_filter") != 0 &&
+            strcmp(cfg_key_name(i), "policy.trusted_logins") != 0) {
+            keys++;
+            if (strstr(out, p + (i == 0)) == NULL)
+                fail_msg("%s is not printed", cfg_key_name(i));
+        }
+        free(p);
+    }
+    for (i = 0, p = out; (p = strchr(p, '\n')) != NULL; p++)
+        i++;
+    assert_int_equal(i, keys); /* one line each */
+    free(out);
+    cfg_unref(cfg);
+    free(conf);
+    free(secret);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -609,6 +978,12 @@ int main(void)
         cmocka_unit_test(test_file_owner),
         cmocka_unit_test(test_password_fifo),
         cmocka_unit_test(test_set_socket),
+        cmocka_unit_test(test_default_local_hosts),
+        cmocka_unit_test(test_includes),
+        cmocka_unit_test(test_include_owner),
+        cmocka_unit_test(test_inet_default_host),
+        cmocka_unit_test(test_reject_texts),
+        cmocka_unit_test(test_print),
     };
     struct CMUnitTest tests[N(fixtures) + N(fixed)];
     char names[N(fixtures)][48];
