@@ -24,8 +24,11 @@
  *
  *	In report mode a reject of steps 1 and 3-9 becomes an accept that
  *	still carries the reply it would have sent; directory errors keep
- *	following on_directory_error. Reply texts name the address as the
- *	client wrote it, made printable and cut to a sane length.
+ *	following on_directory_error. The reply text of a reject of steps
+ *	3, 4, 6, 8 and 9 is that reason's policy.reject_text_* (which
+ *	defaults to policy.reject_text); %s in it names the address as the
+ *	client wrote it, %u the login, both made printable and cut to a sane
+ *	length.
  *
  *	No I/O, no clock, no globals: safe from any thread.
  */
@@ -144,20 +147,12 @@ bool policy_owns(const struct cfg *cfg, const struct entry *entry,
     return false;
 }
 
-/* The client's address for a reply: no brackets, printable, bounded. */
-char *policy_shown(const char *written)
+/* LEN bytes of FROM, printable and bounded, in a malloc'd string. */
+static char *policy_printable(const char *from, size_t len)
 {
-    size_t len = written ? strlen(written) : 0, i, cut;
-    const char *from = written ? written : "";
+    size_t i, cut = len > POLICY_SHOWN_MAX ? POLICY_SHOWN_MAX : len;
     char *out;
 
-    if (len >= 2 && from[0] == '<' && from[len - 1] == '>') {
-        from++;
-        len -= 2;
-    }
-    if (len == 0)
-        return strdup("<>"); /* the null sender, named as SMTP writes it */
-    cut = len > POLICY_SHOWN_MAX ? POLICY_SHOWN_MAX : len;
     if ((out = malloc(cut + 4)) == NULL)
         return NULL;
     for (i = 0; i < cut; i++) {
@@ -168,21 +163,40 @@ char *policy_shown(const char *written)
     return out;
 }
 
-/* TEMPLATE (checked at load: only %s and %%) with %s replaced by SHOWN. */
-static char *policy_expand(const char *template, const char *shown)
+/* The client's address for a reply: no brackets, printable, bounded. */
+char *policy_shown(const char *written)
+{
+    size_t len = written ? strlen(written) : 0;
+    const char *from = written ? written : "";
+
+    if (len >= 2 && from[0] == '<' && from[len - 1] == '>') {
+        from++;
+        len -= 2;
+    }
+    if (len == 0)
+        return strdup("<>"); /* the null sender, named as SMTP writes it */
+    return policy_printable(from, len);
+}
+
+/*
+ * TEMPLATE (checked at load: only %s, %u and %%) with %s replaced by
+ * SHOWN and %u by LOGIN, both printable already.
+ */
+static char *policy_expand(const char *template, const char *shown, const char *login)
 {
     size_t len = strlen(template) + 1, n = 0;
-    const char *p;
+    const char *p, *value;
     char *out;
 
-    for (p = strstr(template, "%s"); p != NULL; p = strstr(p + 2, "%s"))
-        len += strlen(shown);
+    for (p = strchr(template, '%'); p != NULL; p = strchr(p + 2, '%'))
+        len += p[1] == 's' ? strlen(shown) : p[1] == 'u' ? strlen(login) : 0;
     if ((out = malloc(len)) == NULL)
         return NULL;
     for (p = template; *p != '\0'; p++) {
-        if (p[0] == '%' && p[1] == 's') {
-            memcpy(out + n, shown, strlen(shown));
-            n += strlen(shown);
+        value = p[0] != '%' ? NULL : p[1] == 's' ? shown : p[1] == 'u' ? login : NULL;
+        if (value != NULL) {
+            memcpy(out + n, value, strlen(value));
+            n += strlen(value);
             p++;
         } else {
             out[n++] = *p;
@@ -204,13 +218,18 @@ static int policy_set(struct policy_verdict *v, enum policy_action decision,
 
 static int policy_reply(struct policy_verdict *v, enum policy_action decision,
                         enum policy_reason reason, const char *template,
-                        const char *written)
+                        const struct policy_request *req)
 {
+    const char *login = req->login ? req->login : "";
+    char *shown_login = policy_printable(login, strlen(login));
+
     policy_set(v, decision, reason);
     v->code = decision == HM_TEMPFAIL ? "451" : "554";
     v->xcode = decision == HM_TEMPFAIL ? "4.3.0" : "5.7.1";
-    v->shown = policy_shown(written);
-    v->text = v->shown ? policy_expand(template, v->shown) : NULL;
+    v->shown = policy_shown(req->written);
+    v->text =
+        v->shown && shown_login ? policy_expand(template, v->shown, shown_login) : NULL;
+    free(shown_login);
     if (v->text == NULL) {
         v->action = v->decision = HM_TEMPFAIL;
         v->code = "451";
@@ -228,34 +247,49 @@ static int policy_directory_error(const struct cfg *cfg, const struct policy_req
         return policy_set(v, HM_ACCEPT, HM_REASON_DIRECTORY_ERROR);
     case HM_ONERR_REJECT:
         return policy_reply(v, HM_REJECT, HM_REASON_DIRECTORY_ERROR,
-                            cfg->policy.reject_text, req->written);
+                            cfg->policy.reject_text, req);
     default:
         return policy_reply(v, HM_TEMPFAIL, HM_REASON_DIRECTORY_ERROR,
-                            "Directory unavailable, try again later", req->written);
+                            "Directory unavailable, try again later", req);
     }
+}
+
+/* A reject for REASON, with the reply text configured for it. */
+static int policy_reject(const struct cfg *cfg, enum policy_reason reason,
+                         const struct policy_request *req, struct policy_verdict *v)
+{
+    const char *text = cfg->policy.reject_text;
+
+    if (reason == HM_REASON_NO_ENTRY)
+        text = cfg->policy.reject_text_no_entry;
+    else if (reason == HM_REASON_NOT_HOMED)
+        text = cfg->policy.reject_text_not_homed;
+    else if (reason == HM_REASON_NOT_OWNED)
+        text = cfg->policy.reject_text_not_owned;
+    else if (reason == HM_REASON_MALFORMED)
+        text = cfg->policy.reject_text_malformed;
+    return policy_reply(v, HM_REJECT, reason, text ? text : cfg->policy.reject_text, req);
 }
 
 /* Steps 3 to 8 of the DESCRIPTION, for an authenticated login. */
 static int policy_check_entry(const struct cfg *cfg, const struct policy_request *req,
                               struct policy_verdict *v)
 {
-    const char *text = cfg->policy.reject_text;
-
     if (req->lookup == HM_LOOKUP_NOT_FOUND || req->entry == NULL)
-        return policy_reply(v, HM_REJECT, HM_REASON_NO_ENTRY, text, req->written);
+        return policy_reject(cfg, HM_REASON_NO_ENTRY, req, v);
     if (!policy_is_local(cfg, req->entry))
-        return policy_reply(v, HM_REJECT, HM_REASON_NOT_HOMED, text, req->written);
+        return policy_reject(cfg, HM_REASON_NOT_HOMED, req, v);
     if (req->stage == HM_STAGE_MAIL && !cfg->policy.check_envelope)
         return policy_set(v, HM_ACCEPT, HM_REASON_NOT_CHECKED);
     if (req->address == NULL)
-        return policy_reply(v, HM_REJECT, HM_REASON_MALFORMED, text, req->written);
+        return policy_reject(cfg, HM_REASON_MALFORMED, req, v);
     if (req->address->is_null && req->stage == HM_STAGE_MAIL)
         return policy_set(v, HM_ACCEPT, HM_REASON_NULL_SENDER);
     if (policy_bad_extension(cfg, req->address))
-        return policy_reply(v, HM_REJECT, HM_REASON_MALFORMED, text, req->written);
+        return policy_reject(cfg, HM_REASON_MALFORMED, req, v);
     if (policy_owns(cfg, req->entry, req->address))
         return policy_set(v, HM_ACCEPT, HM_REASON_OWNED);
-    return policy_reply(v, HM_REJECT, HM_REASON_NOT_OWNED, text, req->written);
+    return policy_reject(cfg, HM_REASON_NOT_OWNED, req, v);
 }
 
 int policy_decide(const struct cfg *cfg, const struct policy_request *req,
@@ -268,11 +302,11 @@ int policy_decide(const struct cfg *cfg, const struct policy_request *req,
         if (cfg->policy.unauthenticated == HM_UNAUTH_ACCEPT)
             return policy_set(v, HM_ACCEPT, HM_REASON_UNAUTHENTICATED);
         rc = policy_reply(v, HM_REJECT, HM_REASON_UNAUTHENTICATED,
-                          "Authentication required to submit mail", req->written);
+                          "Authentication required to submit mail", req);
     } else if (req->lookup == HM_LOOKUP_AMBIGUOUS) {
         /* Never a pick between two mailboxes, whatever on_directory_error says. */
         return policy_reply(v, HM_TEMPFAIL, HM_REASON_AMBIGUOUS,
-                            "Directory unavailable, try again later", req->written);
+                            "Directory unavailable, try again later", req);
     } else if (req->lookup == HM_LOOKUP_ERROR) {
         return policy_directory_error(cfg, req, v);
     } else {

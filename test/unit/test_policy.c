@@ -157,6 +157,37 @@ static const struct row rows[] = {
      JANE, R, A, "554", "5.7.1", NOTLOCAL "\"a?b\"@evil.test", "not-owned"},
     {"UTF-8 made printable", "", "", "janed", HDR, "j\xc3\xa9@evil.test", FOUND, JANE, R,
      A, "554", "5.7.1", NOTLOCAL "j??@evil.test", "not-owned"},
+/* a reply text per reason; %u is the login */
+#define TEXTS                                                                            \
+    "reject_text = \"R %u %s\"; reject_text_no_entry = \"No entry for %u (%s)\"; "       \
+    "reject_text_not_homed = \"%u is homed elsewhere: %s\"; "                            \
+    "reject_text_not_owned = \"%s is not %u's (100%%)\"; "                               \
+    "reject_text_malformed = \"Cannot read %s\";"
+    {"text no-entry", TEXTS, "", "ghost", MAIL, "<ghost@example.com>", NOTF, NONE, R, A,
+     "554", "5.7.1", "No entry for ghost (ghost@example.com)", "no-entry"},
+    {"text not-homed", TEXTS, "", "johnd", MAIL, "<JohnD@COMPANY1.com>", FOUND, JOHN, R,
+     A, "554", "5.7.1", "johnd is homed elsewhere: JohnD@COMPANY1.com", "not-homed"},
+    {"text not-owned", TEXTS, "", "janed", HDR, "\"John\" <JohnD@COMPANY1.com>", FOUND,
+     JANE, R, A, "554", "5.7.1", "JohnD@COMPANY1.com is not janed's (100%)", "not-owned"},
+    {"text malformed", TEXTS, "", "janed", HDR, "Jane <janed@example.com", FOUND, JANE, R,
+     A, "554", "5.7.1", "Cannot read Jane <janed@example.com", "malformed"},
+    {"text malformed extension", "extension_delimiter = \"+\"; " TEXTS, "", "janed", MAIL,
+     "<\"janed+a b\"@example.com>", FOUND, JANE, R, A, "554", "5.7.1",
+     "Cannot read \"janed+a b\"@example.com", "malformed"},
+    {"text directory error, reject", "on_directory_error = \"reject\"; " TEXTS, "",
+     "janed", MAIL, "<janed@example.com>", ERR, NONE, R, R, "554", "5.7.1",
+     "R janed janed@example.com", "directory-error"},
+    {"text unset: reject_text",
+     "reject_text = \"%u: %s\"; reject_text_not_owned = \"N\";", "", "janed", MAIL,
+     "<x@evil.test>", FOUND, JOHN, R, A, "554", "5.7.1", "janed: x@evil.test",
+     "not-homed"},
+    {"text login made printable", "reject_text_no_entry = \"No %u\";", "",
+     "gh\xc3\xb6st\t", MAIL, "<x@evil.test>", NOTF, NONE, R, A, "554", "5.7.1",
+     "No gh??st?", "no-entry"},
+    {"text unauthenticated keeps its own", "unauthenticated = \"reject\"; " TEXTS, "",
+     NULL, MAIL, "x@y.org", NOTF, NONE, R, A, "554", "5.7.1",
+     "Authentication required to submit mail", "unauthenticated"},
+#undef TEXTS
 };
 
 #define BASE_CONFIG                                                                      \
