@@ -58,13 +58,18 @@ static void query_print_evidence(FILE *out, enum hm_lookup lookup, const struct 
 }
 
 /* What an explanation names: nothing, the address, or a configured value. */
-enum query_arg { QUERY_NONE, QUERY_ADDRESS, QUERY_BASE, QUERY_HOME };
+enum query_arg { QUERY_NONE, QUERY_ADDRESS, QUERY_BASE, QUERY_HOME, QUERY_LOCAL_HOSTS };
 
-/* What -q says of each reason: BEFORE, the value ARG names, AFTER. */
+/*
+ * What -q says of each reason: BEFORE, the value ARG names, AFTER, and
+ * for some a second value ARG2 and what follows it, TAIL.
+ */
 static const struct query_explain {
     const char *before;
     enum query_arg arg;
     const char *after;
+    enum query_arg arg2;
+    const char *tail;
 } query_explains[] = {
     [HM_REASON_NONE] = {"see the policy", QUERY_NONE, ""},
     [HM_REASON_UNAUTHENTICATED] = {"see the policy", QUERY_NONE, ""},
@@ -75,7 +80,8 @@ static const struct query_explain {
                              "always 451",
                              QUERY_NONE, ""},
     [HM_REASON_NO_ENTRY] = {"the login has no entry under ", QUERY_BASE, ""},
-    [HM_REASON_NOT_HOMED] = {"no ", QUERY_HOME, " value is one of local_hosts"},
+    [HM_REASON_NOT_HOMED] = {"no ", QUERY_HOME, " value is one of local_hosts (",
+                             QUERY_LOCAL_HOSTS, ")"},
     [HM_REASON_NOT_CHECKED] = {"policy.check_envelope is false", QUERY_NONE, ""},
     [HM_REASON_MALFORMED] = {"the extension of ", QUERY_ADDRESS,
                              " holds '@', '\"', '<', '>' or white space"},
@@ -87,15 +93,36 @@ static const struct query_explain {
     [HM_REASON_NO_MEMORY] = {"out of memory while deciding", QUERY_NONE, ""},
 };
 
+/* CFG's local_hosts, comma-separated, in a malloc'd string (NULL: no memory). */
+static char *query_local_hosts(const struct cfg *cfg)
+{
+    size_t i, len = 1;
+    char *out;
+
+    for (i = 0; i < cfg->local_hosts.n; i++)
+        len += strlen(cfg->local_hosts.v[i]) + 2;
+    if ((out = malloc(len)) == NULL)
+        return NULL;
+    out[0] = '\0';
+    for (i = 0; i < cfg->local_hosts.n; i++) {
+        if (i > 0)
+            strcat(out, ", ");
+        strcat(out, cfg->local_hosts.v[i]);
+    }
+    return out;
+}
+
 static void query_print_reason(FILE *out, const struct check_msg *m,
                                const struct check_result *r)
 {
     const struct policy_verdict *v = &r->v;
     const struct query_explain *e = &query_explains[HM_REASON_NONE];
+    char *hosts = query_local_hosts(m->cfg);
     const char *args[] = {[QUERY_NONE] = "",
                           [QUERY_ADDRESS] = r->written ? r->written : "",
                           [QUERY_BASE] = m->cfg->ldap.base,
-                          [QUERY_HOME] = m->cfg->ldap.home_attribute};
+                          [QUERY_HOME] = m->cfg->ldap.home_attribute,
+                          [QUERY_LOCAL_HOSTS] = hosts ? hosts : "?"};
 
     if ((unsigned)v->reason < sizeof(query_explains) / sizeof(query_explains[0]))
         e = &query_explains[v->reason];
@@ -103,11 +130,13 @@ static void query_print_reason(FILE *out, const struct check_msg *m,
     if (v->reason == HM_REASON_MALFORMED && r->parse_error != NULL)
         fprintf(out, "the address does not parse: %s", r->parse_error);
     else
-        fprintf(out, "%s%s%s", e->before, args[e->arg], e->after);
+        fprintf(out, "%s%s%s%s%s", e->before, args[e->arg], e->after, args[e->arg2],
+                e->tail ? e->tail : "");
     if (v->action != v->decision)
         fprintf(out, " (report mode: would %s %s %s %s)", policy_action_name(v->decision),
                 v->code, v->xcode, v->text);
     fputc('\n', out);
+    free(hosts);
 }
 
 /*

@@ -106,12 +106,20 @@ qis plus janed '<"janed+a b"@example.com>' "reject 554 5.7.1 Mailbox is not loca
 q main johnd JohnD@COMPANY1.com
 is "$LINE1" "reject 554 5.7.1 Mailbox is not local: JohnD@COMPANY1.com" "homed elsewhere: the Exchange reply, address as written"
 like "$LINE2" "^entry uid=johnd,ou=people,dc=example,dc=com home=mail.company1.com " "homed elsewhere: the home is shown"
-like "$LINE3" "^reason not-homed" "homed elsewhere: reason not-homed"
+is "$LINE3" "reason not-homed: no mailHost value is one of local_hosts (mail.example.com)" \
+    "homed elsewhere: reason not-homed, naming the local_hosts compared with"
 is "$RC" 1 "homed elsewhere: exit 1"
 qis main johnd '<>' "reject 554 5.7.1 Mailbox is not local: <>1" "homed elsewhere: even the null sender is refused"
 q main nohome nohome@example.com
 like "$LINE2" "home=\(none\)" "no home attribute: shown as none"
 is "$LINE1$RC" "reject 554 5.7.1 Mailbox is not local: nohome@example.com1" "no home attribute: reject"
+hm_conf twohosts 'local_hosts=[ "mail.example.com", "mx2.example.com" ]' \
+    'policy.reject_text_not_homed="%u is homed elsewhere: %s"'
+q twohosts johnd '<JohnD@COMPANY1.com>'
+is "$LINE1" "reject 554 5.7.1 johnd is homed elsewhere: JohnD@COMPANY1.com" \
+    "policy.reject_text_not_homed: the not-homed reply, with %u"
+is "$LINE3" "reason not-homed: no mailHost value is one of local_hosts (mail.example.com, mx2.example.com)" \
+    "not homed: every local_hosts value is named"
 hm_conf nohomed 'ldap.home_attribute=""'
 qis nohomed johnd JohnD@company1.com "accept0" "home_attribute \"\" turns the homed check off"
 
