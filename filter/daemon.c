@@ -47,6 +47,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sysexits.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -54,6 +55,7 @@
 #include "directory.h"
 #include "log.h"
 #include "milter.h"
+#include "stats.h"
 
 /* The unix socket's path in SOCKET, or NULL for inet sockets. */
 static const char *daemon_socket_path(const char *socket)
@@ -234,6 +236,9 @@ static void daemon_ready(int fd, int rc)
     close(fd);
 }
 
+/* What the milter thread sends main when libmilter stopped by itself. */
+#define DAEMON_SIG_STOPPED SIGRTMIN
+
 static pthread_t daemon_main_thread;
 static int daemon_stopping; /* atomic: we asked libmilter to stop */
 static pthread_mutex_t daemon_reload_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -245,7 +250,7 @@ static void *daemon_milter_thread(void *arg)
         log_error("libmilter stopped with an error");
     /* Stopped by libmilter's own signal thread, not by us: tell main. */
     if (!__atomic_load_n(&daemon_stopping, __ATOMIC_SEQ_CST))
-        pthread_kill(daemon_main_thread, SIGUSR2);
+        pthread_kill(daemon_main_thread, DAEMON_SIG_STOPPED);
     return NULL;
 }
 
@@ -285,26 +290,88 @@ static void *daemon_reload(void *arg)
     return NULL;
 }
 
+/* The start-up line: where it listens, and what it takes for local. */
+static void daemon_started(const struct cfg *cfg)
+{
+    char *hosts = strdup(""), *more;
+    size_t i;
+
+    for (i = 0; hosts != NULL && i < cfg->local_hosts.n; i++) {
+        if (asprintf(&more, "%s%s%s", hosts, i ? ", " : "", cfg->local_hosts.v[i]) < 0)
+            more = NULL;
+        free(hosts);
+        hosts = more;
+    }
+    log_info("started, listening on %s; local_hosts: %s", cfg->socket,
+             hosts ? hosts : "(out of memory)");
+    free(hosts);
+}
+
+/* The counter line: to the log, and to systemd as the STATUS. */
+static void daemon_stats(void)
+{
+    char *line = stats_line();
+
+    if (line == NULL)
+        return;
+    log_info("%s", line);
+    sd_notifyf(0, "STATUS=%s", line);
+    free(line);
+}
+
+/*
+ * The next signal in SET; every INTERVAL seconds (0: never) without one,
+ * the counter line is logged instead. Returns the signal.
+ */
+static int daemon_next_signal(const sigset_t *set, int interval, time_t *next)
+{
+    struct timespec now, wait;
+    int sig;
+
+    for (;;) {
+        if (interval <= 0) {
+            if (sigwait(set, &sig) == 0)
+                return sig;
+            continue;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec >= *next) {
+            daemon_stats();
+            *next = now.tv_sec + interval;
+        }
+        wait.tv_sec = *next - now.tv_sec;
+        wait.tv_nsec = 0;
+        if ((sig = sigtimedwait(set, NULL, &wait)) > 0)
+            return sig;
+    }
+}
+
 /*
  * Wait for signals. HUP and USR1 reload, in a thread of their own so that
- * the main thread is back in sigwait() at once; TERM and INT stop. USR2
+ * the main thread is back in sigwait() at once; USR2 logs the counter
+ * line (as stats_interval does); TERM and INT stop. DAEMON_SIG_STOPPED
  * comes from the milter thread when libmilter stopped by itself (its own
  * signal thread caught a HUP or TERM first): exit, for a restart.
  */
 static int daemon_wait(const struct cfg *start, const sigset_t *set)
 {
+    struct timespec now;
     pthread_t reloader;
+    time_t next;
     int sig;
 
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    next = now.tv_sec + start->stats_interval;
     for (;;) {
-        if (sigwait(set, &sig) != 0)
-            continue;
-        if (sig == SIGHUP || sig == SIGUSR1) {
+        sig = daemon_next_signal(set, start->stats_interval, &next);
+        if (sig == SIGUSR2) {
+            daemon_stats();
+        } else if (sig == SIGHUP || sig == SIGUSR1) {
             if (pthread_create(&reloader, NULL, daemon_reload, (void *)start) == 0)
                 pthread_detach(reloader);
             else
                 daemon_reload((void *)start);
-        } else if (sig == SIGUSR2) {
+        } else if (sig == DAEMON_SIG_STOPPED) {
             log_error("libmilter stopped on a signal of its own; exiting so that the "
                       "service manager starts homed-milter again");
             return EX_SOFTWARE;
@@ -358,6 +425,7 @@ int daemon_run(struct cfg *cfg, bool foreground)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGUSR2);
+    sigaddset(&set, DAEMON_SIG_STOPPED);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     dir_library_init();
     rc = daemon_prepare(cfg, foreground, &ready);
@@ -366,7 +434,7 @@ int daemon_run(struct cfg *cfg, bool foreground)
         rc = EX_OSERR;
     daemon_ready(ready, rc);
     if (rc == EX_OK) {
-        log_info("started, listening on %s", cfg->socket);
+        daemon_started(cfg);
         sd_notifyf(0, "READY=1\nSTATUS=listening on %s", cfg->socket);
         rc = daemon_wait(cfg, &set);
         if (rc != EX_OK)

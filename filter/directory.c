@@ -38,11 +38,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "cache.h"
 #include "dir_filter.h"
 #include "dir_pool.h"
 #include "directory.h"
+#include "stats.h"
 
 struct dir {
     struct cfg *cfg;
@@ -156,7 +158,8 @@ static bool dir_same(const char *value, size_t len, const char *text, size_t tle
 
 /*
  * Whether the entry's login attribute holds LOGIN (or its part before the
- * last '@') itself. LDAP's matching rules also match " janed", "JANED" or
+ * last '@') itself, ASCII case aside (homed-milter.conf(5),
+ * ldap.login_attribute). LDAP's matching rules also match " janed" or
  * full-width letters to janed; an authentication store that tells those
  * apart must not get janed's entry for them.
  */
@@ -276,10 +279,21 @@ static void dir_search_pooled(struct dir *dir, const char *filter, const char *l
     dir_pool_give(dir->pool, c);
 }
 
+/* Microseconds on the monotonic clock since START. */
+static long long dir_us_since(const struct timespec *start)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)(now.tv_sec - start->tv_sec) * 1000000 +
+           (now.tv_nsec - start->tv_nsec) / 1000;
+}
+
 enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **entry_r,
                           char **detail_r)
 {
     struct dir_try t = {HM_LOOKUP_ERROR, false, NULL, NULL};
+    struct timespec start;
     enum hm_lookup cached;
     const char *why;
     char *filter = NULL;
@@ -290,14 +304,19 @@ enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **ent
         dir_say(detail_r, "the login is empty");
         return HM_LOOKUP_NOT_FOUND;
     }
-    if (cache_get(dir->cache, login, &cached, entry_r, detail_r))
+    if (cache_get(dir->cache, login, &cached, entry_r, detail_r)) {
+        stats_cache(true);
         return cached;
+    }
+    stats_cache(false);
     if (dir_filter_expand(dir->cfg->ldap.login_filter, login, NULL, NULL, &filter, &why) <
         0) {
         dir_say(detail_r, "ldap.login_filter: %s", why);
         return HM_LOOKUP_ERROR;
     }
+    clock_gettime(CLOCK_MONOTONIC, &start);
     dir_search_pooled(dir, filter, login, &t);
+    stats_lookup(dir_us_since(&start), t.result == HM_LOOKUP_ERROR);
     free(filter);
     cache_put(dir->cache, login, t.result, t.entry, t.detail);
     *entry_r = t.entry;

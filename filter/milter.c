@@ -41,6 +41,7 @@
 #include "log.h"
 #include "milter.h"
 #include "policy.h"
+#include "stats.h"
 
 /* A configuration and the directory client made for it. */
 struct milter_gen {
@@ -344,7 +345,9 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
         milter_defer(ctx, c, "sender", r.written, &r.v, "mail", false);
     rc = milter_answer(ctx, &r.v);
     if (rc == SMFIS_CONTINUE && c->msg.login == NULL && r.v.decision == HM_ACCEPT)
-        rc = SMFIS_ACCEPT; /* not ours to check: no further callbacks */
+        rc = SMFIS_ACCEPT;    /* not ours to check: no further callbacks */
+    if (rc != SMFIS_CONTINUE) /* the message ends here */
+        stats_message(r.v.action, r.v.reason);
     check_result_clear(&r);
     return rc;
 }
@@ -407,6 +410,8 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
                    failed->v.shown, &failed->v, "header", failed->in_name);
         rc = milter_answer(ctx, &failed->v);
     }
+    stats_message(failed != NULL ? failed->v.action : HM_ACCEPT,
+                  failed != NULL ? failed->v.reason : HM_REASON_NONE);
     if (rc == SMFIS_CONTINUE)
         milter_remove_client_reports(ctx, c);
     field = c->gen->cfg->policy.report_header;

@@ -100,6 +100,29 @@ raw_step() { printf '%s\n' "$RAW" | grep "^$1 " | tail -1; }
 JANED="M:{auth_authen}=janed"
 POSTFIX="M:v=Postfix 3.7.11"
 
+# --- the counter line (homed-milter(8), LOGGING; SIGNALS) ---------------------------
+# A daemon of its own, so that every message it saw is one sent here: two
+# accepted (one owned, one unauthenticated), two rejected for not-owned
+# (at MAIL FROM and at end of DATA), one for no-entry; three lookups, the
+# cache off. SIGUSR2 logs the line at once; stats_interval = 1 logs it
+# again by itself.
+conf stats 'stats_interval=1' 'cache.ttl=0' 'cache.negative_ttl=0'
+hm_run stats || diag "the stats daemon did not start"
+raw stats "$JANED" "$POSTFIX" 'mail:<janed@example.com>' 'hdr:From=janed@example.com' eom
+raw stats "$POSTFIX" 'mail:<anyone@example.org>'
+raw stats "$JANED" "$POSTFIX" 'mail:<johnd@company1.com>'
+raw stats "$JANED" "$POSTFIX" 'mail:<janed@example.com>' 'hdr:From=johnd@company1.com' eom
+raw stats 'M:{auth_authen}=ghost' "$POSTFIX" 'mail:<ghost@example.com>'
+kill -USR2 "$(hm_pid stats)"
+wait_for 50 grep -q 'stats: messages=5 ' "$W/stats.log"
+like "$(grep 'stats: messages=5 ' "$W/stats.log" | head -1)" \
+    ": stats: messages=5 accepts=2 rejects=3 \\(no-entry=1 not-owned=2\\) tempfails=0 cache_hits=0 cache_misses=4 lookups=4 directory_errors=0 lookup_p50_ms=[0-9.]+ lookup_p99_ms=[0-9.]+\$" \
+    "SIGUSR2: the counter line adds up to the messages sent, rejects by reason"
+_n=$(grep -c ': stats: ' "$W/stats.log")
+ok_if "stats_interval = 1: the counter line comes again by itself" \
+    wait_for 40 sh -c "[ \$(grep -c ': stats: ' '$W/stats.log') -gt $_n ]"
+hm_stop stats
+
 # --- slapd up: the decision table and the sessions ----------------------------------
 lua decisions.lua up
 lua sessions.lua up
