@@ -159,8 +159,8 @@ int main(int argc, char **argv)
         printf("%s: valid\n", cfg->file);
         rc = EX_OK;
     } else if (o.login != NULL) {
-        /* What -q finds it prints; the directory's events add nothing. */
-        log_set_level(HM_LOG_ERROR);
+        /* What -q finds it prints; log lines (the directory's events) would repeat it. */
+        log_set_stderr(false);
         rc = query_run(cfg, o.login, o.address, stdout);
     } else {
         rc = daemon_run(cfg_ref(cfg), o.foreground);
