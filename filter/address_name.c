@@ -316,12 +316,19 @@ static int tb_emit(struct tb_name *tb, const char *token, size_t n, bool unescap
     return 0;
 }
 
-/* tb_quoted - a quoted string's inside [P, END): decoded, then unescaped. */
+/*
+ * tb_quoted - a quoted string's inside [P, END): decoded (when this reading
+ * decodes), then unescaped.
+ */
 static int tb_quoted(struct tb_name *tb, const char *p, const char *end)
 {
     struct addr_lex_sbuf dec = {0};
-    int rc = addr_lex_rfc2047_decode(tb->ps, p, (size_t)(end - p), HM_2047_TB, &dec,
-                                     tb->unclear);
+    int rc;
+
+    if (!tb->decode)
+        return tb_emit(tb, p, (size_t)(end - p), true);
+    rc = addr_lex_rfc2047_decode(tb->ps, p, (size_t)(end - p), HM_2047_TB, &dec,
+                                 tb->unclear);
 
     if (rc == 0)
         rc = tb_emit(tb, dec.s ? dec.s : "", dec.len, true);

@@ -287,6 +287,12 @@ static const struct shown_case read_as_shown[] = {
     {"a@x, \"b@y\" <c@z>", ALL, NULL, {"a@x", "c@z", "n:b@y"}},
     {"Team: a@x, b@y;", HM_ADDR_NAMES, NULL, {"a@x", "b@y"}},
     {"\"t@x\": a@x;", HM_ADDR_NAMES, NULL, {"a@x", "n:t@x"}},
+    /* A reader that does not decode: the word as written, joined to the
+     * next one across the empty quoted string. */
+    {"\"=?utf-8?q?bob?=\" \"\" \"@evil.example\" <j@x>",
+     ALL,
+     NULL,
+     {"j@x", "n:bob@evil.example", "n:=?utf-8?q?bob?=@evil.example"}},
 };
 
 /* The same with display names ignored: only the mailboxes. */
