@@ -135,6 +135,38 @@ static int cfg_check_host(const char *value, const char **error_r)
     return 0;
 }
 
+/*
+ * cfg_check_domain - a domain name as a reply names it: labels of ASCII
+ * letters, digits and '-', one trailing dot at most.
+ */
+static int cfg_check_domain(const char *value, const char **error_r)
+{
+    size_t i, label = 0;
+
+    if (strlen(value) > 253)
+        return cfg_bad(error_r, "a domain name is at most 253 characters long");
+    for (i = 0; value[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)value[i];
+
+        if (c == '.' && label == 0)
+            return cfg_bad(error_r, "a domain name has no empty label");
+        if (c == '.') {
+            label = 0;
+            continue;
+        }
+        if (c >= 0x80)
+            return cfg_bad(error_r, "write an international domain name in its "
+                                    "ASCII form (xn--...)");
+        if (!(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'z') &&
+            !(c >= 'A' && c <= 'Z') && c != '-')
+            return cfg_bad(error_r, "a domain name holds letters, digits, '-' and "
+                                    "'.' only");
+        if (++label > 63)
+            return cfg_bad(error_r, "a label of a domain name is at most 63 characters");
+    }
+    return 0;
+}
+
 /* What ldap_url_parse() says of a URI it refuses. */
 static const char *cfg_url_error(int rc)
 {
@@ -334,8 +366,10 @@ const struct cfg_key cfg_keys[] = {
     INT("cache.negative_ttl", cache.negative_ttl, 60, 0, 86400),
     INT("cache.size", cache.size, 100000, 0, 10000000),
     INT("stats_interval", stats_interval, 3600, 0, 86400),
-    RESERVED("eight_bit.undeclared"),
-    RESERVED("eight_bit.seven_bit_only"),
+    ENUM("eight_bit.undeclared", eight_bit.undeclared, "accept", unauth),
+    BOOL("eight_bit.seven_bit_only", eight_bit.seven_bit_only, 0),
+    LIST("eight_bit.seven_bit_only_domains", eight_bit.seven_bit_only_domains, NULL,
+         cfg_check_domain, true),
 };
 
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);

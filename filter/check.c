@@ -20,9 +20,16 @@
  *			group's name as the author); the first decision that
  *			is no accept is kept, and nothing after it is decided
  *			(but with explain set, for -q, which shows them all);
- *	end-of-DATA	the kept decision, and the report header.
+ *	end-of-DATA	the kept decision, else the 8-bit rule's; and the
+ *			report header.
  *
- *	Every decision is policy_decide()'s; check adds no rule of its own.
+ *	The 8-bit rule (the second seed) reads every message, authenticated
+ *	or not, when it is on: what MAIL FROM declared, the recipients'
+ *	domains, and each header field and body chunk until the first byte
+ *	>= 0x80, without a copy.
+ *
+ *	Every decision is policy_decide()'s or policy_decide_eight()'s;
+ *	check adds no rule of its own.
  *	Out of memory, a message is tempfailed, never accepted unchecked.
  *	A message belongs to one thread at a time.
  */
@@ -34,6 +41,7 @@
 #include <strings.h>
 
 #include "check.h"
+#include "eight.h"
 
 bool check_is_field(const struct cfg *cfg, const char *name)
 {
@@ -141,6 +149,7 @@ static int check_field_no_memory(struct check_msg *m, const char *name)
     if (m->failed.v.reason == HM_REASON_NONE) {
         check_no_memory(&m->failed.v);
         m->failed.field = strdup(name);
+        m->failed.stage = "header";
     }
     return -1;
 }
@@ -153,6 +162,12 @@ void check_begin(struct check_msg *m, const struct cfg *cfg, check_lookup_fn *lo
     m->lookup_fn = lookup;
     m->lookup_ctx = ctx;
     m->lookup = HM_LOOKUP_ERROR;
+}
+
+bool check_eight_on(const struct cfg *cfg)
+{
+    return cfg->eight_bit.undeclared == HM_UNDECLARED_REJECT ||
+           cfg->eight_bit.seven_bit_only || cfg->eight_bit.seven_bit_only_domains.n > 0;
 }
 
 static void check_kept_clear(struct check_kept *k)
@@ -170,6 +185,9 @@ void check_end(struct check_msg *m)
     free(m->detail);
     check_kept_clear(&m->failed);
     check_kept_clear(&m->reported);
+    free(m->sender);
+    m->sender = NULL;
+    memset(&m->eight, 0, sizeof(m->eight));
     m->login = NULL;
     m->lookup = HM_LOOKUP_ERROR;
     m->entry = NULL;
@@ -196,6 +214,8 @@ static int check_keep(struct check_kept *k, const char *field,
     k->v.shown = r->v.shown ? strdup(r->v.shown) : NULL;
     k->field = field ? strdup(field) : NULL;
     k->in_name = r->in_name;
+    k->stage = field ? "header" : "mail";
+    k->domain = NULL;
     if ((r->v.text && !k->v.text) || (r->v.shown && !k->v.shown) || (field && !k->field))
         return -1;
     return 0;
@@ -243,6 +263,9 @@ int check_envelope(struct check_msg *m, const char *sender, struct check_result 
     int rc;
 
     memset(r, 0, sizeof(*r));
+    free(m->sender);
+    if ((m->sender = strdup(sender)) == NULL && check_eight_on(m->cfg))
+        check_field_no_memory(m, "sender"); /* the 8-bit rule names it */
     if (addr_parse_envelope(sender, strlen(sender), &parsed, &r->parse_error) == 0) {
         char *written = parsed.written;
 
@@ -253,9 +276,44 @@ int check_envelope(struct check_msg *m, const char *sender, struct check_result 
         rc = check_decide(m, HM_STAGE_MAIL, strdup(sender), NULL, r);
     }
     addr_free(&parsed);
-    if (check_remember(m, NULL, r) < 0)
+    if (check_remember(m, NULL, r) < 0 || m->sender == NULL)
         rc = -1;
     return rc;
+}
+
+void check_esmtp(struct check_msg *m, char *const *args)
+{
+    m->eight.declared = eight_declared(args);
+}
+
+void check_recipient(struct check_msg *m, const char *rcpt)
+{
+    const struct cfg_list *domains = &m->cfg->eight_bit.seven_bit_only_domains;
+    const char *at = strrchr(rcpt, '@');
+    size_t len;
+
+    if (domains->n == 0 || m->eight.domain != NULL || at == NULL)
+        return;
+    /* The domain: after the last '@' (no domain holds one), up to '>'. */
+    len = strlen(at + 1);
+    if (len > 0 && at[len] == '>')
+        len--;
+    m->eight.domain = eight_domain(at + 1, len, domains);
+}
+
+/* check_scan - LEN bytes at DATA of a header field (or the body: BODY). */
+static void check_scan(struct check_msg *m, const void *data, size_t len, bool body)
+{
+    if (m->eight.found || !check_eight_on(m->cfg) || !eight_found(data, len))
+        return;
+    m->eight.found = true;
+    m->eight.body = body;
+}
+
+bool check_body(struct check_msg *m, const void *data, size_t len)
+{
+    check_scan(m, data, len, true);
+    return check_eight_on(m->cfg) && !m->eight.found;
 }
 
 /* check_results_new - room for N results in *RS; -1 when out of memory. */
@@ -324,17 +382,57 @@ int check_header(struct check_msg *m, const char *name, const char *value,
 
     rs->v = NULL;
     rs->n = 0;
+    check_scan(m, name, strlen(name), false);
+    check_scan(m, value, strlen(value), false);
     if (cfg->policy.mode == HM_MODE_REPORT &&
         strcasecmp(name, cfg->policy.report_header) == 0)
         m->client_reports++;
     if ((!m->explain && m->failed.v.reason != HM_REASON_NONE) ||
         !check_is_field(cfg, name))
         return 0;
+    /* Read for the 8-bit rule only: not the homed rule's to check. */
+    if (m->login == NULL && !m->explain &&
+        cfg->policy.unauthenticated == HM_UNAUTH_ACCEPT)
+        return 0;
     return check_field(m, name, value, rs);
 }
 
-const struct check_kept *check_final(const struct check_msg *m)
+/*
+ * check_eight_decide - the 8-bit rule's decision on the message: kept as
+ * the failed one, or in report mode as the reported one unless another
+ * is. Asked once, and only when no header decision failed.
+ */
+static void check_eight_decide(struct check_msg *m)
 {
+    struct policy_eight req = {m->sender ? m->sender : "", m->eight.declared,
+                               m->eight.found, m->eight.domain};
+    struct policy_verdict v;
+    struct check_kept *k = NULL;
+
+    m->eight.decided = true;
+    if (!check_eight_on(m->cfg))
+        return;
+    policy_decide_eight(m->cfg, &req, &v); /* out of memory: a tempfail */
+    if (v.action != HM_ACCEPT)
+        k = &m->failed;
+    else if (v.decision != HM_ACCEPT && m->reported.v.reason == HM_REASON_NONE)
+        k = &m->reported;
+    if (k == NULL) {
+        policy_verdict_clear(&v);
+        return;
+    }
+    k->v = v; /* taken over */
+    k->field = NULL;
+    k->in_name = false;
+    k->stage = m->eight.body ? "body" : "header";
+    k->domain = v.reason == HM_REASON_7BIT_DOMAIN ? m->eight.domain : NULL;
+    m->eight.kept = k;
+}
+
+const struct check_kept *check_final(struct check_msg *m)
+{
+    if (m->failed.v.reason == HM_REASON_NONE && !m->eight.decided)
+        check_eight_decide(m);
     return m->failed.v.reason != HM_REASON_NONE ? &m->failed : NULL;
 }
 
@@ -345,8 +443,10 @@ char *check_report(const struct check_msg *m)
 
     if (v->reason == HM_REASON_NONE)
         return NULL;
-    if (asprintf(&value, "%s reason=%s address=%s", policy_action_name(v->decision),
-                 policy_reason_name(v->reason), v->shown ? v->shown : "") < 0)
+    if (asprintf(&value, "%s reason=%s address=%s%s%s", policy_action_name(v->decision),
+                 policy_reason_name(v->reason), v->shown ? v->shown : "",
+                 m->reported.domain ? " domain=" : "",
+                 m->reported.domain ? m->reported.domain : "") < 0)
         return NULL;
     return value;
 }

@@ -53,9 +53,9 @@ static size_t eight_undotted(const char *s, size_t len)
     return len > 1 && s[len - 1] == '.' ? len - 1 : len;
 }
 
-const char *eight_domain(const char *domain, const struct cfg_list *domains)
+const char *eight_domain(const char *domain, size_t len, const struct cfg_list *domains)
 {
-    size_t dlen = eight_undotted(domain, strlen(domain)), i;
+    size_t dlen = eight_undotted(domain, len), i;
 
     for (i = 0; i < domains->n; i++) {
         const char *want = domains->v[i];

@@ -12,8 +12,12 @@
  *			envelope sender to check. Mail from a client that did
  *			not authenticate is accepted at once (no further
  *			callbacks) or rejected, as configured.
+ *	RCPT TO		each recipient goes to check (only when some
+ *			recipient domains take 7-bit only).
  *	header		each field goes to check, which keeps the first
  *			failure.
+ *	body		each chunk goes to check while an 8-bit rule wants
+ *			it; then the rest is declined (SMFIS_SKIP).
  *	end of DATA	the kept verdict is sent; in report mode a header
  *			says what would have been done, and the client's
  *			copies of it are removed.
@@ -58,6 +62,8 @@ struct milter_conn {
     struct check_msg msg;              /* the current message */
     char *login;                       /* its login, which msg references */
     sfsistat header_reply;             /* SMFIS_NOREPLY when the MTA expects none */
+    sfsistat rcpt_reply;               /* the same for RCPT TO */
+    sfsistat body_enough;              /* SMFIS_SKIP when the MTA offers it */
     char *pending[MILTER_PENDING_MAX]; /* its log lines, without the queue id */
     enum log_level pending_level[MILTER_PENDING_MAX];
     size_t npending;
@@ -215,22 +221,24 @@ static char *milter_client(SMFICTX *ctx)
 
 /*
  * One verdict's log line, without the queue id: malloc'd, or NULL when out
- * of memory. IN_NAME: the address was shown by a display name.
+ * of memory. IN_NAME: the address was shown by a display name. DOMAIN: the
+ * 7-bit-only domain of an 8-bit verdict, or NULL.
  */
 static char *milter_line(SMFICTX *ctx, const struct check_msg *m, const char *what,
                          const char *address, const struct policy_verdict *v,
-                         const char *stage, bool in_name)
+                         const char *stage, bool in_name, const char *domain)
 {
     const char *detail = check_detail(m, v);
     char *client = milter_client(ctx), *line;
 
     if (client == NULL ||
-        asprintf(
-            &line, "%slogin=%s %s=%s %s%s reason=%s stage=%s%s%s%s", client,
-            m->login ? m->login : "(none)", what, address && *address ? address : "<>",
-            v->action != v->decision ? "report " : "", policy_action_name(v->decision),
-            policy_reason_name(v->reason), stage, in_name ? " in=name" : "",
-            detail ? " error=" : "", detail ? detail : "") < 0)
+        asprintf(&line, "%slogin=%s %s=%s %s%s reason=%s stage=%s%s%s%s%s%s", client,
+                 m->login ? m->login : "(none)", what,
+                 address && *address ? address : "<>",
+                 v->action != v->decision ? "report " : "",
+                 policy_action_name(v->decision), policy_reason_name(v->reason), stage,
+                 in_name ? " in=name" : "", detail ? " error=" : "", detail ? detail : "",
+                 domain ? " domain=" : "", domain ? domain : "") < 0)
         line = NULL;
     free(client);
     return line;
@@ -246,9 +254,21 @@ static void milter_log(SMFICTX *ctx, const struct check_msg *m, const char *what
                        const char *address, const struct policy_verdict *v,
                        const char *stage, bool in_name)
 {
-    char *line = milter_line(ctx, m, what, address, v, stage, in_name);
+    char *line = milter_line(ctx, m, what, address, v, stage, in_name, NULL);
 
     log_msg(milter_level(v), "%s: %s", milter_queue_id(ctx),
+            line ? line : "out of memory");
+    free(line);
+}
+
+/* Log a decision kept until end-of-DATA: a header's, or the 8-bit rule's. */
+static void milter_log_kept(SMFICTX *ctx, const struct check_msg *m,
+                            const struct check_kept *k)
+{
+    char *line = milter_line(ctx, m, k->field ? k->field : "sender", k->v.shown, &k->v,
+                             k->stage, k->in_name, k->domain);
+
+    log_msg(milter_level(&k->v), "%s: %s", milter_queue_id(ctx),
             line ? line : "out of memory");
     free(line);
 }
@@ -263,7 +283,8 @@ static void milter_defer(SMFICTX *ctx, struct milter_conn *c, const char *what,
     if (!log_level_enabled(milter_level(v)))
         return;
     if (c->npending == MILTER_PENDING_MAX ||
-        (line = milter_line(ctx, &c->msg, what, address, v, stage, in_name)) == NULL) {
+        (line = milter_line(ctx, &c->msg, what, address, v, stage, in_name, NULL)) ==
+            NULL) {
         c->dropped++;
         return;
     }
@@ -322,6 +343,7 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
     struct milter_conn *c = milter_conn(ctx);
     struct check_result r;
     sfsistat rc;
+    bool eight;
 
     if (c == NULL)
         return SMFIS_TEMPFAIL;
@@ -333,23 +355,50 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
     check_login(&c->msg, c->login);
     if (check_envelope(&c->msg, argv[0] ? argv[0] : "", &r) < 0)
         log_error("%s: out of memory", milter_queue_id(ctx));
+    if (argv[0] != NULL)
+        check_esmtp(&c->msg, argv + 1);
     /*
-     * Answered now, or a client that did not authenticate (no further
-     * callbacks): logged now, under the queue id the MTA gave so far
-     * (Postfix has none yet: NOQUEUE, as in its own MAIL-stage lines).
-     * Else the message's line waits for end-of-DATA and its queue id.
+     * Answered now, or a client that did not authenticate and no 8-bit
+     * rule to apply (no further callbacks): logged now, under the queue id
+     * the MTA gave so far (Postfix has none yet: NOQUEUE, as in its own
+     * MAIL-stage lines). Else the message's line waits for end-of-DATA and
+     * its queue id.
      */
-    if (r.v.action != HM_ACCEPT || c->msg.login == NULL)
+    eight = check_eight_on(c->gen->cfg);
+    if (r.v.action != HM_ACCEPT || (c->msg.login == NULL && !eight))
         milter_log(ctx, &c->msg, "sender", r.written, &r.v, "mail", false);
     else
         milter_defer(ctx, c, "sender", r.written, &r.v, "mail", false);
     rc = milter_answer(ctx, &r.v);
-    if (rc == SMFIS_CONTINUE && c->msg.login == NULL && r.v.decision == HM_ACCEPT)
+    if (rc == SMFIS_CONTINUE && c->msg.login == NULL && r.v.decision == HM_ACCEPT &&
+        !eight)
         rc = SMFIS_ACCEPT;    /* not ours to check: no further callbacks */
     if (rc != SMFIS_CONTINUE) /* the message ends here */
         stats_message(r.v.action, r.v.reason);
     check_result_clear(&r);
     return rc;
+}
+
+/* RCPT TO: asked for only when eight_bit.seven_bit_only_domains is set. */
+static sfsistat mlfi_envrcpt(SMFICTX *ctx, char **argv)
+{
+    struct milter_conn *c = smfi_getpriv(ctx);
+
+    if (c == NULL)
+        return SMFIS_CONTINUE;
+    if (argv[0] != NULL)
+        check_recipient(&c->msg, argv[0]);
+    return c->rcpt_reply;
+}
+
+/* A body chunk: asked for only when an 8-bit rule is on. */
+static sfsistat mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+    struct milter_conn *c = smfi_getpriv(ctx);
+
+    if (c == NULL || check_body(&c->msg, chunk, len))
+        return SMFIS_CONTINUE;
+    return c->body_enough; /* 8-bit data found: the rest is not needed */
 }
 
 static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
@@ -406,9 +455,10 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
         return SMFIS_CONTINUE;
     milter_flush(ctx, c); /* the lines that waited for the queue id */
     if ((failed = check_final(&c->msg)) != NULL) {
-        milter_log(ctx, &c->msg, failed->field ? failed->field : "header",
-                   failed->v.shown, &failed->v, "header", failed->in_name);
+        milter_log_kept(ctx, &c->msg, failed);
         rc = milter_answer(ctx, &failed->v);
+    } else if (c->msg.eight.kept != NULL) { /* report mode: what it would do */
+        milter_log_kept(ctx, &c->msg, c->msg.eight.kept);
     }
     stats_message(failed != NULL ? failed->v.action : HM_ACCEPT,
                   failed != NULL ? failed->v.reason : HM_REASON_NONE);
@@ -460,22 +510,34 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
      */
     struct milter_conn *c = milter_conn(ctx);
     struct milter_gen *gen = c != NULL ? c->gen : NULL;
-    unsigned long want = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NODATA |
-                         SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN;
+    const struct cfg *cfg = gen != NULL ? gen->cfg : NULL;
+    bool eight = cfg != NULL && check_eight_on(cfg);
+    unsigned long want =
+        SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NOEOH | SMFIP_NOUNKNOWN;
 
     (void)f2;
     (void)f3;
-    if (gen != NULL && gen->cfg->policy.header_fields.n == 0 &&
-        gen->cfg->policy.mode != HM_MODE_REPORT)
+    /* The 8-bit rule reads the body (and may decline the rest of it), and
+     * the recipients only when some of their domains take 7-bit only. */
+    want |= eight ? SMFIP_SKIP : SMFIP_NOBODY;
+    if (eight && cfg->eight_bit.seven_bit_only_domains.n > 0)
+        want |= SMFIP_NR_RCPT;
+    else
+        want |= SMFIP_NORCPT;
+    if (cfg != NULL && cfg->policy.header_fields.n == 0 &&
+        cfg->policy.mode != HM_MODE_REPORT && !eight)
         want |= SMFIP_NOHDRS;
-    else if (gen != NULL)
+    else if (cfg != NULL)
         want |= SMFIP_NR_HDR;
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
     *pf1 = f1 & want;
     *pf2 = 0;
     *pf3 = 0;
-    if (c != NULL)
+    if (c != NULL) {
         c->header_reply = (*pf1 & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+        c->rcpt_reply = (*pf1 & SMFIP_NR_RCPT) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+        c->body_enough = (*pf1 & SMFIP_SKIP) ? SMFIS_SKIP : SMFIS_CONTINUE;
+    }
     /* "v" (the MTA's version) tells whether {auth_authen} is xtext. */
     smfi_setsymlist(ctx, SMFIM_ENVFROM,
                     "{auth_authen} {auth_type} i v {client_addr} {client_name}");
@@ -488,7 +550,9 @@ static struct smfiDesc milter_desc = {
     .xxfi_version = SMFI_VERSION,
     .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
     .xxfi_envfrom = mlfi_envfrom,
+    .xxfi_envrcpt = mlfi_envrcpt,
     .xxfi_header = mlfi_header,
+    .xxfi_body = mlfi_body,
     .xxfi_eom = mlfi_eom,
     .xxfi_abort = mlfi_abort,
     .xxfi_close = mlfi_close,

@@ -30,10 +30,17 @@
  *	client wrote it, %u the login, both made printable and cut to a sane
  *	length.
  *
+ *	The 8-bit rule of the second seed, policy_decide_eight(), is apart:
+ *	it looks at the message's content, not at an address, and a message
+ *	failing both rules gets the homed reply (check asks it only then).
+ *	Its replies are fixed by RFC 3463 (5.6.1 undeclared media, 5.6.3
+ *	conversion required but not supported).
+ *
  *	No I/O, no clock, no globals: safe from any thread.
  */
 #include "autoconf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +69,9 @@ static const char *const policy_reasons[] = {
     [HM_REASON_NULL_SENDER] = "null-sender",
     [HM_REASON_OWNED] = "owned",
     [HM_REASON_NOT_OWNED] = "not-owned",
+    [HM_REASON_UNDECLARED_8BIT] = "undeclared-8bit",
+    [HM_REASON_7BIT_ONLY] = "7bit-only",
+    [HM_REASON_7BIT_DOMAIN] = "7bit-only-domain",
     [HM_REASON_NO_MEMORY] = "out-of-memory",
 };
 
@@ -315,6 +325,45 @@ int policy_decide(const struct cfg *cfg, const struct policy_request *req,
     if (rc == 0 && v->decision == HM_REJECT && cfg->policy.mode == HM_MODE_REPORT)
         v->action = HM_ACCEPT;
     return rc;
+}
+
+int policy_decide_eight(const struct cfg *cfg, const struct policy_eight *req,
+                        struct policy_verdict *v)
+{
+    memset(v, 0, sizeof(*v));
+    if (!req->found)
+        return policy_set(v, HM_ACCEPT, HM_REASON_NONE);
+    if (!req->declared && cfg->eight_bit.undeclared == HM_UNDECLARED_REJECT) {
+        policy_set(v, HM_REJECT, HM_REASON_UNDECLARED_8BIT);
+        v->xcode = "5.6.1";
+        v->text = strdup("Undeclared 8-bit data (BODY=8BITMIME missing)");
+    } else if (cfg->eight_bit.seven_bit_only) {
+        policy_set(v, HM_REJECT, HM_REASON_7BIT_ONLY);
+        v->xcode = "5.6.3";
+        v->text = strdup("Conversion to 7-bit required but not supported");
+    } else if (req->domain != NULL) {
+        policy_set(v, HM_REJECT, HM_REASON_7BIT_DOMAIN);
+        v->xcode = "5.6.3";
+        if (asprintf(&v->text,
+                     "8-bit data cannot be relayed to %s (7-bit only); resend as 7-bit",
+                     req->domain) < 0)
+            v->text = NULL;
+    } else {
+        return policy_set(v, HM_ACCEPT, HM_REASON_NONE);
+    }
+    v->code = "554";
+    v->shown = policy_shown(req->sender);
+    if (v->text == NULL || v->shown == NULL) {
+        policy_verdict_clear(v);
+        v->action = v->decision = HM_TEMPFAIL;
+        v->code = "451";
+        v->xcode = "4.3.0";
+        v->reason = HM_REASON_NO_MEMORY;
+        return -1;
+    }
+    if (cfg->policy.mode == HM_MODE_REPORT)
+        v->action = HM_ACCEPT;
+    return 0;
 }
 
 void policy_verdict_clear(struct policy_verdict *v)

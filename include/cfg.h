@@ -18,6 +18,7 @@ enum cfg_unauth { HM_UNAUTH_ACCEPT, HM_UNAUTH_REJECT };
 enum cfg_on_error { HM_ONERR_TEMPFAIL, HM_ONERR_ACCEPT, HM_ONERR_REJECT };
 enum cfg_scope { HM_SCOPE_BASE, HM_SCOPE_ONE, HM_SCOPE_SUB };
 enum cfg_names { HM_NAMES_CHECK, HM_NAMES_IGNORE };
+enum cfg_undeclared { HM_UNDECLARED_ACCEPT, HM_UNDECLARED_REJECT };
 
 struct cfg_list {
     char **v;
@@ -69,6 +70,12 @@ struct cfg {
         int negative_ttl;
         int size;
     } cache;
+    struct {
+        int undeclared;                         /* enum cfg_undeclared */
+        bool seven_bit_only;                    /* every next hop takes 7-bit only */
+        struct cfg_list seven_bit_only_domains; /* recipient domains whose
+                                                   next hop does */
+    } eight_bit;
     int stats_interval;     /* seconds between counter lines; 0: never */
     bool socket_host_added; /* "inet:PORT" was given: 127.0.0.1 added */
     uint64_t set;           /* private: bit I, cfg_keys[I] is in the file */

@@ -55,6 +55,19 @@ struct check_kept {
     struct policy_verdict v; /* reason HM_REASON_NONE: none kept */
     char *field;             /* its header field; NULL: the envelope sender */
     bool in_name;
+    const char *stage;  /* "header", or where 8-bit data was found: "header", "body" */
+    const char *domain; /* the 7-bit-only domain (the configuration's), or NULL */
+};
+
+/* What the 8-bit rule (the second seed) has seen of the message. */
+struct check_eight {
+    bool declared;                 /* MAIL FROM declared 8-bit data */
+    bool found;                    /* a byte >= 0x80 in a header or the body */
+    bool body;                     /* found in the body, not in a header */
+    bool decided;                  /* the rule was asked, at end-of-DATA */
+    const char *domain;            /* the first 7-bit-only domain a recipient is in */
+    const struct check_kept *kept; /* where its decision went (the failed or
+                                      the reported one), or NULL */
 };
 
 /* One message, from MAIL FROM to end-of-DATA. Set explain; only read the rest. */
@@ -70,6 +83,8 @@ struct check_msg {
     struct check_kept failed;   /* the first header decision that is no accept */
     struct check_kept reported; /* report mode: the first that would not be one */
     unsigned client_reports;    /* report mode: copies of report_header seen */
+    char *sender;               /* the envelope sender as written */
+    struct check_eight eight;
 };
 
 /*
@@ -95,7 +110,36 @@ void check_login(struct check_msg *m, const char *login);
 int check_envelope(struct check_msg *m, const char *sender, struct check_result *r);
 
 /*
+ * check_eight_on - whether CFG turns an 8-bit rule on: every message's
+ * headers and body are then read, authenticated or not.
+ */
+bool check_eight_on(const struct cfg *cfg);
+
+/*
+ * check_esmtp - the ESMTP arguments of MAIL FROM, ARGS (NULL-terminated,
+ * those after the sender, as the MTA passes them): whether they declare
+ * 8-bit data.
+ */
+void check_esmtp(struct check_msg *m, char *const *args);
+
+/*
+ * check_recipient - a recipient RCPT as RCPT TO gave it ("<x@domain>"):
+ * the first whose domain (after its last '@') is one of
+ * eight_bit.seven_bit_only_domains or under one is remembered; case and
+ * a trailing dot do not matter.
+ */
+void check_recipient(struct check_msg *m, const char *rcpt);
+
+/*
+ * check_body - LEN bytes of the body at DATA, scanned for 8-bit data (no
+ * copy). Returns whether more of the body is wanted: false once 8-bit
+ * data was found or when no 8-bit rule is on.
+ */
+bool check_body(struct check_msg *m, const void *data, size_t len);
+
+/*
  * check_header - a header field NAME with VALUE, as the MTA passes it.
+ * Its name and value are scanned for 8-bit data when an 8-bit rule is on.
  * Copies of the report header are counted. A field that is checked is
  * decided on, every address of it, into *RS (free with
  * check_results_clear); the first decision that is no accept is kept for
@@ -122,11 +166,13 @@ int check_field(struct check_msg *m, const char *name, const char *value,
 bool check_is_field(const struct cfg *cfg, const char *name);
 
 /*
- * check_final - the verdict at end-of-DATA: the kept header decision, or
- * NULL when the message is accepted. It belongs to M and lives until
- * check_end().
+ * check_final - the verdict at end-of-DATA: the kept header decision, else
+ * the 8-bit rule's (asked here, once: a message failing both gets the
+ * homed reply), or NULL when the message is accepted. It belongs to M and
+ * lives until check_end(). In report mode the 8-bit rule's decision is
+ * remembered for the report header unless another is.
  */
-const struct check_kept *check_final(const struct check_msg *m);
+const struct check_kept *check_final(struct check_msg *m);
 
 /*
  * check_report - report mode: the value of the report header to add

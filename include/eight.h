@@ -30,11 +30,11 @@ bool eight_declared(char *const *args);
 bool eight_found(const void *data, size_t len);
 
 /*
- * eight_domain - the entry of DOMAINS (domain names) that DOMAIN is or is
- * a subdomain of, compared ignoring ASCII case and one trailing dot;
- * NULL when none. "notdomino.example.com" is no subdomain of
- * "domino.example.com".
+ * eight_domain - the entry of DOMAINS (domain names) that DOMAIN (LEN
+ * bytes) is or is a subdomain of, compared ignoring ASCII case and one
+ * trailing dot; NULL when none. "notdomino.example.com" is no subdomain
+ * of "domino.example.com".
  */
-const char *eight_domain(const char *domain, const struct cfg_list *domains);
+const char *eight_domain(const char *domain, size_t len, const struct cfg_list *domains);
 
 #endif

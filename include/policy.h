@@ -29,6 +29,9 @@ enum policy_reason {
     HM_REASON_NULL_SENDER,     /* the null sender at MAIL FROM */
     HM_REASON_OWNED,           /* an address of the entry */
     HM_REASON_NOT_OWNED,       /* not an address of the entry */
+    HM_REASON_UNDECLARED_8BIT, /* 8-bit data that MAIL FROM did not declare */
+    HM_REASON_7BIT_ONLY,       /* 8-bit data, and no next hop takes it */
+    HM_REASON_7BIT_DOMAIN,     /* 8-bit data to a domain whose next hop takes none */
     HM_REASON_NO_MEMORY,       /* out of memory while deciding: 451 */
 };
 
@@ -60,6 +63,26 @@ struct policy_verdict {
  */
 int policy_decide(const struct cfg *cfg, const struct policy_request *req,
                   struct policy_verdict *v);
+
+/* What the 8-bit rule (the second seed) looks at, at end-of-DATA. */
+struct policy_eight {
+    const char *sender; /* the envelope sender as written */
+    bool declared;      /* MAIL FROM declared 8-bit data (BODY=8BITMIME, ...) */
+    bool found;         /* a byte >= 0x80 in a header or the body */
+    const char *domain; /* the first 7-bit-only domain a recipient is in, or NULL */
+};
+
+/*
+ * policy_decide_eight - the 8-bit rule's verdict for REQ under CFG, in *v
+ * (clear it with policy_verdict_clear): with 8-bit data found, undeclared
+ * data when eight_bit.undeclared is "reject" (554 5.6.1), else any when
+ * eight_bit.seven_bit_only is set, else a 7-bit-only recipient domain
+ * (both 554 5.6.3). An accept otherwise, reason HM_REASON_NONE. The
+ * verdict names the sender (shown); report mode as policy_decide().
+ * Returns 0, or -1 when out of memory (then *v is a tempfail).
+ */
+int policy_decide_eight(const struct cfg *cfg, const struct policy_eight *req,
+                        struct policy_verdict *v);
 
 /* policy_verdict_clear - free what *v owns. */
 void policy_verdict_clear(struct policy_verdict *v);

@@ -151,9 +151,28 @@ static const struct fixture fixtures[] = {
      "FILE:2: ldap.delegation_filter: not supported by this version of homed-milter"},
     {BASE "policy = { trusted_logins = [ \"list\" ]; };\n",
      "FILE:2: policy.trusted_logins: not supported by this version of homed-milter"},
-    {BASE "eight_bit = { undeclared = \"reject\"; };\n",
-     "FILE:2: eight_bit.undeclared: not supported by this version of homed-milter"},
     /* out of range */
+    /* the 8-bit rule's values */
+    {BASE "eight_bit = { undeclared = \"bounce\"; };\n",
+     "FILE:2: eight_bit.undeclared: \"bounce\" is not one of \"accept\", \"reject\""},
+    {BASE "eight_bit = { seven_bit_only_domains = [ \"domino..example.com\" ]; };\n",
+     "FILE:2: eight_bit.seven_bit_only_domains: a domain name has no empty label"},
+    {BASE "eight_bit = { seven_bit_only_domains = [ \".example.com\" ]; };\n",
+     "FILE:2: eight_bit.seven_bit_only_domains: a domain name has no empty label"},
+    {BASE "eight_bit = { seven_bit_only_domains = [ \"\" ]; };\n",
+     "FILE:2: eight_bit.seven_bit_only_domains: must not hold an empty string"},
+    {BASE "eight_bit = { seven_bit_only_domains = [ \"domino example.com\" ]; };\n",
+     "FILE:2: eight_bit.seven_bit_only_domains: a domain name holds letters, digits, "
+     "'-' and '.' only"},
+    {BASE "eight_bit = { seven_bit_only_domains = [ \"*.example.com\" ]; };\n",
+     "FILE:2: eight_bit.seven_bit_only_domains: a domain name holds letters, digits, "
+     "'-' and '.' only"},
+    {BASE "eight_bit = { seven_bit_only_domains = [ \"d\xc3\xb6mino.example\" ]; };\n",
+     "FILE:2: eight_bit.seven_bit_only_domains: write an international domain name in "
+     "its ASCII form (xn--...)"},
+    {BASE "eight_bit = { seven_bit_only_domains = [ \"domino.example.com\", \"x.\" ]; "
+          "undeclared = \"reject\"; seven_bit_only = true; };\n",
+     "ok"},
     {LDAP("timeout = 0;"), "FILE:2: ldap.timeout: 0 is out of range (1 to 300)"},
     {LDAP("timeout = 301;"), "FILE:2: ldap.timeout: 301 is out of range (1 to 300)"},
     {LDAP("timeout = 9999999999L;"),
@@ -334,8 +353,9 @@ static const struct {
     {"cache.negative_ttl", "true", "a boolean", "an integer"},
     {"cache.size", "\"big\"", "a string", "an integer"},
     {"stats_interval", "\"1h\"", "a string", "an integer"},
-    {"eight_bit.undeclared", "1", NULL, NULL},
-    {"eight_bit.seven_bit_only", "1", NULL, NULL},
+    {"eight_bit.undeclared", "true", "a boolean", "a string"},
+    {"eight_bit.seven_bit_only", "\"no\"", "a string", "a boolean (true or false)"},
+    {"eight_bit.seven_bit_only_domains", "1", "an integer", "a list of strings"},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -898,6 +918,9 @@ static void test_print(void **state)
         "ldap.home_attribute = \"\"\n",
         "policy.header_fields = [ ]\n",
         "policy.mode = \"report\"\n",
+        "eight_bit.undeclared = \"accept\"  # default\n",
+        "eight_bit.seven_bit_only = true\n",
+        "eight_bit.seven_bit_only_domains = [ \"domino.example.com\" ]\n",
         "policy.reject_text = \"%u: %s\"\n",
         "policy.reject_text_no_entry = \"%u: %s\"  # default: policy.reject_text\n",
         "policy.reject_text_not_owned = \"Not %u's\"\n",
@@ -918,7 +941,9 @@ static void test_print(void **state)
             " base = \"dc=x\"; timeout = 7; home_attribute = \"\"; };\n"
             "policy = { mode = \"report\"; header_fields = [ ];\n"
             " reject_text = \"%%u: %%s\"; reject_text_not_owned = \"Not %%u's\"; };\n"
-            "stats_interval = 0;\n",
+            "stats_interval = 0;\n"
+            "eight_bit = { seven_bit_only = true;\n"
+            " seven_bit_only_domains = [ \"domino.example.com\" ]; };\n",
             secret) > 0);
     cfg = load_ok("print.conf", conf);
     out = printed(cfg);
@@ -929,8 +954,7 @@ static void test_print(void **state)
     assert_null(strstr(out, "delegation_filter")); /* reserved: refused when set */
     for (i = 0; cfg_key_name(i) != NULL; i++) {
         assert_true(asprintf(&p, "\n%s =", cfg_key_name(i)) > 0);
-        if (strstr(cfg_key_name(i), "eight_bit.") == NULL &&
-            strcmp(cfg_key_name(i), "ldap.delegation_filter") != 0 &&
+        if (strcmp(cfg_key_name(i), "ldap.delegation_filter") != 0 &&
             strcmp(cfg_key_name(i), "policy.trusted_logins") != 0) {
             keys++;
             if (strstr(out, p + (i == 0)) == NULL)
