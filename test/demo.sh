@@ -7,15 +7,17 @@
 # Installs what is needed (apt-get), builds homed-milter (in _build/demo,
 # or HM_BUILDDIR), starts a private LDAP server loaded with
 # etc/example.ldif, the milter and a private Postfix with SMTP AUTH, sends
-# three messages with swaks as the user janed, and shows what the server
-# answered and what the milter logged. Then it stops everything it started.
+# four messages with swaks as the user janed (three for the homed rule, one
+# for the 8-bit rule of the second seed: an 8-bit message to a domain
+# whose next hop takes 7-bit only), and shows what the server answered and
+# what the milter logged. Then it stops everything it started.
 # Postfix runs as Debian ships it (its stock master.cf: smtpd chrooted in
 # the queue directory), so the milter's socket is in the private queue
 # directory, named unix:/homed-milter/homed-milter.sock in smtpd_milters,
 # as the README's "Attaching it to Postfix" says.
 # Nothing listens on anything but 127.0.0.1 and unix sockets in a
 # temporary directory; no mail leaves the machine (Postfix discards it).
-# Exit 0 when all three messages were treated as expected.
+# Exit 0 when all four messages were treated as expected.
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${HM_BUILDDIR:-$SRC/_build/demo}
@@ -99,7 +101,7 @@ MILTER_SOCKET_DIR=$PF_MILTER_DIR
 say "==> Starting a private slapd with etc/example.ldif, homed-milter and Postfix"
 slapd_init "$SRC/etc/example.ldif" >/dev/null || die "slapadd failed"
 slapd_start || die "slapd did not start"
-milter_conf accept
+milter_conf accept 'eight_bit.seven_bit_only_domains=[ "domino.example.com" ]'
 milter_start || die "homed-milter did not start"
 postfix_init "unix:$(postfix_chroot_name "$MILTER_SOCKET_PATH")" mail.example.com ||
     die "cannot configure Postfix"
@@ -113,6 +115,7 @@ cat <<EOF
                johnd  (JohnD@COMPANY1.com)                       home: mail.company1.com
   milter       $HM
                local_hosts = [ "mail.example.com" ]
+               eight_bit.seven_bit_only_domains = [ "domino.example.com" ]
                socket $MILTER_SOCKET
   mail server  Postfix $("$POSTCONF" -c "$PF_CONF" -dh mail_version) on 127.0.0.1:$PF_PORT, SMTP AUTH user janed
                Debian's stock master.cf: smtpd chrooted in $PF_SPOOL
@@ -121,7 +124,7 @@ cat <<EOF
 
 EOF
 
-# --- 4. three messages -----------------------------------------------------------------------
+# --- 4. four messages ------------------------------------------------------------------------
 EXPECTED=0
 N=0
 SERVER=127.0.0.1:$PF_PORT
@@ -153,24 +156,25 @@ stage() {
     esac
 }
 
-# demo_send TITLE FROM [HEADER]: one message; prints the dialogue's key lines
+# demo_send TITLE FROM [HEADER [TO [SWAKS-ARGS...]]]: one message; prints the
+# dialogue's key lines
 demo_send() {
     N=$((N + 1))
     say "$N. $1"
-    if [ -n "${3:-}" ]; then
-        # shellcheck disable=SC2086
-        smtp_send "demo$N" "$SERVER" $AUTH --from "$2" --to bob@example.org --header "$3"
-    else
-        # shellcheck disable=SC2086
-        smtp_send "demo$N" "$SERVER" $AUTH --from "$2" --to bob@example.org
-    fi
+    _from=$2
+    _header=${3:-}
+    _to=${4:-bob@example.org}
+    shift $(($# < 4 ? $# : 4))
+    # shellcheck disable=SC2086
+    smtp_send "demo$N" "$SERVER" $AUTH --from "$_from" --to "$_to" \
+        ${_header:+--header "$_header"} "$@"
     OUT=$MILTER_DIR/demo$N.swaks
     say "   client: AUTH PLAIN as janed"
     say "   server: $(shown "$OUT" "AUTH")"
-    say "   client: MAIL FROM:<$2>"
+    say "   client: MAIL FROM:<$_from>"
     say "   server: $(shown "$OUT" "MAIL FROM")"
     if [ -n "$(reply_to "$OUT" .)" ]; then
-        say "   client: RCPT TO:<bob@example.org>, DATA, the message${3:+ with $3}, ."
+        say "   client: RCPT TO:<$_to>, DATA, the message${_header:+ with $_header}, ."
         say "   server: $(shown "$OUT" .)"
     fi
 }
@@ -185,6 +189,16 @@ outcome mail "$(stage "$OUT")" "rejected at MAIL FROM"
 demo_send "janed uses her own envelope sender but forges the From: header" \
     janed@example.com "From: John Doe <JohnD@COMPANY1.com>"
 outcome data "$(stage "$OUT")" "rejected at end of DATA"
+
+say "   The second seed: an IIS server relayed 8-bit MIME mail to a Lotus Domino"
+say "   server without 8BITMIME and the user got a non-delivery report much later."
+say "   Here domino.example.com is that 7-bit-only next hop."
+demo_send "janed sends 8-bit text (UTF-8, Content-Transfer-Encoding: 8bit) to domino.example.com" \
+    janed@example.com "Content-Transfer-Encoding: 8bit" jo@domino.example.com \
+    --add-header "MIME-Version: 1.0" \
+    --add-header "Content-Type: text/plain; charset=utf-8" \
+    --body "$(printf 'Gr\303\274\303\237e aus K\303\266ln')"
+outcome data "$(stage "$OUT")" "rejected at end of DATA, while the client is connected"
 
 _roots=$(postfix_smtpd_roots | awk '{ print $2 }' | sort -u | paste -sd ' ' -)
 say "Postfix's smtpd served these from inside its chroot: its root (/proc/PID/root) is ${_roots:-(no smtpd running)}"
@@ -205,9 +219,9 @@ milter_stop
 rm -rf "$BASE"
 BASE=""
 say "Stopped the private slapd, Postfix and homed-milter."
-if [ "$EXPECTED" -eq 3 ]; then
-    say "All three outcomes as expected."
+if [ "$EXPECTED" -eq 4 ]; then
+    say "All four outcomes as expected."
     exit 0
 fi
-say "Only $EXPECTED of 3 outcomes as expected."
+say "Only $EXPECTED of 4 outcomes as expected."
 exit 1
