@@ -122,10 +122,10 @@ is "$(sed -n 1p "$T/out")" "# $T/full.conf: valid; its effective configuration:"
 ok_if "-n -v: the bind password is never shown" sh -c '! grep -q Zq-cli-secret "$1"' sh "$T/out"
 # Every key that homed-milter.conf(5) documents (but those reserved for
 # later), once, in the manual's order.
-awk '/^\.SH/ { keys = ($0 == ".SH KEYS") }
+awk 'keys && /^\.(TP|SH)/ && k != "" { print k; k = "" }
+     /^\.SH/ { keys = ($0 == ".SH KEYS") }
      keys && tp && /^\.B / { k = $2 }
      keys && /^Reserved/ { k = "" }
-     keys && /^\.(TP|SH)/ && k != "" { print k; k = "" }
      { tp = /^\.TP/ }' "$SRC/filter/homed-milter.conf.5" > "$T/keys.man"
 sed -n '2,$s/ =.*//p' "$T/out" > "$T/keys.out"
 ok_if "-n -v: one line for every key of homed-milter.conf(5), in its order ($(wc -l < "$T/keys.man") keys)" \
@@ -140,7 +140,9 @@ for line in \
     'policy.reject_text = "Mailbox is not local: %s"  # default' \
     'policy.reject_text_not_homed = "Mailbox is not local: %s"  # default: policy.reject_text' \
     'policy.reject_text_not_owned = "%u may not send as %s"' \
-    'stats_interval = 3600  # default'; do
+    'stats_interval = 3600  # default' \
+    'eight_bit.undeclared = "accept"  # default' \
+    'eight_bit.seven_bit_only_domains = [ ]  # default'; do
     ok_if "-n -v: $line" grep -qxF -- "$line" "$T/out"
 done
 run -n -v -c "$T/full.conf" -p inet:9999
