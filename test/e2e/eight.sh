@@ -131,12 +131,14 @@ GREETING8=$(printf 'Gr\303\274\303\237e aus K\303\266ln') # "Gruesse aus Koeln",
 GREETING7='Greetings from Cologne'
 : > "$BASE/refused" # Subjects that must reach no sink
 
-# mail NAME PORT 8bit|7bit SWAKS-ARGS...: one text/plain message to the
+# message NAME PORT 8bit|7bit SWAKS-ARGS...: one text/plain message to the
 # relay's smtpd on PORT, its body 8-bit (Content-Transfer-Encoding: 8bit)
 # or 7-bit, with a unique Subject; OUT is the transcript, SWAKS_RC set
-mail() {
+message() {
     SUBJECT="eight $1 $$"
     OUT=$MILTER_DIR/$1.swaks
+    LOG_AT=$(cat "$MILTER_LOG" 2>/dev/null | wc -l)
+    PF_LOG_AT=$(wc -l < "$PF_LOG")
     _m_name=$1
     _m_port=$2
     if [ "$3" = 8bit ]; then _m_body=$GREETING8; else _m_body=$GREETING7; fi
@@ -177,6 +179,18 @@ arrived() {
     ok_if "$1: its body arrived as sent" grep -qF -- "$_m_body" "${_a_file:-/dev/null}"
 }
 
+# logged DESC TEXT: the milter logged a line holding TEXT for the message
+# sent last (since message sent it); TEXT "no reject": no reject line
+logged() {
+    if [ "$2" = "no reject" ]; then
+        ok_if "$1: the milter logs no reject" log_lacks " reject "
+    else
+        ok_if "$1: the milter logs '$2'" log_has "$2"
+    fi
+}
+log_has() { tail -n "+$((LOG_AT + 1))" "$MILTER_LOG" | grep -qF -- "$1"; }
+log_lacks() { ! log_has "$1"; }
+
 # bounced DESC: the message sent last, accepted by the relay, was refused
 # by domino at end of DATA; the relay logged the bounce and sent the
 # sender (the relay's sink) a non-delivery report; domino's sink has none
@@ -192,6 +206,9 @@ bounced() {
     ok_if "$1: nothing reached domino's sink" eval '! grep -rqF -- "Subject: $SUBJECT" "$HOP_PF_DIR/sink"'
 }
 
+# queued_since: the relay's queue manager took a message since the last send
+queued_since() { tail -n "+$((PF_LOG_AT + 1))" "$PF_LOG" | grep -q 'postfix/qmgr\[[0-9]*\]: [0-9A-F]*: from='; }
+
 # refused DESC REPLY: RCPT TO was accepted, the end of DATA got REPLY (the
 # milter's verdict, while the client is connected), nothing was queued
 # and domino saw no connection (call settle and HOP_SEEN=$(hop_connects)
@@ -200,7 +217,7 @@ refused() {
     like "$(reply_to "$OUT" "RCPT TO")" '^<-  250 ' "$1: RCPT TO accepted"
     is "$(reply_to "$OUT" .)" "$2" "$1: $2 after DATA"
     is "$SWAKS_RC" 26 "$1: swaks exits 26 (DATA refused)"
-    ok_if "$1: nothing was queued" postfix_queue_empty
+    ok_if "$1: nothing was queued" eval 'postfix_queue_empty && ! queued_since'
     is "$(hop_connects)" "$HOP_SEEN" "$1: nothing reached domino"
     printf '%s\n' "$SUBJECT" >> "$BASE/refused"
 }
@@ -212,17 +229,17 @@ ok_if "domino offers no SMTPUTF8" eval '! grep -q "^<-  250.SMTPUTF8" "$MILTER_D
 is "$("$POSTCONF" -c "$PF_CONF" -h disable_mime_output_conversion)" yes \
     "relay: disable_mime_output_conversion = yes"
 
-mail plain-7bit "$PLAIN_PORT" 7bit --from carol@example.org --to someone@domino.example.com
+message plain-7bit "$PLAIN_PORT" 7bit --from carol@example.org --to someone@domino.example.com
 passed "no milter, 7-bit to domino"
 arrived "no milter, 7-bit to domino" hop
 
-mail plain-8bit "$PLAIN_PORT" 8bit --from carol@example.org --to someone@domino.example.com
+message plain-8bit "$PLAIN_PORT" 8bit --from carol@example.org --to someone@domino.example.com
 passed "no milter, 8-bit to domino (the article)"
 bounced "no milter, 8-bit to domino"
 
 # Declaring it does not help: domino did not offer 8BITMIME, so the relay
 # does not pass BODY=8BITMIME on, and sends the 8-bit bytes all the same.
-mail plain-declared "$PLAIN_PORT" 8bit --from "$(declared carol@example.org)" \
+message plain-declared "$PLAIN_PORT" 8bit --from "$(declared carol@example.org)" \
     --header 'From: <carol@example.org>' --to someone@domino.example.com
 is "$(grep -m1 '^ -> MAIL FROM:' "$OUT")" ' -> MAIL FROM:<carol@example.org> BODY=8BITMIME AUTH=<>' \
     "no milter, declared 8-bit to domino: swaks sends BODY=8BITMIME"
@@ -241,80 +258,98 @@ RELAYED="<** 554 $RELAYED_TEXT"
 
 settle
 HOP_SEEN=$(hop_connects)
-mail milter-8bit "$PF_PORT" 8bit --from carol@example.org --to someone@domino.example.com
+message milter-8bit "$PF_PORT" 8bit --from carol@example.org --to someone@domino.example.com
 refused "milter, 8-bit to domino" "$RELAYED"
-ok_if "milter, 8-bit to domino: the relay logs the milter's reject at end of DATA" eval \
-    'grep -F "milter-reject: END-OF-MESSAGE from " "$PF_LOG" | grep -qF "]: $RELAYED_TEXT; from=<carol@example.org> to=<someone@domino.example.com> "'
+QID=$(grep -F "]: $RELAYED_TEXT; from=<carol@example.org> to=<someone@domino.example.com> " "$PF_LOG" |
+    sed -n 's/.*postfix\/cleanup\[[0-9]*\]: \([0-9A-F]*\): milter-reject: END-OF-MESSAGE from .*/\1/p' | head -1)
+ok_if "milter, 8-bit to domino: the relay logs the milter's reject at end of DATA" [ -n "$QID" ]
+like "$(grep -F "${QID:-no-queue-id}: " "$MILTER_LOG" | grep -F ' reject ')" \
+    ": ${QID:-no-queue-id}: client=[^ ]+\[127\.0\.0\.1\] login=\(none\) sender=carol@example\.org reject reason=7bit-only-domain stage=body domain=domino\.example\.com\$" \
+    "milter, 8-bit to domino: the milter logs the reject with Postfix's queue id, the stage and the domain"
 
-mail milter-7bit "$PF_PORT" 7bit --from carol@example.org --to someone@domino.example.com
+message milter-7bit "$PF_PORT" 7bit --from carol@example.org --to someone@domino.example.com
 passed "milter, 7-bit to domino"
+logged "milter, 7-bit to domino" "no reject"
 arrived "milter, 7-bit to domino" hop
 
-mail milter-other "$PF_PORT" 8bit --from carol@example.org --to someone@other.example.com
+message milter-other "$PF_PORT" 8bit --from carol@example.org --to someone@other.example.com
 passed "milter, 8-bit to other.example.com"
+logged "milter, 8-bit to other.example.com" "no reject"
 arrived "milter, 8-bit to other.example.com" relay
 
-mail milter-notdomino "$PF_PORT" 8bit --from carol@example.org --to x@notdomino.example.com
+message milter-notdomino "$PF_PORT" 8bit --from carol@example.org --to x@notdomino.example.com
 passed "milter, 8-bit to notdomino.example.com"
+logged "milter, 8-bit to notdomino.example.com" "no reject"
 arrived "milter, 8-bit to notdomino.example.com" relay
 
 settle
 HOP_SEEN=$(hop_connects)
-mail milter-sub "$PF_PORT" 8bit --from carol@example.org --to x@sub.domino.example.com
+message milter-sub "$PF_PORT" 8bit --from carol@example.org --to x@sub.domino.example.com
 refused "milter, 8-bit to sub.domino.example.com" "$RELAYED"
+logged "milter, 8-bit to sub.domino.example.com" "reject reason=7bit-only-domain stage=body domain=domino.example.com"
 
 settle
 HOP_SEEN=$(hop_connects)
-mail milter-header "$PF_PORT" 7bit --from carol@example.org --to someone@domino.example.com \
+message milter-header "$PF_PORT" 7bit --from carol@example.org --to someone@domino.example.com \
     --header "Organization: $GREETING8"
 refused "milter, 7-bit body, 8-bit header, to domino" "$RELAYED"
+logged "milter, 7-bit body, 8-bit header, to domino" "reject reason=7bit-only-domain stage=header domain=domino.example.com"
 
 settle
 HOP_SEEN=$(hop_connects)
-mail milter-both "$PF_PORT" 8bit --from carol@example.org \
+message milter-both "$PF_PORT" 8bit --from carol@example.org \
     --to someone@other.example.com,someone@domino.example.com
 refused "milter, 8-bit to other.example.com and domino" "$RELAYED"
 
 settle
 HOP_SEEN=$(hop_connects)
-mail milter-auth "$PF_PORT" 8bit --from janed@example.com --to someone@domino.example.com \
+message milter-auth "$PF_PORT" 8bit --from janed@example.com --to someone@domino.example.com \
     --auth PLAIN --auth-user janed --auth-password pw-janed
 refused "milter, authenticated (janed), 8-bit to domino" "$RELAYED"
+logged "milter, authenticated (janed), 8-bit to domino" \
+    "login=janed sender=janed@example.com reject reason=7bit-only-domain stage=body domain=domino.example.com"
 
-# eight_bit.undeclared = "reject": 8-bit data needs BODY=8BITMIME.
+# eight_bit.undeclared = "reject" alone (no 7-bit-only domains any more):
+# 8-bit data needs BODY=8BITMIME, wherever it goes.
 milter_conf accept 'eight_bit.undeclared="reject"'
 ok_if "the milter reloads on SIGHUP (eight_bit.undeclared = reject)" reload
 
 settle
 HOP_SEEN=$(hop_connects)
-mail undeclared "$PF_PORT" 8bit --from carol@example.org --to someone@other.example.com
+message undeclared "$PF_PORT" 8bit --from carol@example.org --to someone@other.example.com
 refused "undeclared = reject, 8-bit without BODY=8BITMIME" \
     '<** 554 5.6.1 Undeclared 8-bit data (BODY=8BITMIME missing)'
+logged "undeclared = reject, 8-bit without BODY=8BITMIME" "reject reason=undeclared-8bit stage=body"
 
-mail declared "$PF_PORT" 8bit --from "$(declared carol@example.org)" \
+message declared "$PF_PORT" 8bit --from "$(declared carol@example.org)" \
     --header 'From: <carol@example.org>' --to someone@other.example.com
 is "$(grep -m1 '^ -> MAIL FROM:' "$OUT")" ' -> MAIL FROM:<carol@example.org> BODY=8BITMIME AUTH=<>' \
     "undeclared = reject: swaks sends BODY=8BITMIME"
 passed "undeclared = reject, 8-bit with BODY=8BITMIME"
+logged "undeclared = reject, 8-bit with BODY=8BITMIME" "no reject"
 arrived "undeclared = reject, 8-bit with BODY=8BITMIME" relay
 
-mail undeclared-7bit "$PF_PORT" 7bit --from carol@example.org --to someone@other.example.com
+message undeclared-7bit "$PF_PORT" 7bit --from carol@example.org --to someone@other.example.com
 passed "undeclared = reject, 7-bit without BODY=8BITMIME"
+logged "undeclared = reject, 7-bit without BODY=8BITMIME" "no reject"
 arrived "undeclared = reject, 7-bit without BODY=8BITMIME" relay
 
-# eight_bit.seven_bit_only = true: no 8-bit data at all.
+# eight_bit.seven_bit_only = true alone: no 8-bit data at all, declared
+# or not.
 milter_conf accept 'eight_bit.seven_bit_only=true'
 ok_if "the milter reloads on SIGHUP (eight_bit.seven_bit_only = true)" reload
 
 settle
 HOP_SEEN=$(hop_connects)
-mail seven-only "$PF_PORT" 8bit --from "$(declared carol@example.org)" \
+message seven-only "$PF_PORT" 8bit --from "$(declared carol@example.org)" \
     --header 'From: <carol@example.org>' --to someone@other.example.com
 refused "seven_bit_only = true, declared 8-bit" \
     '<** 554 5.6.3 Conversion to 7-bit required but not supported'
+logged "seven_bit_only = true, declared 8-bit" "reject reason=7bit-only stage=body"
 
-mail seven-only-7bit "$PF_PORT" 7bit --from carol@example.org --to someone@other.example.com
+message seven-only-7bit "$PF_PORT" 7bit --from carol@example.org --to someone@other.example.com
 passed "seven_bit_only = true, 7-bit"
+logged "seven_bit_only = true, 7-bit" "no reject"
 arrived "seven_bit_only = true, 7-bit" relay
 
 # --- at the end ------------------------------------------------------------------------
