@@ -38,7 +38,8 @@
 #       enough). Returns 1, the end of its log on stderr, when it died or
 #       did not get there.
 # hm_run NAME [WRAPPER...]   hm_start, then hm_up
-# hm_pid NAME / hm_alive NAME   its pid / whether it still runs
+# hm_pid NAME / hm_alive NAME   its pid ("none" when not started: kill
+#       refuses it) / whether it still runs
 # hm_term [NAME...]
 #       SIGTERM (once), no wait (libmilter takes up to 5 s to notice: stop
 #       other things meanwhile); default every daemon of HM_DAEMONS
@@ -95,7 +96,8 @@ hm_conf() {
     }' > "$HM_DIR/$_hc.conf.new" && mv "$HM_DIR/$_hc.conf.new" "$HM_DIR/$_hc.conf"
 }
 
-hm_pid() { cat "$HM_DIR/$1.hmpid" 2>/dev/null || echo 0; }
+# Without a pid file: "none", which kill refuses (never 0, the process group).
+hm_pid() { cat "$HM_DIR/$1.hmpid" 2>/dev/null || echo none; }
 hm_alive() { alive "$(hm_pid "$1")"; }
 
 hm_start() {
