@@ -28,6 +28,18 @@
 --   client   { name, addr }: {client_name} and {client_addr}, sent with
 --            MAIL (the milter asks for them there)
 --   sender   MAIL FROM argument, with the angle brackets
+--   args     list of MAIL FROM's ESMTP arguments ("BODY=8BITMIME", ...),
+--            passed after the sender as an MTA does
+--   offer    the protocol steps offered (SMFIP_* bits; default every one
+--            miltertest knows): an MTA that lacks some (connect())
+--   rcpts    list of RCPT TO arguments, with the angle brackets, each
+--            answered continue (miltertest reads no reply under
+--            SMFIP_NR_RCPT); the milter must have asked for RCPT
+--   body     list of body chunks, sent after the headers; the milter must
+--            have asked for the body
+--   body_replies  list of the replies expected to those chunks, one each:
+--            "continue" or "skip" (SMFIS_SKIP: the rest is not wanted);
+--            without it each must be one of the two
 --   headers  list of { name, value }
 --   mail     expected MAIL FROM reply: "continue" (default), "accept"
 --            (accepted, no further callbacks), "reject" (554, sent as
@@ -58,6 +70,7 @@ local reply_names = {
     [SMFIR_REPLYCODE] = "replycode", [SMFIR_TEMPFAIL] = "tempfail",
     [SMFIR_REJECT] = "reject", [SMFIR_DISCARD] = "discard",
 }
+if SMFIR_SKIP ~= nil then reply_names[SMFIR_SKIP] = "skip" end
 function reply_name(r)
     if r == nil then return "nil" end
     return reply_names[r] or string.format("%q", string.char(r))
@@ -94,15 +107,24 @@ local open_conns = {}
 -- the MTA version ("v" macro) each connection speaks for, sent at MAIL
 conn_mta = {}
 
--- connect(daemon, mta): a connection, negotiated, for an MTA whose "v" is MTA
-function connect(daemon, mta)
+-- connect(daemon, mta[, offer]): a connection, negotiated, for an MTA whose
+-- "v" is MTA; OFFER: the protocol steps it offers (SMFIP_* bits), else
+-- every one miltertest knows
+function connect(daemon, mta, offer)
     local conn = mt.connect(sock(daemon), 40, 0.25)
     if conn == nil then fail("cannot connect to %s", sock(daemon)) end
     table.insert(open_conns, conn)
     mt.set_timeout(MT_TIMEOUT)
+    if offer ~= nil then
+        -- the steps come third, the actions fourth (whatever miltertest(8) says)
+        local err = mt.negotiate(conn, nil, offer, nil)
+        if err ~= nil then fail("negotiation offering 0x%x: %s", offer, err) end
+    end
     -- Steps the milter negotiated away must not be sent (miltertest raises
-    -- an error): the cases never call helo, rcptto, data, eoh or body, and
-    -- miltertest skips them itself when it fills in the steps in between.
+    -- an error): the cases never call helo, data or eoh, send recipients
+    -- and body chunks only where the milter asked for them (message()
+    -- checks), and miltertest skips them itself when it fills in the steps
+    -- in between.
     -- The milter declines the connect step (SMFIP_NOCONNECT) and asks for
     -- "v" (the MTA's version) with the MAIL macros, where message() sends it.
     conn_mta[conn] = mta
@@ -159,6 +181,14 @@ local function want_code(what)
     fail("bad expectation %s", tostring(what))
 end
 
+-- continued(conn, what, err): the step WHAT went out (ERR: miltertest's
+-- error, nil when it did) and was answered continue
+local function continued(conn, what, err)
+    if err ~= nil then fail("%s: %s", what, err) end
+    local r = mt.getreply(conn)
+    if r ~= SMFIR_CONTINUE then fail("%s: reply %s, want continue", what, reply_name(r)) end
+end
+
 -- message(conn, t): one message on an open connection, checked against t
 function message(conn, t)
     local m = {}
@@ -175,7 +205,7 @@ function message(conn, t)
         table.insert(m, "{client_addr}") table.insert(m, t.client[2])
     end
     if #m > 0 then mt.macro(conn, SMFIC_MAIL, table.unpack(m)) end
-    local err = mt.mailfrom(conn, t.sender)
+    local err = mt.mailfrom(conn, t.sender, table.unpack(t.args or {}))
     if err ~= nil then fail("MAIL FROM:%s: %s", t.sender, err) end
     local mail = t.mail or "continue"
     local r = mt.getreply(conn)
@@ -192,18 +222,30 @@ function message(conn, t)
         end
     end
     if mail ~= "continue" then return end
+    if t.rcpts ~= nil and mt.test_option(conn, SMFIP_NORCPT) then
+        fail("the case sends recipients, but RCPT was negotiated away (SMFIP_NORCPT)")
+    end
+    for _, rcpt in ipairs(t.rcpts or {}) do
+        continued(conn, "RCPT TO:" .. rcpt, mt.rcptto(conn, rcpt))
+    end
     -- miltertest fills in a dummy "From: <sender@example.com>" when a
     -- message has no header at all: every case must bring its own
     if t.headers == nil and not mt.test_option(conn, SMFIP_NOHDRS) then
         fail("the case has no headers (miltertest would send a dummy From:)")
     end
     for _, h in ipairs(t.headers or {}) do
-        local value = h[2]
-        err = mt.header(conn, h[1], value)
-        if err ~= nil then fail("header %s: %s", h[1], err) end
-        r = mt.getreply(conn)
-        if r ~= SMFIR_CONTINUE then
-            fail("header %s: %s: reply %s, want continue", h[1], value, reply_name(r))
+        continued(conn, "header " .. h[1] .. ": " .. h[2], mt.header(conn, h[1], h[2]))
+    end
+    if t.body ~= nil and mt.test_option(conn, SMFIP_NOBODY) then
+        fail("the case sends a body, but the body was negotiated away (SMFIP_NOBODY)")
+    end
+    for i, chunk in ipairs(t.body or {}) do
+        err = mt.bodystring(conn, chunk)
+        if err ~= nil then fail("body chunk %d: %s", i, err) end
+        r = reply_name(mt.getreply(conn))
+        local want = t.body_replies and t.body_replies[i]
+        if want ~= nil and r ~= want or want == nil and r ~= "continue" and r ~= "skip" then
+            fail("body chunk %d %q: reply %s, want %s", i, chunk, r, want or "continue or skip")
         end
     end
     if t.eom_qid ~= nil then mt.macro(conn, SMFIC_EOM, "i", t.eom_qid) end
@@ -248,7 +290,7 @@ end
 
 -- The default case: one message on a new connection.
 function single(t)
-    local conn = connect(t.daemon or "main", t.mta == nil and POSTFIX or t.mta)
+    local conn = connect(t.daemon or "main", t.mta == nil and POSTFIX or t.mta, t.offer)
     message(conn, t)
     disconnect(conn)
 end

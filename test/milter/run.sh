@@ -55,9 +55,19 @@ conf hup
 conf names 'policy.display_names="ignore"'
 conf plus 'policy.extension_delimiter="+"'
 conf reportbare 'policy.mode="report"' 'policy.header_fields=[]'
+# the 8-bit rule's (eight.lua); "main" has every 8-bit rule off
+EIGHT_DOMAINS='eight_bit.seven_bit_only_domains=[ "domino.example.com", "lotus.example.net" ]'
+conf eight_domains "$EIGHT_DOMAINS"
+conf eight_undeclared 'eight_bit.undeclared="reject"'
+conf eight_seven 'eight_bit.seven_bit_only=true'
+conf eight_all 'eight_bit.undeclared="reject"' 'eight_bit.seven_bit_only=true' "$EIGHT_DOMAINS"
+conf eight_report 'policy.mode="report"' 'eight_bit.undeclared="reject"' "$EIGHT_DOMAINS"
+conf eight_report7 'policy.mode="report"' 'eight_bit.seven_bit_only=true'
+conf eight_bare 'policy.header_fields=[]' 'eight_bit.seven_bit_only=true'
 
 # --- start the daemons -------------------------------------------------------------
 DAEMONS="main unauth report erraccept errreject noheaders hup names plus reportbare"
+DAEMONS="$DAEMONS eight_domains eight_undeclared eight_seven eight_all eight_report eight_report7 eight_bare"
 NOT_UP=""
 for d in $DAEMONS; do hm_start "$d"; done
 for d in $DAEMONS; do hm_up "$d" || NOT_UP="$NOT_UP $d"; done
@@ -127,6 +137,7 @@ hm_stop stats
 lua decisions.lua up
 lua sessions.lua up
 lua shown.lua up
+lua eight.lua up
 # -q and the milter agree over the policy table; several home values (own daemons)
 . "$HERE/agree.sh"
 
@@ -164,6 +175,37 @@ is "$(raw_step eom)" "eom y 554 5.7.1 Mailbox is not local: johnd@company1.com" 
 raw main "$JANED" "$POSTFIX" 'mail:<janed@example.com>' 'hdr:From=janed@example.com' eom
 is "$(printf '%s\n' "$RAW" | tr '\n' ' ')" "negotiated 0x3db mail c eom c " \
     "a modern MTA: connect, HELO, RCPT, DATA, EOH, body, unknown declined; no header replies"
+
+# The 8-bit rule (eight.lua sends its messages): the protocol steps
+# negotiated, to the bit. Every rule off: 0x3db above; header_fields = []
+# (enforce) takes NOHDRS 0x20 for NR_HDR 0x80. A rule on takes the body
+# (no NOBODY 0x10) with SKIP 0x400 and the headers; 7-bit-only domains take
+# RCPT (no NORCPT 0x08) with NR_RCPT 0x8000.
+raw noheaders
+is "$(raw_step negotiated)" "negotiated 0x37b" "8-bit rules off, header_fields = []: body, RCPT and headers negotiated away"
+raw eight_undeclared
+is "$(raw_step negotiated)" "negotiated 0x7cb" "undeclared = reject: body with SKIP, headers with no reply; RCPT away"
+raw eight_bare
+is "$(raw_step negotiated)" "negotiated 0x7cb" "seven_bit_only, header_fields = []: the headers taken all the same"
+raw eight_domains
+is "$(raw_step negotiated)" "negotiated 0x87c3" "7-bit-only domains: RCPT taken with no reply (NR_RCPT), body with SKIP"
+raw eight_domains offer:0x1f7bff
+is "$(raw_step negotiated)" "negotiated 0x3c3" "7-bit-only domains, an MTA offering neither SKIP nor NR_RCPT: RCPT taken with a reply"
+raw eight_undeclared offer:0x5a "$POSTFIX" 'mail:<anna@example.org>' 'hdr:From=anna@example.org' \
+    'hdr:Subject=caf%C3%A9' eom
+is "$(printf '%s\n' "$RAW" | tr '\n' ' ')" \
+    "negotiated 0x4a connect c mail c hdr c hdr c eom y 554 5.6.1 Undeclared 8-bit data (BODY=8BITMIME missing) " \
+    "undeclared = reject, an MTA offering no NOCONNECT nor NR_HDR: every step answered, 554 5.6.1"
+raw eight_undeclared "$POSTFIX" 'mail:<anna@example.org>%00SIZE=99%00BODY=8BITMIME' \
+    'hdr:Subject=caf%C3%A9' eom
+is "$(printf '%s\n' "$RAW" | tr '\n' ' ')" "negotiated 0x7cb mail c eom c " \
+    "undeclared = reject: BODY=8BITMIME as the MTA passes it (after the sender, NUL-separated): accepted, nothing changed"
+# (rawmilter.pl sends no RCPT: libmilter takes no header before it where
+# RCPT was negotiated, so not to the daemons of 7-bit-only domains)
+raw eight_report7 "$POSTFIX" 'mail:<>' 'hdr:Subject=caf%C3%A9' eom
+is "$(printf '%s\n' "$RAW" | grep '^eom ' | tr '\n' ' ')" \
+    "eom h X-Homed-Milter|reject reason=7bit-only address=<> eom c " \
+    "report mode, seven_bit_only, 8-bit from the null sender: only the report header added, accepted"
 
 # Big header fields. miltertest's mt.header copies into a 1 KB stack buffer
 # (longer values smash its stack), so these go through rawmilter.pl.
@@ -252,6 +294,7 @@ like "$(grep 'reloaded' "$W/hup.log" | tail -1)" "^homed-milter: info: reloaded 
 # --- slapd stopped, then started again ---------------------------------------------------
 slapd_stop
 lua decisions.lua down
+lua eight.lua down
 raw main "$JANED" "$POSTFIX" 'mail:<janed@example.com>'
 is "$(raw_step mail)" "mail y 451 4.3.0 Directory unavailable, try again later" \
     "slapd stopped: 451 4.3.0 at MAIL FROM"
