@@ -7,21 +7,33 @@
 # A private slapd holds HM_BENCH_USERS generated mailboxes (gen-ldif.sh).
 # mltload drives homed-milter and nullmilter (the same negotiation, no
 # work: the baseline) through unix sockets, in interleaved rounds (null,
-# homed, null, homed...) for each number of connections, in two modes:
+# homed, null, homed...) for each number of connections, in these modes:
 #
 #   warm  a few hundred users over and over, after a warm-up pass: what
 #         a busy submission server sees once its cache is full
 #   cold  every message from another login, homed-milter restarted before
 #         each round: every message costs a directory search
+#   scan  warm, with an 8-bit rule on (eight_bit.seven_bit_only_domains,
+#         so the milter takes RCPT and the body) and a 7-bit body of
+#         BODY_SIZE bytes to a recipient outside those domains: every byte
+#         is scanned, the rule's worst case; the baseline is nullmilter -b
+#         -r, which takes RCPT and the same body and looks at neither
+#   skip  the same with 8-bit data at the body's first bytes: the scan
+#         stops there and the rest of the body is declined (SMFIS_SKIP);
+#         nullmilter takes it all
 #
 # and prints msgs/s (min-max over the rounds), the ratio of the medians and
-# the latencies (medians over the rounds). The target: warm >= 0.90 x null.
+# the latencies (medians over the rounds). The targets: warm, scan and
+# skip >= 0.90 x null.
 # Exit status 1 when a run had a wrong decision, a tempfail or an error;
 # a missed target is only reported, unless HM_BENCH_STRICT=1.
 #
 # Environment (defaults): HM_BENCH_USERS (10000), HM_BENCH_WARM_USERS
 # (300), HM_BENCH_MESSAGES per warm round (20000), HM_BENCH_COLD_MESSAGES
-# per cold round (10000), HM_BENCH_ROUNDS (3), HM_BENCH_CONNS ("1 8 32"),
+# per cold round (10000), HM_BENCH_BODY_MESSAGES per scan or skip round
+# (20000), HM_BENCH_BODY_SIZE (65536 bytes: two chunks, 65535 + 1, as
+# Postfix sends them), HM_BENCH_ROUNDS (3), HM_BENCH_CONNS ("1 8 32"),
+# HM_BENCH_MODES ("warm cold body"; body: scan and skip),
 # HM_BENCH_LOG_LEVEL (warning: one line per rejected message; "info" adds one
 # per accepted message, whose cost is mostly the host's syslog), HM_KEEP=1
 # keeps the work directory.
@@ -32,7 +44,8 @@ BENCH=milter.sh
 bench_tools NULLMILTER=test/bench/nullmilter
 # MESSAGES: per warm round
 bench_vars USERS=10000 WARM_USERS=300 MESSAGES=20000 COLD_MESSAGES=10000 ROUNDS=3 \
-    "CONNS=1 8 32" LOG_LEVEL=warning
+    "CONNS=1 8 32" LOG_LEVEL=warning BODY_MESSAGES=20000 BODY_SIZE=65536 \
+    "MODES=warm cold body"
 TARGET=0.90
 
 bench_need "make bench-milter builds the tools" "$HM" "$MLTLOAD" "$NULLMILTER" "$SLAPD" \
@@ -41,32 +54,39 @@ bench_need "make bench-milter builds the tools" "$HM" "$MLTLOAD" "$NULLMILTER" "
 [ "$WARM_USERS" -le "$USERS" ] || fail "HM_BENCH_WARM_USERS is more than HM_BENCH_USERS"
 bench_dir
 NULL_PID=""
+NULLB_PID=""
 N=0
-bench_cleanup() { hm_stop_pid "$NULL_PID"; }
+bench_cleanup() { hm_stop_pid "$NULL_PID"; hm_stop_pid "$NULLB_PID"; }
+has() { case " $MODES " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # answers SOCKET: one message (the default one, from janed) is accepted
 answers() { "$MLTLOAD" -s "unix:$1" -n 1 -t 2 2>/dev/null | grep -q '^expect_accept_got_accept=1$'; }
 
-# start_homed: a new homed-milter, so an empty cache, on a socket of its
-# own. The one before is told to stop; libmilter takes up to 5 s to notice,
-# so it is reaped at the end rather than waited for now.
+# start_homed [KEY=VALUE...]: a new homed-milter, so an empty cache, on a
+# socket of its own, with these keys too (hm_conf). The one before is told
+# to stop; libmilter takes up to 5 s to notice, so it is reaped at the end
+# rather than waited for now.
 start_homed() {
     [ "$N" = 0 ] || hm_term "homed$N"
     N=$((N + 1))
     HOMED_SOCK=$W/homed$N.sock
     hm_conf "homed$N" "log_level=\"$LOG_LEVEL\"" ldap.timeout=5 cache.ttl=300 \
-        cache.negative_ttl=60 cache.size=100000
+        cache.negative_ttl=60 cache.size=100000 "$@"
     hm_start "homed$N"
     wait_for 100 answers "$HOMED_SOCK" ||
         fail "homed-milter did not come up: $(tail -5 "$W/homed$N.log")"
 }
 
-# run KIND CONNS MODE ROUND WORKLOAD MESSAGES: one mltload run, one result line
+# run KIND CONNS MODE ROUND WORKLOAD MESSAGES [OPTION...]: one mltload run
+# (with these options too), one result line. ROUND 0: a warm-up, not kept.
 run() {
     _out=$W/run.out
-    if [ "$1" = homed ]; then _sock=$HOMED_SOCK; else _sock=$W/null.sock; fi
-    "$MLTLOAD" -s "unix:$_sock" -c "$2" -n "$6" -w "$5" -C > "$_out" 2> "$W/run.err"
+    case $1 in homed) _sock=$HOMED_SOCK ;; *) _sock=$NULL_SOCK ;; esac
+    _k=$1 _c=$2 _m=$3 _r=$4 _wl=$5 _n=$6
+    shift 6
+    "$MLTLOAD" -s "unix:$_sock" -c "$_c" -n "$_n" -w "$_wl" -C "$@" > "$_out" 2> "$W/run.err"
     _rc=$?
+    set -- "$_k" "$_c" "$_m" "$_r" # KIND CONNS MODE ROUND again
     _v() { sed -n "s/^$1=//p" "$_out"; }
     if [ $_rc -ne 0 ] || [ "$(_v error)" != 0 ] || [ "$(_v tempfail)" != 0 ]; then
         echo "milter.sh: $1, $2 connections, $3 round $4: exit $_rc," \
@@ -83,27 +103,52 @@ bench_workload "$W/cold.wl" "$COLD_MESSAGES"
 "$NULLMILTER" -p "unix:$W/null.sock" > "$W/null.log" 2>&1 3>&- &
 NULL_PID=$!
 wait_for 100 answers "$W/null.sock" || fail "nullmilter did not come up"
+if has body; then
+    "$NULLMILTER" -b -r -p "unix:$W/nullb.sock" > "$W/nullb.log" 2>&1 3>&- &
+    NULLB_PID=$!
+    wait_for 100 answers "$W/nullb.sock" || fail "nullmilter -b -r did not come up"
+fi
+EIGHT='eight_bit.seven_bit_only_domains=[ "domino.example.com" ]'
 
 BROKEN=0
 : > "$W/results"
 echo "# $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) (everything else on" \
     "the host competes for them); $USERS users in slapd; warm: $WARM_USERS users," \
-    "$MESSAGES messages a round; cold: $COLD_MESSAGES logins a round; $ROUNDS rounds"
+    "$MESSAGES messages a round; cold: $COLD_MESSAGES logins a round; scan, skip:" \
+    "$BODY_MESSAGES messages of $BODY_SIZE bytes a round; $ROUNDS rounds"
 for c in $CONNS; do
-    start_homed
-    run null "$c" warm 0 "$W/warm.wl" "$((WARM_USERS * 4))"
-    run homed "$c" warm 0 "$W/warm.wl" "$((WARM_USERS * 4))"
+    NULL_SOCK=$W/null.sock
+    if has warm; then
+        start_homed
+        run null "$c" warm 0 "$W/warm.wl" "$((WARM_USERS * 4))"
+        run homed "$c" warm 0 "$W/warm.wl" "$((WARM_USERS * 4))"
+    fi
     r=1
-    while [ $r -le "$ROUNDS" ]; do
+    while has warm && [ $r -le "$ROUNDS" ]; do
         run null "$c" warm $r "$W/warm.wl" "$MESSAGES"
         run homed "$c" warm $r "$W/warm.wl" "$MESSAGES"
         r=$((r + 1))
     done
     r=1
-    while [ $r -le "$ROUNDS" ]; do
+    while has cold && [ $r -le "$ROUNDS" ]; do
         start_homed
         run null "$c" cold $r "$W/cold.wl" "$COLD_MESSAGES"
         run homed "$c" cold $r "$W/cold.wl" "$COLD_MESSAGES"
+        r=$((r + 1))
+    done
+    NULL_SOCK=$W/nullb.sock
+    if has body; then
+        start_homed "$EIGHT"
+        run null "$c" scan 0 "$W/warm.wl" "$((WARM_USERS * 4))" -b "$BODY_SIZE"
+        run homed "$c" scan 0 "$W/warm.wl" "$((WARM_USERS * 4))" -b "$BODY_SIZE"
+    fi
+    r=1
+    while has body && [ $r -le "$ROUNDS" ]; do
+        for m in scan skip; do
+            if [ $m = skip ]; then set -- -b "$BODY_SIZE" -8 0; else set -- -b "$BODY_SIZE"; fi
+            run null "$c" $m $r "$W/warm.wl" "$BODY_MESSAGES" "$@"
+            run homed "$c" $m $r "$W/warm.wl" "$BODY_MESSAGES" "$@"
+        done
         r=$((r + 1))
     done
     echo "# $c connections done; load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -127,8 +172,8 @@ END {
             f[1], f[2], h, lo(rate[k, "homed"]), hi(rate[k, "homed"]), n, lo(rate[k, "null"]),
             hi(rate[k, "null"]), ratio, med(p50[k, "homed"]), med(p99[k, "homed"]),
             med(p50[k, "null"]), med(p99[k, "null"])
-        if (f[2] == "warm") {
-            met(sprintf("warm >= %.2f x null, %d connections", target, f[1]), ratio, target)
+        if (f[2] != "cold") {
+            met(sprintf("%s >= %.2f x null, %d connections", f[2], target, f[1]), ratio, target)
         }
     }
     print "(latencies in ms; medians over the rounds)"

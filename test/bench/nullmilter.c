@@ -2,7 +2,7 @@
  * NAME
  *	nullmilter - a milter that decides nothing, the benchmark baseline
  * SUMMARY
- *	nullmilter -p SOCKET [-H]
+ *	nullmilter -p SOCKET [-H] [-b] [-r]
  * DESCRIPTION
  *	Negotiates the steps, flags and macros homed-milter negotiates, and
  *	does what its callbacks do minus the directory and the policy: at
@@ -11,39 +11,52 @@
  *	accepts. What homed-milter costs beyond this is its own work.
  *
  *	-H	no header fields either (homed-milter with header_fields = []).
+ *	-b	the body too, every chunk answered "continue" (homed-milter
+ *		with an 8-bit rule on, minus the scan; it also offers to
+ *		decline the rest, SMFIP_SKIP, and never does).
+ *	-r	RCPT TO too, with no reply when the MTA offers that
+ *		(homed-milter with eight_bit.seven_bit_only_domains set).
  *
  *	libmilter stops it on SIGTERM, SIGINT or SIGHUP.
  *
- *	Thread safety: no state but the option flag, set before smfi_main.
+ *	Thread safety: no state but the option flags, set before smfi_main.
  */
 #include "autoconf.h"
 
 #include <libmilter/mfapi.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
-static bool null_no_headers;
+static bool null_no_headers, null_want_body, null_want_rcpt;
+
+/* The priv pointer holds the steps negotiated, shifted, with bit 0 set. */
+static unsigned long null_steps(SMFICTX *ctx)
+{
+    return (uintptr_t)smfi_getpriv(ctx) >> 1;
+}
 
 static sfsistat null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                                unsigned long f2, unsigned long f3, unsigned long *pf0,
                                unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-    unsigned long want = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NODATA |
-                         SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN;
+    unsigned long want =
+        SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NOEOH | SMFIP_NOUNKNOWN;
 
     (void)f2;
     (void)f3;
     want |= null_no_headers ? SMFIP_NOHDRS : SMFIP_NR_HDR;
+    want |= null_want_body ? SMFIP_SKIP : SMFIP_NOBODY;
+    want |= null_want_rcpt ? SMFIP_NR_RCPT : SMFIP_NORCPT;
     *pf0 = f0 & SMFIF_ADDHDRS;
     *pf1 = f1 & want;
     *pf2 = 0;
     *pf3 = 0;
-    /* the priv pointer says whether header fields get a reply */
-    smfi_setpriv(ctx, (*pf1 & SMFIP_NR_HDR) ? ctx : NULL);
+    smfi_setpriv(ctx, (void *)(uintptr_t)(*pf1 << 1 | 1));
     smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {auth_type} i v");
     smfi_setsymlist(ctx, SMFIM_EOM, "i {i}");
     return SMFIS_CONTINUE;
@@ -58,11 +71,25 @@ static sfsistat null_envfrom(SMFICTX *ctx, char **argv)
     return SMFIS_CONTINUE;
 }
 
+static sfsistat null_envrcpt(SMFICTX *ctx, char **argv)
+{
+    (void)argv;
+    return (null_steps(ctx) & SMFIP_NR_RCPT) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
 static sfsistat null_header(SMFICTX *ctx, char *name, char *value)
 {
     (void)name;
     (void)value;
-    return smfi_getpriv(ctx) != NULL ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+    return (null_steps(ctx) & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static sfsistat null_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+    (void)ctx;
+    (void)chunk;
+    (void)len;
+    return SMFIS_CONTINUE;
 }
 
 static sfsistat null_eom(SMFICTX *ctx)
@@ -79,7 +106,7 @@ static sfsistat null_close(SMFICTX *ctx)
 
 static int null_usage(void)
 {
-    fputs("usage: nullmilter -p SOCKET [-H]\n", stderr);
+    fputs("usage: nullmilter -p SOCKET [-H] [-b] [-r]\n", stderr);
     return EX_USAGE;
 }
 
@@ -90,7 +117,9 @@ int main(int argc, char **argv)
         .xxfi_version = SMFI_VERSION,
         .xxfi_flags = SMFIF_ADDHDRS,
         .xxfi_envfrom = null_envfrom,
+        .xxfi_envrcpt = null_envrcpt,
         .xxfi_header = null_header,
+        .xxfi_body = null_body,
         .xxfi_eom = null_eom,
         .xxfi_close = null_close,
         .xxfi_negotiate = null_negotiate,
@@ -98,10 +127,16 @@ int main(int argc, char **argv)
     const char *sock = NULL;
     int c;
 
-    while ((c = getopt(argc, argv, "Hp:")) != -1) {
+    while ((c = getopt(argc, argv, "Hbp:r")) != -1) {
         switch (c) {
         case 'H':
             null_no_headers = true;
+            break;
+        case 'b':
+            null_want_body = true;
+            break;
+        case 'r':
+            null_want_rcpt = true;
             break;
         case 'p':
             sock = optarg;

@@ -3,16 +3,19 @@
  *	mltload - a milter protocol load generator
  * SUMMARY
  *	mltload -s SOCKET [-C] [-c CONNS] [-n MESSAGES] [-d SECONDS]
- *		[-i SECONDS] [-t SECONDS] [-w WORKLOAD] [-v]
+ *		[-i SECONDS] [-t SECONDS] [-w WORKLOAD] [-b BYTES] [-8 OFFSET] [-v]
  * DESCRIPTION
  *	Plays the MTA side of the milter protocol (version 6, no libmilter)
  *	on CONNS connections at once, one thread each. Like Postfix, a
  *	connection negotiates once and then carries message after message:
- *	macros and MAIL, RCPT, DATA, From/To/Subject, EOH, one body chunk,
- *	end of message, then SMFIC_ABORT before the next MAIL. Every step the
+ *	macros and MAIL, RCPT, DATA, From/To/Subject, EOH, the body, end of
+ *	message, then SMFIC_ABORT before the next MAIL. Every step the
  *	milter declined is left out, no reply is awaited where it asked for
  *	none (SMFIP_NR_*), and the macros sent are those of its symbol lists
- *	(else Postfix's defaults).
+ *	(else Postfix's defaults). The body (-b, default 1088 bytes) is
+ *	64-byte 7-bit lines, with "\xc3\xa9" (UTF-8) at byte OFFSET with -8;
+ *	it goes in chunks of 65535 bytes as Postfix sends it, and the chunks
+ *	left when the milter declines the rest (SMFIR_SKIP) are not sent.
  *
  *	The workload file has one message per line, TAB-separated: login
  *	("-": not authenticated), envelope sender (empty: <>), From: value,
@@ -36,6 +39,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <libmilter/mfapi.h> /* constants only: no libmilter linked */
 #include <netdb.h>
 #include <pthread.h>
@@ -55,10 +59,12 @@
 
 #define ML_MAX_REPLY  (2 * 1024 * 1024) /* longest reply packet taken */
 #define ML_MAX_FIELD  16384             /* longest workload field */
+#define ML_CHUNK      65535             /* longest body chunk (Postfix's) */
 #define ML_STAGES     7                 /* SMFIM_CONNECT .. SMFIM_EOH */
 #define ML_HIST_SUB   64                /* histogram buckets per power of two */
 #define ML_HIST_SIZE  (ML_HIST_SUB * 40)
 #define ML_CONTINUE   (-1) /* a step's reply lets the message go on */
+#define ML_SKIP       (-2) /* a body chunk's reply: the rest is not wanted */
 #define ML_SHOWN_ERRS 10   /* error texts printed */
 
 enum ml_verdict { ML_ACCEPT, ML_REJECT, ML_TEMPFAIL, ML_ERROR, ML_VERDICTS };
@@ -103,7 +109,8 @@ static struct {
     uint64_t messages; /* 0: until -d or a signal */
     int timeout;       /* seconds, for every connect, read and write */
     bool verbose;
-    char body[1100];
+    char *body;
+    size_t body_len;
     uint64_t ticket, done, bad; /* atomics from here on */
     unsigned finished, shown_errs;
     int stop;
@@ -426,7 +433,7 @@ static int ml_await(struct ml_worker *w, uint32_t nr, char step)
         if (cmd == SMFIR_PROGRESS)
             continue;
         if (step == SMFIC_BODY && cmd == SMFIR_SKIP)
-            return ML_CONTINUE;
+            return ML_SKIP;
         if (step != SMFIC_BODYEOB)
             return ml_meaning(w, cmd, d, n);
         if ((need = ml_modification(cmd)) == 0) {
@@ -579,7 +586,7 @@ static int ml_message(struct ml_worker *w, const struct ml_msg *m)
 {
     const struct ml_line *l = m->line;
     char arg[ML_MAX_FIELD + 3], subject[64];
-    size_t pos;
+    size_t pos, off, n;
     int r = ML_CONTINUE;
 
     snprintf(arg, sizeof(arg), "<%s>", l->sender);
@@ -602,11 +609,14 @@ static int ml_message(struct ml_worker *w, const struct ml_msg *m)
     if (!(w->pflags & SMFIP_NOEOH) &&
         (r = ml_step(w, m, SMFIM_EOH, SMFIC_EOH, NULL, SMFIP_NR_EOH)) != ML_CONTINUE)
         return r;
-    if (!(w->pflags & SMFIP_NOBODY)) {
+    for (off = 0; !(w->pflags & SMFIP_NOBODY) && off < ml.body_len; off += n) {
+        n = ml.body_len - off < ML_CHUNK ? ml.body_len - off : ML_CHUNK;
         pos = ml_cmd(&w->out, SMFIC_BODY);
-        ml_put(&w->out, ml.body, strlen(ml.body));
+        ml_put(&w->out, ml.body + off, n);
         ml_cmd_end(&w->out, pos);
-        if ((r = ml_await(w, SMFIP_NR_BODY, SMFIC_BODY)) != ML_CONTINUE)
+        if ((r = ml_await(w, SMFIP_NR_BODY, SMFIC_BODY)) == ML_SKIP)
+            break;
+        if (r != ML_CONTINUE)
             return r;
     }
     return ml_step(w, m, SMFIM_EOM, SMFIC_BODYEOB, NULL, 0);
@@ -685,7 +695,8 @@ static void *ml_worker_main(void *arg)
 static void ml_usage(void)
 {
     fputs("usage: mltload -s SOCKET [-C] [-c CONNS] [-n MESSAGES] [-d SECONDS]\n"
-          "               [-i SECONDS] [-t SECONDS] [-w WORKLOAD] [-v]\n"
+          "               [-i SECONDS] [-t SECONDS] [-w WORKLOAD] [-b BYTES]\n"
+          "               [-8 OFFSET] [-v]\n"
           "  SOCKET: unix:/path, inet:PORT@HOST or inet6:PORT@HOST\n"
           "  WORKLOAD: login TAB sender TAB From-value TAB accept|reject per line\n",
           stderr);
@@ -903,7 +914,7 @@ static void ml_supervise(unsigned conns, double duration, double interval, doubl
 int main(int argc, char **argv)
 {
     const char *sock = NULL, *workload = NULL;
-    unsigned long conns = 1, duration = 0, interval = 0, i;
+    unsigned long conns = 1, duration = 0, interval = 0, i, eight = ULONG_MAX;
     struct ml_worker *ws;
     struct sigaction sa = {.sa_handler = SIG_IGN};
     sigset_t set;
@@ -911,8 +922,15 @@ int main(int argc, char **argv)
     double t0, end = 0;
     int c;
 
-    while ((c = getopt(argc, argv, "Cc:d:hi:n:s:t:vw:")) != -1) {
+    ml.body_len = 1088;
+    while ((c = getopt(argc, argv, "8:Cb:c:d:hi:n:s:t:vw:")) != -1) {
         switch (c) {
+        case '8':
+            eight = ml_number(optarg, 0, 1 << 30);
+            break;
+        case 'b':
+            ml.body_len = ml_number(optarg, 0, 1 << 30);
+            break;
         case 'C':
             check = true;
             break;
@@ -944,15 +962,18 @@ int main(int argc, char **argv)
             ml_usage();
         }
     }
-    if (sock == NULL || optind != argc)
+    if (sock == NULL || optind != argc || (eight != ULONG_MAX && eight + 2 > ml.body_len))
         ml_usage();
     if (ml.messages == 0 && duration == 0)
         ml.messages = 1000;
     ml_socket(sock);
     ml_load(workload);
-    for (i = 0; i + 64 < sizeof(ml.body); i += 64)
-        snprintf(ml.body + i, sizeof(ml.body) - i, "%-60s%02lu\r\n",
-                 "The quick brown fox jumps over the lazy dog; line", i / 64);
+    ml.body = ml_alloc(NULL, ml.body_len + 65);
+    for (i = 0; i < ml.body_len; i += 64)
+        snprintf(ml.body + i, 65, "%-60s%02lu\r\n",
+                 "The quick brown fox jumps over the lazy dog; line", i / 64 % 100);
+    if (eight != ULONG_MAX)
+        memcpy(ml.body + eight, "\xc3\xa9", 2);
     sigaction(SIGPIPE, &sa, NULL);
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
