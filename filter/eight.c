@@ -16,6 +16,7 @@
  */
 #include "autoconf.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -36,12 +37,35 @@ bool eight_declared(char *const *args)
     return false;
 }
 
+/* The high bit of each byte of a word. */
+#define EIGHT_HIGH UINT64_C(0x8080808080808080)
+
 bool eight_found(const void *data, size_t len)
 {
     const unsigned char *p = data;
-    size_t i;
+    uint64_t w, any;
+    size_t i = 0, k;
 
-    for (i = 0; i < len; i++)
+    /*
+     * A word at a time (memcpy: no alignment assumed), and 64 bytes
+     * tested at once: a byte-at-a-time loop cost a sixth of a message's
+     * time on a 64 KB body (test/bench/milter.sh).
+     */
+    for (; len - i >= 64; i += 64) {
+        any = 0;
+        for (k = 0; k < 64; k += 8) {
+            memcpy(&w, p + i + k, sizeof(w));
+            any |= w;
+        }
+        if (any & EIGHT_HIGH)
+            return true;
+    }
+    for (; len - i >= 8; i += 8) {
+        memcpy(&w, p + i, sizeof(w));
+        if (w & EIGHT_HIGH)
+            return true;
+    }
+    for (; i < len; i++)
         if (p[i] >= 0x80)
             return true;
     return false;

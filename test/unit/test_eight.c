@@ -79,6 +79,27 @@ static void test_found(void **state)
     assert_false(eight_found(big, sizeof(big) - 1));
 }
 
+/* Every offset of every length up to 200: the word and block steps and the tail. */
+static void test_found_everywhere(void **state)
+{
+    unsigned char buf[200];
+    size_t len, at;
+
+    (void)state;
+    memset(buf, 0x7f, sizeof(buf));
+    for (len = 0; len <= sizeof(buf); len++) {
+        assert_false(eight_found(buf, len));
+        for (at = 0; at < len; at++) {
+            buf[at] = 0x80;
+            if (!eight_found(buf, len) || eight_found(buf, at) ||
+                !eight_found(buf + at, len - at) ||
+                eight_found(buf + at + 1, len - at - 1))
+                fail_msg("byte 0x80 at %zu of %zu", at, len);
+            buf[at] = 0x7f;
+        }
+    }
+}
+
 /*
  * Across chunk boundaries: a message is 8-bit when any chunk is, however
  * the MTA cuts it, so a multibyte character split in two is found in its
@@ -420,6 +441,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_declared),
         cmocka_unit_test(test_found),
+        cmocka_unit_test(test_found_everywhere),
         cmocka_unit_test(test_chunks),
         cmocka_unit_test(test_domain),
         cmocka_unit_test(test_each_rule),
