@@ -361,7 +361,7 @@ const struct cfg_key cfg_keys[] = {
     STR("policy.report_header", policy.report_header, "X-Homed-Milter", cfg_check_field,
         false),
     ENUM("policy.display_names", policy.display_names, "check", names),
-    RESERVED("policy.trusted_logins"),
+    LIST("policy.trusted_logins", policy.trusted_logins, NULL, cfg_check_word, true),
     INT("cache.ttl", cache.ttl, 300, 0, 86400),
     INT("cache.negative_ttl", cache.negative_ttl, 60, 0, 86400),
     INT("cache.size", cache.size, 100000, 0, 10000000),

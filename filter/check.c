@@ -42,6 +42,7 @@
 
 #include "check.h"
 #include "eight.h"
+#include "idna.h"
 
 bool check_is_field(const struct cfg *cfg, const char *name)
 {
@@ -198,7 +199,8 @@ void check_end(struct check_msg *m)
 void check_login(struct check_msg *m, const char *login)
 {
     m->login = login;
-    if (login != NULL)
+    /* A trusted login is not checked: no lookup. */
+    if (login != NULL && !policy_is_trusted(m->cfg, login))
         m->lookup = m->lookup_fn(m->lookup_ctx, login, &m->entry, &m->detail);
 }
 
@@ -247,12 +249,29 @@ static int check_decide(struct check_msg *m, enum policy_stage stage, char *writ
                         const struct addr *address, struct check_result *r)
 {
     struct policy_request req = {m->login, stage, written, address, m->lookup, m->entry};
+    char *ascii = NULL;
+    const char *why;
 
     r->in_name = address != NULL && address->in_name;
     r->written = written;
     if (written == NULL) {
         check_no_memory(&r->v);
         return -1;
+    }
+    /* An international domain with an invalid label is a malformed address. */
+    if (address != NULL && !address->is_null &&
+        idna_is_international(address->domain, strlen(address->domain))) {
+        int rc = idna_ascii(address->domain, strlen(address->domain), &ascii, &why);
+
+        free(ascii);
+        if (rc == -2) {
+            check_no_memory(&r->v);
+            return -1;
+        }
+        if (rc < 0) {
+            r->parse_error = "invalid international domain name (IDNA)";
+            req.address = NULL;
+        }
     }
     return policy_decide(m->cfg, &req, &r->v);
 }
@@ -391,8 +410,9 @@ int check_header(struct check_msg *m, const char *name, const char *value,
         !check_is_field(cfg, name))
         return 0;
     /* Read for the 8-bit rule only: not the homed rule's to check. */
-    if (m->login == NULL && !m->explain &&
-        cfg->policy.unauthenticated == HM_UNAUTH_ACCEPT)
+    if (!m->explain &&
+        ((m->login == NULL && cfg->policy.unauthenticated == HM_UNAUTH_ACCEPT) ||
+         policy_is_trusted(cfg, m->login)))
         return 0;
     return check_field(m, name, value, rs);
 }

@@ -9,7 +9,8 @@
  *	The whole rule of homed-milter in one pure function. The checks run
  *	in a fixed order, the first that decides wins:
  *
- *	1. not authenticated: policy.unauthenticated;
+ *	1. not authenticated: policy.unauthenticated; a login of
+ *	   policy.trusted_logins: accept (trusted-login), nothing checked;
  *	2. the directory gave no answer: policy.on_directory_error; the
  *	   login matches more than one entry: 451, always (ambiguous,
  *	   logged as directory-error);
@@ -20,7 +21,9 @@
  *	7. the null sender at MAIL FROM: accept (null-sender);
  *	8. an extension (after policy.extension_delimiter) that holds '@',
  *	   '"', '<', '>' or white space: reject (malformed);
- *	9. the address is the entry's: accept (owned), else reject (not-owned).
+ *	9. the address is the entry's, or in the domain of its value
+ *	   "@domain" (domains compared as international names: idna.h):
+ *	   accept (owned), else reject (not-owned).
  *
  *	In report mode a reject of steps 1 and 3-9 becomes an accept that
  *	still carries the reply it would have sent; directory errors keep
@@ -44,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "idna.h"
 #include "policy.h"
 
 /* How much of a client's address goes into a reply line. */
@@ -60,6 +64,7 @@ const char *policy_action_name(enum policy_action action)
 static const char *const policy_reasons[] = {
     [HM_REASON_NONE] = "none",
     [HM_REASON_UNAUTHENTICATED] = "unauthenticated",
+    [HM_REASON_TRUSTED] = "trusted-login",
     [HM_REASON_DIRECTORY_ERROR] = "directory-error",
     [HM_REASON_AMBIGUOUS] = "directory-error",
     [HM_REASON_NO_ENTRY] = "no-entry",
@@ -111,17 +116,23 @@ bool policy_is_local(const struct cfg *cfg, const struct entry *entry)
     return false;
 }
 
-/* Whether ADDRESS is the one directory value OWNED ("local@domain"). */
+/*
+ * Whether ADDRESS is the one directory value OWNED ("local@domain"), or
+ * in its domain ("@domain").
+ */
 static bool policy_owns_one(const struct cfg *cfg, const char *owned,
                             const struct addr *address)
 {
     const char *at = strrchr(owned, '@');
     size_t llen, base;
 
-    if (at == NULL || at == owned)
+    if (at == NULL || at[1] == '\0')
         return false;
-    if (!addr_same_text(at + 1, strlen(at + 1), address->domain, strlen(address->domain)))
+    if (!idna_same_domain(at + 1, strlen(at + 1), address->domain,
+                          strlen(address->domain)))
         return false;
+    if (at == owned) /* "@domain": the whole domain */
+        return true;
     llen = (size_t)(at - owned);
     if (addr_same_text(owned, llen, address->local, strlen(address->local)))
         return true;
@@ -144,15 +155,31 @@ static bool policy_bad_extension(const struct cfg *cfg, const struct addr *addre
     return address->local[base + strcspn(address->local + base, "@\"<> \t\r\n")] != '\0';
 }
 
-bool policy_owns(const struct cfg *cfg, const struct entry *entry,
-                 const struct addr *address)
+const char *policy_owner(const struct cfg *cfg, const struct entry *entry,
+                         const struct addr *address)
 {
     size_t i;
 
     if (address == NULL || address->is_null)
-        return false;
+        return NULL;
     for (i = 0; i < entry->naddresses; i++)
         if (policy_owns_one(cfg, entry->addresses[i], address))
+            return entry->addresses[i];
+    return NULL;
+}
+
+bool policy_owns(const struct cfg *cfg, const struct entry *entry,
+                 const struct addr *address)
+{
+    return policy_owner(cfg, entry, address) != NULL;
+}
+
+bool policy_is_trusted(const struct cfg *cfg, const char *login)
+{
+    size_t i;
+
+    for (i = 0; login != NULL && i < cfg->policy.trusted_logins.n; i++)
+        if (strcmp(cfg->policy.trusted_logins.v[i], login) == 0)
             return true;
     return false;
 }
@@ -297,7 +324,7 @@ static int policy_check_entry(const struct cfg *cfg, const struct policy_request
         return policy_set(v, HM_ACCEPT, HM_REASON_NULL_SENDER);
     if (policy_bad_extension(cfg, req->address))
         return policy_reject(cfg, HM_REASON_MALFORMED, req, v);
-    if (policy_owns(cfg, req->entry, req->address))
+    if ((v->owner = policy_owner(cfg, req->entry, req->address)) != NULL)
         return policy_set(v, HM_ACCEPT, HM_REASON_OWNED);
     return policy_reject(cfg, HM_REASON_NOT_OWNED, req, v);
 }
@@ -313,6 +340,8 @@ int policy_decide(const struct cfg *cfg, const struct policy_request *req,
             return policy_set(v, HM_ACCEPT, HM_REASON_UNAUTHENTICATED);
         rc = policy_reply(v, HM_REJECT, HM_REASON_UNAUTHENTICATED,
                           "Authentication required to submit mail", req);
+    } else if (policy_is_trusted(cfg, req->login)) {
+        return policy_set(v, HM_ACCEPT, HM_REASON_TRUSTED);
     } else if (req->lookup == HM_LOOKUP_AMBIGUOUS) {
         /* Never a pick between two mailboxes, whatever on_directory_error says. */
         return policy_reply(v, HM_TEMPFAIL, HM_REASON_AMBIGUOUS,

@@ -14,7 +14,8 @@
  *
  *	    VERDICT-LINE                             (the first that is not accept)
  *	    entry DN home=H1,H2 addresses=A1,A2     (or: entry none: ...,
- *	                                              or: error ...)
+ *	                                              or: error ..., or: entry
+ *	                                              not looked up: ...)
  *	    reason KEYWORD: explanation              (one per address; those a
  *	                                              display name shows start
  *	                                              "(display name) ")
@@ -29,6 +30,7 @@
 #include "address.h"
 #include "check.h"
 #include "directory.h"
+#include "idna.h"
 #include "query.h"
 
 static void query_print_list(FILE *out, const char *label, char *const *v, size_t n)
@@ -73,6 +75,9 @@ static const struct query_explain {
 } query_explains[] = {
     [HM_REASON_NONE] = {"see the policy", QUERY_NONE, ""},
     [HM_REASON_UNAUTHENTICATED] = {"see the policy", QUERY_NONE, ""},
+    [HM_REASON_TRUSTED] = {"the login is one of policy.trusted_logins: its mail is not "
+                           "checked",
+                           QUERY_NONE, ""},
     [HM_REASON_DIRECTORY_ERROR] = {"no answer from the directory; "
                                    "policy.on_directory_error decides",
                                    QUERY_NONE, ""},
@@ -90,8 +95,41 @@ static const struct query_explain {
                                QUERY_NONE, ""},
     [HM_REASON_OWNED] = {"", QUERY_ADDRESS, " is an address of this entry"},
     [HM_REASON_NOT_OWNED] = {"", QUERY_ADDRESS, " is not an address of this entry"},
+    [HM_REASON_UNDECLARED_8BIT] = {"see the policy", QUERY_NONE, ""},
+    [HM_REASON_7BIT_ONLY] = {"see the policy", QUERY_NONE, ""},
+    [HM_REASON_7BIT_DOMAIN] = {"see the policy", QUERY_NONE, ""},
     [HM_REASON_NO_MEMORY] = {"out of memory while deciding", QUERY_NONE, ""},
 };
+
+_Static_assert(sizeof(query_explains) / sizeof(query_explains[0]) ==
+                   HM_REASON_NO_MEMORY + 1,
+               "every reason has an explanation");
+
+/*
+ * query_print_domain - how the domain of ADDRESS (as written) compared:
+ * its ASCII form when it is an international one.
+ */
+static void query_print_domain(FILE *out, const char *address)
+{
+    const char *at = address != NULL ? strrchr(address, '@') : NULL;
+    size_t len;
+    char *ascii = NULL;
+    const char *why;
+
+    if (at == NULL)
+        return;
+    len = strlen(at + 1);
+    if (len > 0 && at[len] == '>')
+        len--;
+    if (!idna_is_international(at + 1, len))
+        return;
+    if (idna_ascii(at + 1, len, &ascii, &why) == 0)
+        fprintf(out, " (international domain %.*s, compared as %s)", (int)len, at + 1,
+                ascii);
+    else
+        fprintf(out, " (international domain %.*s: %s)", (int)len, at + 1, why);
+    free(ascii);
+}
 
 /* CFG's local_hosts, comma-separated, in a malloc'd string (NULL: no memory). */
 static char *query_local_hosts(const struct cfg *cfg)
@@ -129,9 +167,15 @@ static void query_print_reason(FILE *out, const struct check_msg *m,
     fprintf(out, "reason %s: ", policy_reason_name(v->reason));
     if (v->reason == HM_REASON_MALFORMED && r->parse_error != NULL)
         fprintf(out, "the address does not parse: %s", r->parse_error);
+    else if (v->reason == HM_REASON_OWNED && v->owner != NULL && v->owner[0] == '@')
+        fprintf(out, "%s is in the domain of this entry's value %s", args[QUERY_ADDRESS],
+                v->owner);
     else
         fprintf(out, "%s%s%s%s%s", e->before, args[e->arg], e->after, args[e->arg2],
                 e->tail ? e->tail : "");
+    if (v->reason == HM_REASON_OWNED || v->reason == HM_REASON_NOT_OWNED ||
+        v->reason == HM_REASON_MALFORMED)
+        query_print_domain(out, r->written);
     if (v->action != v->decision)
         fprintf(out, " (report mode: would %s %s %s %s)", policy_action_name(v->decision),
                 v->code, v->xcode, v->text);
@@ -234,7 +278,10 @@ int query_run(struct cfg *cfg, const char *login, const char *value, FILE *out)
         fprintf(out, " %s %s %s", first->v.code, first->v.xcode,
                 first->v.text ? first->v.text : "");
     fputc('\n', out);
-    query_print_evidence(out, m.lookup, m.entry, m.detail);
+    if (policy_is_trusted(cfg, login))
+        fputs("entry not looked up: the login is trusted\n", out);
+    else
+        query_print_evidence(out, m.lookup, m.entry, m.detail);
     for (i = 0; i < rs.n; i++) {
         if (rs.v[i].in_name)
             fputs("(display name) ", out);

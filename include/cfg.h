@@ -63,7 +63,8 @@ struct cfg {
         char *reject_text_malformed;
         char *extension_delimiter;
         char *report_header;
-        int display_names; /* enum cfg_names */
+        int display_names;              /* enum cfg_names */
+        struct cfg_list trusted_logins; /* never checked (list servers, relays) */
     } policy;
     struct {
         int ttl;

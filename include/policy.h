@@ -20,6 +20,7 @@ enum policy_action { HM_ACCEPT, HM_REJECT, HM_TEMPFAIL };
 enum policy_reason {
     HM_REASON_NONE,            /* no verdict yet */
     HM_REASON_UNAUTHENTICATED, /* the client did not authenticate */
+    HM_REASON_TRUSTED,         /* a login of policy.trusted_logins: not checked */
     HM_REASON_DIRECTORY_ERROR, /* no answer from the directory */
     HM_REASON_AMBIGUOUS,       /* the login matches more than one entry */
     HM_REASON_NO_ENTRY,        /* the login has no entry */
@@ -53,6 +54,8 @@ struct policy_verdict {
     char *shown;                 /* the address as a reply, log line or header
                                     names it (policy_shown); NULL with accept */
     enum policy_reason reason;
+    const char *owner; /* owned: the entry's value that owns the address (an
+                          address, or "@domain"); the entry's string */
 };
 
 /*
@@ -90,9 +93,22 @@ void policy_verdict_clear(struct policy_verdict *v);
 /* policy_is_local - whether ENTRY's home is one of CFG's local_hosts. */
 bool policy_is_local(const struct cfg *cfg, const struct entry *entry);
 
+/*
+ * policy_owner - the value of ENTRY that owns ADDRESS under CFG, or NULL:
+ * the same address (the local part ASCII case aside, or with an extension
+ * after policy.extension_delimiter), or "@domain", which owns every
+ * address of that domain and of no other (not its subdomains). Domains
+ * compare as idna_same_domain() says.
+ */
+const char *policy_owner(const struct cfg *cfg, const struct entry *entry,
+                         const struct addr *address);
+
 /* policy_owns - whether ADDRESS is one of ENTRY's addresses under CFG. */
 bool policy_owns(const struct cfg *cfg, const struct entry *entry,
                  const struct addr *address);
+
+/* policy_is_trusted - whether LOGIN is one of policy.trusted_logins (exactly). */
+bool policy_is_trusted(const struct cfg *cfg, const char *login);
 
 /*
  * policy_shown - WRITTEN as it may appear in a reply, a log line or a

@@ -20,7 +20,7 @@ PASSED=0
 FAILED=0
 JOBS=$(nproc 2>/dev/null || echo 2)
 
-PACKAGES="build-essential autoconf automake pkg-config m4 libmilter-dev libldap-dev libconfig-dev libsystemd-dev
+PACKAGES="build-essential autoconf automake pkg-config m4 libmilter-dev libldap-dev libconfig-dev libsystemd-dev libidn2-dev
  libcmocka-dev slapd ldap-utils openssl valgrind clang-format miltertest postfix sasl2-bin
  libsasl2-modules swaks s-nail strace clang libclang-rt-14-dev"
 # The Debian package layer (test/package/run.sh): build, lintian, the unit.

@@ -23,7 +23,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${HM_BUILDDIR:-$SRC/_build/demo}
 HM=$BUILD/homed-milter
 PACKAGES="build-essential autoconf automake pkg-config m4 libmilter-dev libldap-dev
- libconfig-dev libsystemd-dev libcmocka-dev slapd ldap-utils postfix sasl2-bin libsasl2-modules swaks
+ libconfig-dev libsystemd-dev libidn2-dev libcmocka-dev slapd ldap-utils postfix sasl2-bin libsasl2-modules swaks
  openssl"
 PRC=""  # a policy-rc.d we created and must remove
 BASE="" # the temporary directory of the private servers

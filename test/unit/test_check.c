@@ -268,6 +268,48 @@ static void test_unauthenticated(void **state)
               "<anyone@evil.test>", HM_REJECT, "unauthenticated");
 }
 
+/* A trusted login: no lookup, no header decision, accepted as trusted-login. */
+static void test_trusted_login(void **state)
+{
+    struct msg t;
+
+    (void)state;
+    msg_begin(&t, "trusted_logins = [ \"lists\", \"janed\" ];", HM_LOOKUP_ERROR,
+              homes_here, "lists");
+    assert_int_equal(t.fd.lookups, 0);
+    envelope(&t, "<anyone@evil.test>", HM_ACCEPT, "trusted-login");
+    header(&t, "From", "JohnD@COMPANY1.com, <a@b", 0);
+    final(&t, NULL, NULL, NULL);
+    msg_end(&t);
+}
+
+/* An international domain with an invalid label is malformed, named as written. */
+static void test_invalid_idna(void **state)
+{
+    struct check_results rs;
+    struct check_result r;
+    struct msg t;
+
+    (void)state;
+    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
+    assert_int_equal(check_envelope(&t.m, "<janed@xn--zz.example>", &r), 0);
+    assert_string_equal(policy_reason_name(r.v.reason), "malformed");
+    assert_string_equal(r.v.text, "Mailbox is not local: janed@xn--zz.example");
+    assert_string_equal(r.parse_error, "invalid international domain name (IDNA)");
+    check_result_clear(&r);
+    envelope(&t, "<janed@example.com>", HM_ACCEPT, "owned");
+    assert_int_equal(check_header(&t.m, "From",
+                                  "Jane <jane@b\xc3\xbc"
+                                  "cher.-x>",
+                                  &rs),
+                     0);
+    assert_int_equal(rs.n, 1);
+    assert_string_equal(rs.v[0].parse_error, "invalid international domain name (IDNA)");
+    check_results_clear(&rs);
+    final(&t, "From", "jane@b??cher.-x", "malformed");
+    msg_end(&t);
+}
+
 /* Report mode: the first failing address is reported, the envelope first. */
 static void test_report_first_failure(void **state)
 {
@@ -430,6 +472,8 @@ int main(void)
         cmocka_unit_test(test_second_home_value),
         cmocka_unit_test(test_unauthenticated),
         cmocka_unit_test(test_report_first_failure),
+        cmocka_unit_test(test_trusted_login),
+        cmocka_unit_test(test_invalid_idna),
         cmocka_unit_test(test_directory_error),
         cmocka_unit_test(test_two_entries),
         cmocka_unit_test(test_no_directory),

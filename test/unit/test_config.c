@@ -149,8 +149,11 @@ static const struct fixture fixtures[] = {
     /* reserved for a later version */
     {LDAP("delegation_filter = \"(x=%s)\";"),
      "FILE:2: ldap.delegation_filter: not supported by this version of homed-milter"},
-    {BASE "policy = { trusted_logins = [ \"list\" ]; };\n",
-     "FILE:2: policy.trusted_logins: not supported by this version of homed-milter"},
+    {BASE "policy = { trusted_logins = [ \"list\", \"relay@example.com\" ]; };\n", "ok"},
+    {BASE "policy = { trusted_logins = [ \"list server\" ]; };\n",
+     "FILE:2: policy.trusted_logins: must not hold blanks or control characters"},
+    {BASE "policy = { trusted_logins = [ \"\" ]; };\n",
+     "FILE:2: policy.trusted_logins: must not hold an empty string"},
     /* out of range */
     /* the 8-bit rule's values */
     {BASE "eight_bit = { undeclared = \"bounce\"; };\n",
@@ -348,7 +351,7 @@ static const struct {
     {"policy.extension_delimiter", "43", "an integer", "a string"},
     {"policy.report_header", "{ }", "a group", "a string"},
     {"policy.display_names", "false", "a boolean", "a string"},
-    {"policy.trusted_logins", "1", NULL, NULL},
+    {"policy.trusted_logins", "{ }", "a group", "a list of strings"},
     {"cache.ttl", "1.5", "a number with a fraction", "an integer"},
     {"cache.negative_ttl", "true", "a boolean", "an integer"},
     {"cache.size", "\"big\"", "a string", "an integer"},
@@ -954,8 +957,7 @@ static void test_print(void **state)
     assert_null(strstr(out, "delegation_filter")); /* reserved: refused when set */
     for (i = 0; cfg_key_name(i) != NULL; i++) {
         assert_true(asprintf(&p, "\n%s =", cfg_key_name(i)) > 0);
-        if (strcmp(cfg_key_name(i), "ldap.delegation_filter") != 0 &&
-            strcmp(cfg_key_name(i), "policy.trusted_logins") != 0) {
+        if (strcmp(cfg_key_name(i), "ldap.delegation_filter") != 0) {
             keys++;
             if (strstr(out, p + (i == 0)) == NULL)
                 fail_msg("%s is not printed", cfg_key_name(i));

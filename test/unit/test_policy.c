@@ -19,10 +19,11 @@
 #include "address.h"
 #include "cfg.h"
 #include "entry.h"
+#include "idna.h"
 #include "policy.h"
 #include "testutil.h"
 
-enum fake { NONE, JANE, JOHN, NOHOME, UPPER };
+enum fake { NONE, JANE, JOHN, NOHOME, UPPER, DEVICE };
 
 struct row {
     const char *name;
@@ -188,6 +189,44 @@ static const struct row rows[] = {
      NULL, MAIL, "x@y.org", NOTF, NONE, R, A, "554", "5.7.1",
      "Authentication required to submit mail", "unauthenticated"},
 #undef TEXTS
+    /* "@domain" owns its domain, and only it */
+    {"@domain owns the domain", "", "", "janed", HDR, "anyone@example.net", FOUND, JANE,
+     A, A, NULL, NULL, NULL, "owned"},
+    {"@domain, upper case", "", "", "janed", MAIL, "<Front-Desk@EXAMPLE.NET>", FOUND,
+     JANE, A, A, NULL, NULL, NULL, "owned"},
+    {"@domain not a subdomain", "", "", "janed", HDR, "x@sub.example.net", FOUND, JANE, R,
+     A, "554", "5.7.1", NOTLOCAL "x@sub.example.net", "not-owned"},
+    {"@domain not another domain", "", "", "janed", HDR, "x@otherexample.net", FOUND,
+     JANE, R, A, "554", "5.7.1", NOTLOCAL "x@otherexample.net", "not-owned"},
+    {"@domain needs a homed entry", "", "", "johnd", HDR, "x@example.org", FOUND, DEVICE,
+     R, A, "554", "5.7.1", NOTLOCAL "x@example.org", "not-homed"},
+    {"a value without '@' owns nothing", "", "", "janed", HDR, "no-at-sign@example.com",
+     FOUND, JANE, R, A, "554", "5.7.1", NOTLOCAL "no-at-sign@example.com", "not-owned"},
+    /* international domains: U-label and A-label are one */
+    {"IDNA: U-label sent, A-label stored", "", "", "janed", MAIL,
+     "<jane@b\xc3\xbc"
+     "cher.example>",
+     FOUND, JANE, A, A, NULL, NULL, NULL, "owned"},
+    {"IDNA: A-label sent, U-label stored", "", "", "janed", HDR,
+     "jane@xn--mller-kva.example", FOUND, JANE, A, A, NULL, NULL, NULL, "owned"},
+    {"IDNA: A-label in upper case", "", "", "janed", HDR, "JANE@XN--BCHER-KVA.EXAMPLE",
+     FOUND, JANE, A, A, NULL, NULL, NULL, "owned"},
+    {"IDNA: U-label in upper case", "", "", "janed", HDR,
+     "jane@M\xc3\x9c"
+     "LLER.example",
+     FOUND, JANE, A, A, NULL, NULL, NULL, "owned"},
+    {"IDNA: another name", "", "", "janed", HDR, "jane@xn--bcher-kvb.example", FOUND,
+     JANE, R, A, "554", "5.7.1", NOTLOCAL "jane@xn--bcher-kvb.example", "not-owned"},
+    {"UTF-8 local part exactly", "", "", "janed", MAIL, "<j\xc3\xb6rg@example.com>",
+     FOUND, JANE, A, A, NULL, NULL, NULL, "owned"},
+    {"UTF-8 local part, other case", "", "", "janed", MAIL, "<J\xc3\x96rg@example.com>",
+     FOUND, JANE, R, A, "554", "5.7.1", NOTLOCAL "J??rg@example.com", "not-owned"},
+    /* trusted logins */
+    {"trusted login", "trusted_logins = [ \"lists\" ];", "", "lists", HDR,
+     "anyone@evil.test", ERR, NONE, A, A, NULL, NULL, NULL, "trusted-login"},
+    {"trusted login, exact match", "trusted_logins = [ \"lists\" ];", "", "Lists", MAIL,
+     "<anyone@evil.test>", NOTF, NONE, R, A, "554", "5.7.1", NOTLOCAL "anyone@evil.test",
+     "no-entry"},
 };
 
 #define BASE_CONFIG                                                                      \
@@ -218,6 +257,14 @@ static struct entry *fake(enum fake which)
         ADD(entry_add_home, which == UPPER ? "MX2.Example.COM." : "mail.example.com");
         if (which == UPPER)
             ADD(entry_add_address, "jane@example.com");
+        ADD(entry_add_address, "jane@xn--bcher-kva.example");
+        ADD(entry_add_address, "jane@m\xc3\xbcller.example");
+        ADD(entry_add_address, "j\xc3\xb6rg@example.com");
+        break;
+    case DEVICE:
+        e = entry_new("uid=scanner,ou=devices,dc=example,dc=com");
+        ADD(entry_add_address, "@example.org");
+        ADD(entry_add_home, "mail.company1.com");
         break;
     case JOHN:
         e = entry_new("uid=johnd,ou=people,dc=example,dc=com");
@@ -316,6 +363,58 @@ static void test_long_address_cut(void **state)
     cfg_unref(cfg);
 }
 
+/* International domains: which are, their ASCII form, what compares equal. */
+static void test_idna(void **state)
+{
+    static const struct {
+        const char *a, *b;
+        bool same;
+    } pairs[] = {
+        {"b\xc3\xbc"
+         "cher.example",
+         "xn--bcher-kva.example", true},
+        {"B\xc3\x9c"
+         "CHER.Example",
+         "XN--BCHER-KVA.example", true},
+        {"xn--bcher-kva.example", "xn--BCHER-kva.EXAMPLE", true},
+        {"example.com", "EXAMPLE.com", true},
+        {"b\xc3\xbc"
+         "cher.example",
+         "bucher.example", false},
+        {"xn--zz.example", "xn--zz.example", true}, /* invalid: only its own text */
+        {"xn--zz.example", "xn--zz.example.org", false},
+        {"a_b.example", "a_b.example", true},
+    };
+    static const char *const bad[] = {"xn--zz.example", "xn--.example",
+                                      "b\xc3\xbc"
+                                      "cher.-x",
+                                      "xn--bcher-kvb.example"};
+    const char *why;
+    char *ascii;
+    size_t i;
+
+    (void)state;
+    assert_false(idna_is_international("example.com", 11));
+    assert_false(
+        idna_is_international("axn--b.example", 14)); /* not at a label's start */
+    assert_true(idna_is_international("a.XN--b.example", 15));
+    assert_true(idna_is_international("\xc3\xbc", 2));
+    for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+        if (idna_same_domain(pairs[i].a, strlen(pairs[i].a), pairs[i].b,
+                             strlen(pairs[i].b)) != pairs[i].same)
+            fail_msg("%s and %s: not %s", pairs[i].a, pairs[i].b,
+                     pairs[i].same ? "one" : "two");
+    assert_int_equal(idna_ascii("M\xc3\xbcller.Example", 15, &ascii, &why), 0);
+    assert_string_equal(ascii, "xn--mller-kva.example");
+    free(ascii);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why = NULL;
+        if (idna_ascii(bad[i], strlen(bad[i]), &ascii, &why) != -1 || why == NULL ||
+            ascii != NULL)
+            fail_msg("%s: taken as a valid international name", bad[i]);
+    }
+}
+
 /* The entry helpers the policy relies on. */
 static void test_is_local_and_owns(void **state)
 {
@@ -332,7 +431,12 @@ static void test_is_local_and_owns(void **state)
     assert_false(policy_owns(cfg, john, &a));
     addr_free(&a);
     assert_int_equal(addr_parse_envelope("<x@example.net>", 15, &a, &why), 0);
-    assert_false(policy_owns(cfg, jane, &a)); /* "@domain" owns nothing yet */
+    assert_true(policy_owns(cfg, jane, &a)); /* "@example.net" owns its domain */
+    assert_string_equal(policy_owner(cfg, jane, &a), "@example.net");
+    addr_free(&a);
+    assert_int_equal(addr_parse_envelope("<jane@xn--bcher-kva.example>", 28, &a, &why),
+                     0);
+    assert_string_equal(policy_owner(cfg, jane, &a), "jane@xn--bcher-kva.example");
     addr_free(&a);
     assert_int_equal(addr_parse_envelope("<>", 2, &a, &why), 0);
     assert_false(policy_owns(cfg, jane, &a));
@@ -374,9 +478,8 @@ static void test_action_names(void **state)
 int main(void)
 {
     static const struct CMUnitTest fixed[] = {
-        cmocka_unit_test(test_long_address_cut),
-        cmocka_unit_test(test_is_local_and_owns),
-        cmocka_unit_test(test_entry_refs),
+        cmocka_unit_test(test_long_address_cut),  cmocka_unit_test(test_idna),
+        cmocka_unit_test(test_is_local_and_owns), cmocka_unit_test(test_entry_refs),
         cmocka_unit_test(test_action_names),
     };
     const size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
