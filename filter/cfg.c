@@ -448,6 +448,17 @@ static int cfg_derive(struct cfg_loader *ld, struct cfg *cfg)
     return 0;
 }
 
+/* cfg_list_has - whether L holds NAME, ASCII case aside. */
+static bool cfg_list_has(const struct cfg_list *l, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        if (strcasecmp(l->v[i], name) == 0)
+            return true;
+    return false;
+}
+
 static int cfg_check_all(struct cfg_loader *ld, const config_t *c, struct cfg *cfg)
 {
     const char *file;
@@ -462,6 +473,15 @@ static int cfg_check_all(struct cfg_loader *ld, const config_t *c, struct cfg *c
             c, cfg->ldap.bind_dn ? "ldap.bind_dn" : "ldap.bind_password_file", &file);
         return cfg_fail(ld, file, line,
                         "ldap.bind_dn and ldap.bind_password_file go together");
+    }
+    /* On behalf needs the Sender: it is allowed with, checked. */
+    if (cfg->ldap.on_behalf_filter[0] != '\0' &&
+        !cfg_list_has(&cfg->policy.header_fields, "Sender")) {
+        line = cfg_line_of(c, "ldap.on_behalf_filter", &file);
+        return cfg_fail(
+            ld, file, line,
+            "ldap.on_behalf_filter needs \"Sender\" in policy.header_fields: "
+            "an on-behalf From: is allowed only with a Sender: the login owns");
     }
     if (cfg->user != NULL && cfg_check_user(ld, c, cfg->user) < 0)
         return -1;

@@ -214,6 +214,12 @@ static int cfg_check_filter(const char *value, const char **error_r)
     return dir_filter_parse(value, 0, error_r);
 }
 
+/* A delegation filter: %s (the address) and %D (the login's entry DN) too. */
+static int cfg_check_grant_filter(const char *value, const char **error_r)
+{
+    return dir_filter_parse(value, HM_FILTER_ALLOW_ADDRESS | HM_FILTER_ALLOW_DN, error_r);
+}
+
 static int cfg_check_attribute(const char *value, const char **error_r)
 {
     const char *p;
@@ -340,7 +346,9 @@ const struct cfg_key cfg_keys[] = {
         true),
     INT("ldap.timeout", ldap.timeout, 5, 1, 300),
     INT("ldap.connections", ldap.connections, 8, 1, 256),
-    RESERVED("ldap.delegation_filter"),
+    STR("ldap.delegation_filter", ldap.delegation_filter, "", cfg_check_grant_filter,
+        true),
+    STR("ldap.on_behalf_filter", ldap.on_behalf_filter, "", cfg_check_grant_filter, true),
     ENUM("policy.mode", policy.mode, "enforce", modes),
     BOOL("policy.check_envelope", policy.check_envelope, 1),
     LIST("policy.header_fields", policy.header_fields, def_fields, cfg_check_field, true),

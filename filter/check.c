@@ -129,6 +129,18 @@ enum hm_lookup check_dir_lookup(void *ctx, const char *login, struct entry **ent
     return dir_lookup(ctx, login, entry_r, detail_r);
 }
 
+enum hm_lookup check_dir_grant(void *ctx, enum hm_right right, const char *login,
+                               const char *dn, const char *address,
+                               struct entry **entry_r, char **detail_r)
+{
+    if (ctx == NULL) {
+        *entry_r = NULL;
+        *detail_r = strdup("out of memory");
+        return HM_LOOKUP_ERROR;
+    }
+    return dir_grant(ctx, right, login, dn, address, entry_r, detail_r);
+}
+
 /* check_no_memory - *V is the tempfail of a decision memory ran out for. */
 static void check_no_memory(struct policy_verdict *v)
 {
@@ -156,11 +168,12 @@ static int check_field_no_memory(struct check_msg *m, const char *name)
 }
 
 void check_begin(struct check_msg *m, const struct cfg *cfg, check_lookup_fn *lookup,
-                 void *ctx)
+                 check_grant_fn *grant, void *ctx)
 {
     memset(m, 0, sizeof(*m));
     m->cfg = cfg;
     m->lookup_fn = lookup;
+    m->grant_fn = grant;
     m->lookup_ctx = ctx;
     m->lookup = HM_LOOKUP_ERROR;
 }
@@ -180,12 +193,34 @@ static void check_kept_clear(struct check_kept *k)
     memset(k, 0, sizeof(*k));
 }
 
+/* check_grants_clear - forget the message's delegation searches. */
+static void check_grants_clear(struct check_msg *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->ngrants; i++) {
+        free(m->grants[i].address);
+        entry_unref(m->grants[i].entry);
+        free(m->grants[i].detail);
+    }
+    free(m->grants);
+    free(m->grant_detail);
+    m->grants = NULL;
+    m->ngrants = 0;
+    m->grant_detail = NULL;
+}
+
 void check_end(struct check_msg *m)
 {
     entry_unref(m->entry);
     free(m->detail);
     check_kept_clear(&m->failed);
     check_kept_clear(&m->reported);
+    check_kept_clear(&m->on_behalf);
+    check_grants_clear(m);
+    m->senders = 0;
+    m->sender_not_owned = false;
+    m->late_report = NULL;
     free(m->sender);
     m->sender = NULL;
     memset(&m->eight, 0, sizeof(m->eight));
@@ -241,14 +276,98 @@ static int check_remember(struct check_msg *m, const char *field,
     return 0;
 }
 
+/* What a delegation search that could not be made answers. */
+static const struct policy_grant check_no_grant = {HM_LOOKUP_ERROR, NULL};
+
+/*
+ * check_grant_search - search RIGHT over the address LOCAL@DOMAIN, in
+ * each form of an international domain (as written, ASCII, Unicode: the
+ * directory may store either) until one answers other than "not found",
+ * into *G.
+ */
+static void check_grant_search(struct check_msg *m, enum hm_right right,
+                               const char *local, const char *domain,
+                               struct check_grant *g)
+{
+    char *forms[3] = {NULL, NULL, NULL}, *address = NULL;
+    const char *why;
+    size_t i;
+
+    forms[0] = strdup(domain);
+    if (idna_is_international(domain, strlen(domain))) {
+        idna_ascii(domain, strlen(domain), &forms[1], &why);
+        idna_unicode(domain, strlen(domain), &forms[2], &why);
+    }
+    g->g.lookup = forms[0] != NULL ? HM_LOOKUP_NOT_FOUND : HM_LOOKUP_ERROR;
+    for (i = 0; i < 3 && g->g.lookup == HM_LOOKUP_NOT_FOUND; i++) {
+        if (forms[i] == NULL || (i > 0 && strcmp(forms[i], forms[0]) == 0) ||
+            (i == 2 && forms[1] != NULL && strcmp(forms[2], forms[1]) == 0))
+            continue;
+        free(address);
+        free(g->detail);
+        g->detail = NULL;
+        if (asprintf(&address, "%s@%s", local, forms[i]) < 0) {
+            address = NULL;
+            g->g.lookup = HM_LOOKUP_ERROR;
+            break;
+        }
+        g->g.lookup = m->grant_fn(m->lookup_ctx, right, m->login, m->entry->dn, address,
+                                  &g->entry, &g->detail);
+    }
+    g->g.entry = g->entry;
+    free(address);
+    for (i = 0; i < 3; i++)
+        free(forms[i]);
+}
+
+/*
+ * check_grant - the answer to the search of RIGHT over ADDRESS: made
+ * once per message, right and address (ASCII case aside, as the
+ * directory's matching rules for addresses compare).
+ */
+static const struct policy_grant *check_grant(struct check_msg *m, enum hm_right right,
+                                              const struct addr *address)
+{
+    struct check_grant *g, *more;
+    char *key;
+    size_t i;
+
+    if (asprintf(&key, "%s@%s", address->local, address->domain) < 0)
+        return &check_no_grant;
+    for (i = 0; i < m->ngrants; i++)
+        if (m->grants[i].right == right && strcasecmp(m->grants[i].address, key) == 0) {
+            free(key);
+            return &m->grants[i].g;
+        }
+    if ((more = realloc(m->grants, (m->ngrants + 1) * sizeof(*more))) == NULL) {
+        free(key);
+        return &check_no_grant;
+    }
+    m->grants = more;
+    g = &m->grants[m->ngrants++];
+    memset(g, 0, sizeof(*g));
+    g->right = right;
+    g->address = key;
+    check_grant_search(m, right, address->local, address->domain, g);
+    if (g->g.lookup == HM_LOOKUP_ERROR || g->g.lookup == HM_LOOKUP_AMBIGUOUS) {
+        free(m->grant_detail);
+        m->grant_detail = g->detail ? strdup(g->detail) : NULL;
+    }
+    return &g->g;
+}
+
 /*
  * check_decide - policy's verdict on ADDRESS (NULL: malformed) as
- * WRITTEN (malloc'd, taken over) into *R.
+ * WRITTEN (malloc'd, taken over) into *R; FROM: in a From: field. The
+ * delegation searches policy asks for are made, and it decides again.
  */
 static int check_decide(struct check_msg *m, enum policy_stage stage, char *written,
-                        const struct addr *address, struct check_result *r)
+                        const struct addr *address, bool from, struct check_result *r)
 {
-    struct policy_request req = {m->login, stage, written, address, m->lookup, m->entry};
+    struct policy_request req = {m->login, stage, written, address, m->lookup,
+                                 m->entry, from,  NULL,    NULL};
+    enum hm_right right;
+    int rc;
     char *ascii = NULL;
     const char *why;
 
@@ -261,8 +380,7 @@ static int check_decide(struct check_msg *m, enum policy_stage stage, char *writ
     /* An international domain with an invalid label is a malformed address. */
     if (address != NULL && !address->is_null &&
         idna_is_international(address->domain, strlen(address->domain))) {
-        int rc = idna_ascii(address->domain, strlen(address->domain), &ascii, &why);
-
+        rc = idna_ascii(address->domain, strlen(address->domain), &ascii, &why);
         free(ascii);
         if (rc == -2) {
             check_no_memory(&r->v);
@@ -273,7 +391,16 @@ static int check_decide(struct check_msg *m, enum policy_stage stage, char *writ
             req.address = NULL;
         }
     }
-    return policy_decide(m->cfg, &req, &r->v);
+    rc = policy_decide(m->cfg, &req, &r->v);
+    while (rc == 0 && m->grant_fn != NULL && policy_wants(m->cfg, &req, &r->v, &right)) {
+        if (right == HM_RIGHT_SEND_AS)
+            req.send_as = check_grant(m, right, req.address);
+        else
+            req.on_behalf = check_grant(m, right, req.address);
+        policy_verdict_clear(&r->v);
+        rc = policy_decide(m->cfg, &req, &r->v);
+    }
+    return rc;
 }
 
 int check_envelope(struct check_msg *m, const char *sender, struct check_result *r)
@@ -290,9 +417,9 @@ int check_envelope(struct check_msg *m, const char *sender, struct check_result 
 
         parsed.written = NULL; /* the result's from now on */
         r->parse_error = NULL;
-        rc = check_decide(m, HM_STAGE_MAIL, written, &parsed, r);
+        rc = check_decide(m, HM_STAGE_MAIL, written, &parsed, false, r);
     } else {
-        rc = check_decide(m, HM_STAGE_MAIL, strdup(sender), NULL, r);
+        rc = check_decide(m, HM_STAGE_MAIL, strdup(sender), NULL, false, r);
     }
     addr_free(&parsed);
     if (check_remember(m, NULL, r) < 0 || m->sender == NULL)
@@ -356,8 +483,12 @@ static int check_malformed(struct check_msg *m, const char *name, const char *va
         return check_field_no_memory(m, name);
     }
     r = &rs->v[rs->n++];
-    rc = check_decide(m, HM_STAGE_HEADER, shown, NULL, r);
+    rc = check_decide(m, HM_STAGE_HEADER, shown, NULL, false, r);
     r->parse_error = why;
+    if (strcasecmp(name, "Sender") == 0) {
+        m->senders++;
+        m->sender_not_owned = true;
+    }
     if (check_remember(m, name, r) < 0)
         rc = -1;
     return rc;
@@ -367,6 +498,7 @@ int check_field(struct check_msg *m, const char *name, const char *value,
                 struct check_results *rs)
 {
     struct addr_list list = {0};
+    bool from = strcasecmp(name, "From") == 0, sender = strcasecmp(name, "Sender") == 0;
     const char *why;
     size_t i;
     int rc = 0;
@@ -381,15 +513,25 @@ int check_field(struct check_msg *m, const char *name, const char *value,
         addr_list_free(&list);
         return check_field_no_memory(m, name);
     }
+    if (sender)
+        m->senders++;
     for (i = 0; i < list.n && (m->explain || m->failed.v.reason == HM_REASON_NONE); i++) {
         struct check_result *r = &rs->v[rs->n++];
         char *written = list.v[i].written;
 
         list.v[i].written = NULL; /* the result's from now on */
-        if (check_decide(m, HM_STAGE_HEADER, written, &list.v[i], r) < 0 ||
+        if (check_decide(m, HM_STAGE_HEADER, written, &list.v[i], from, r) < 0 ||
             check_remember(m, name, r) < 0)
             rc = -1;
+        if (sender && r->v.reason != HM_REASON_OWNED)
+            m->sender_not_owned = true;
+        if (r->v.reason == HM_REASON_ON_BEHALF &&
+            m->on_behalf.v.reason == HM_REASON_NONE &&
+            check_keep(&m->on_behalf, name, r) < 0)
+            rc = -1;
     }
+    if (i < list.n && sender) /* not all decided: not all owned */
+        m->sender_not_owned = true;
     addr_list_free(&list);
     return rc;
 }
@@ -447,10 +589,41 @@ static void check_eight_decide(struct check_msg *m)
     k->stage = m->eight.body ? "body" : "header";
     k->domain = v.reason == HM_REASON_7BIT_DOMAIN ? m->eight.domain : NULL;
     m->eight.kept = k;
+    if (k == &m->reported)
+        m->late_report = k;
+}
+
+/*
+ * check_on_behalf_decide - an on-behalf From: address stands only with a
+ * Sender: whose every address the login owns; without, it is not-owned:
+ * kept as the failed decision, or in report mode as the reported one
+ * unless another is.
+ */
+static void check_on_behalf_decide(struct check_msg *m)
+{
+    struct check_kept *k = &m->on_behalf;
+
+    if (k->v.reason == HM_REASON_NONE || (m->senders > 0 && !m->sender_not_owned))
+        return;
+    k->v.reason = HM_REASON_NOT_OWNED;
+    k->v.decision = HM_REJECT;
+    k->v.action = m->cfg->policy.mode == HM_MODE_REPORT ? HM_ACCEPT : HM_REJECT;
+    if (k->v.action == HM_REJECT) {
+        m->failed = *k;
+    } else if (m->reported.v.reason == HM_REASON_NONE) {
+        m->reported = *k;
+        m->late_report = &m->reported;
+    } else {
+        check_kept_clear(k);
+        return;
+    }
+    memset(k, 0, sizeof(*k)); /* moved */
 }
 
 const struct check_kept *check_final(struct check_msg *m)
 {
+    if (m->failed.v.reason == HM_REASON_NONE)
+        check_on_behalf_decide(m);
     if (m->failed.v.reason == HM_REASON_NONE && !m->eight.decided)
         check_eight_decide(m);
     return m->failed.v.reason != HM_REASON_NONE ? &m->failed : NULL;
@@ -475,7 +648,8 @@ const char *check_detail(const struct check_msg *m, const struct policy_verdict 
 {
     if (v->reason != HM_REASON_DIRECTORY_ERROR && v->reason != HM_REASON_AMBIGUOUS)
         return NULL;
-    return m->detail;
+    /* The login was found: the error was a delegation search's. */
+    return m->lookup == HM_LOOKUP_FOUND ? m->grant_detail : m->detail;
 }
 
 void check_result_clear(struct check_result *r)

@@ -3,7 +3,7 @@
  *	directory - find a login's mailbox entry in LDAP
  * SUMMARY
  *	dir_new(), dir_library_init(), dir_free(), dir_lookup(),
- *	dir_attributes()
+ *	dir_grant(), dir_attributes()
  * DESCRIPTION
  *	The searches of the directory module, the only module that
  *	includes <ldap.h> (with dir_pool.c, its connections, and
@@ -18,9 +18,17 @@
  *				LDAP error;
  *	HM_LOOKUP_AMBIGUOUS	more than one entry.
  *
+ *	A delegation search (dir_grant) expands ldap.delegation_filter or
+ *	ldap.on_behalf_filter with the address and the login's entry DN
+ *	the same way and has the same outcomes; its entry is the one that
+ *	grants the right.
+ *
  *	Definite answers (found, not found) are kept in a cache (cache.ttl,
  *	cache.negative_ttl, cache.size) and answered from it; errors never
- *	are. A reload makes a new dir, and so an empty cache.
+ *	are. Delegation answers have a cache of their own, keyed by the
+ *	right, the login's entry DN and the address, so that one login's
+ *	grant never answers another's. A reload makes a new dir, and so
+ *	empty caches.
  *
  *	A search waits at most ldap.timeout seconds, on a connection of
  *	the pool (dir_pool.c). After any error a connection is torn down;
@@ -35,6 +43,7 @@
 #include "autoconf.h"
 
 #include <ldap.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -48,8 +57,9 @@
 
 struct dir {
     struct cfg *cfg;
-    struct cache *cache;
-    char **attrs; /* what a search asks for (dir_attributes) */
+    struct cache *cache;  /* login lookups, by login */
+    struct cache *grants; /* delegation searches, by right, login DN and address */
+    char **attrs;         /* what a search asks for (dir_attributes) */
     struct dir_pool *pool;
 };
 
@@ -84,11 +94,15 @@ struct dir *dir_new(struct cfg *cfg)
         return NULL;
     dir->cache =
         cache_new((size_t)cfg->cache.size, cfg->cache.ttl, cfg->cache.negative_ttl, NULL);
+    dir->grants =
+        cache_new((size_t)cfg->cache.size, cfg->cache.ttl, cfg->cache.negative_ttl, NULL);
     dir->attrs = dir_attributes(cfg);
     dir->pool = dir_pool_new(cfg);
-    if (dir->cache == NULL || dir->attrs == NULL || dir->pool == NULL) {
+    if (dir->cache == NULL || dir->grants == NULL || dir->attrs == NULL ||
+        dir->pool == NULL) {
         dir_pool_free(dir->pool);
         cache_free(dir->cache);
+        cache_free(dir->grants);
         free(dir->attrs);
         free(dir);
         return NULL;
@@ -110,6 +124,7 @@ void dir_free(struct dir *dir)
         return;
     dir_pool_free(dir->pool);
     cache_free(dir->cache);
+    cache_free(dir->grants);
     free(dir->attrs);
     cfg_unref(dir->cfg);
     free(dir);
@@ -166,13 +181,14 @@ static bool dir_same(const char *value, size_t len, const char *text, size_t tle
 static bool dir_login_is(const struct dir *dir, LDAP *ld, LDAPMessage *msg,
                          const char *login)
 {
-    const char *attr = dir->cfg->ldap.login_attribute, *at = strrchr(login, '@');
+    const char *attr = dir->cfg->ldap.login_attribute, *at;
     struct berval **vals;
     bool same = false;
     int i;
 
-    if (attr[0] == '\0')
+    if (attr[0] == '\0' || login == NULL) /* no login: a delegation search */
         return true;
+    at = strrchr(login, '@');
     vals = ldap_get_values_len(ld, msg, attr);
     for (i = 0; vals != NULL && vals[i] != NULL && !same; i++)
         same = dir_same(vals[i]->bv_val, vals[i]->bv_len, login, strlen(login)) ||
@@ -289,11 +305,65 @@ static long long dir_us_since(const struct timespec *start)
            (now.tv_nsec - start->tv_nsec) / 1000;
 }
 
+/*
+ * dir_search_timed - the search for FILTER (LOGIN: the login a found entry
+ * must be, or NULL), counted in the statistics; the answer in *T.
+ */
+static void dir_search_timed(struct dir *dir, const char *filter, const char *login,
+                             struct dir_try *t)
+{
+    struct timespec start;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    dir_search_pooled(dir, filter, login, t);
+    stats_lookup(dir_us_since(&start), t->result == HM_LOOKUP_ERROR);
+}
+
+enum hm_lookup dir_grant(struct dir *dir, enum hm_right right, const char *login,
+                         const char *dn, const char *address, struct entry **entry_r,
+                         char **detail_r)
+{
+    struct dir_try t = {HM_LOOKUP_ERROR, false, NULL, NULL};
+    const char *template = right == HM_RIGHT_SEND_AS ? dir->cfg->ldap.delegation_filter
+                                                     : dir->cfg->ldap.on_behalf_filter;
+    const char *name =
+        right == HM_RIGHT_SEND_AS ? "delegation_filter" : "on_behalf_filter";
+    enum hm_lookup cached;
+    const char *why;
+    char *filter = NULL, *key = NULL;
+
+    *entry_r = NULL;
+    *detail_r = NULL;
+    /* One key per right, login entry and address: "s" or "b", the DN's length. */
+    if (asprintf(&key, "%c%zu:%s%s", right == HM_RIGHT_SEND_AS ? 's' : 'b', strlen(dn),
+                 dn, address) < 0) {
+        dir_say(detail_r, "out of memory");
+        return HM_LOOKUP_ERROR;
+    }
+    if (cache_get(dir->grants, key, &cached, entry_r, detail_r)) {
+        stats_cache(true);
+        free(key);
+        return cached;
+    }
+    stats_cache(false);
+    if (dir_filter_expand(template, login, address, dn, &filter, &why) < 0) {
+        dir_say(detail_r, "ldap.%s: %s", name, why);
+        free(key);
+        return HM_LOOKUP_ERROR;
+    }
+    dir_search_timed(dir, filter, NULL, &t);
+    free(filter);
+    cache_put(dir->grants, key, t.result, t.entry, t.detail);
+    free(key);
+    *entry_r = t.entry;
+    *detail_r = t.detail;
+    return t.result;
+}
+
 enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **entry_r,
                           char **detail_r)
 {
     struct dir_try t = {HM_LOOKUP_ERROR, false, NULL, NULL};
-    struct timespec start;
     enum hm_lookup cached;
     const char *why;
     char *filter = NULL;
@@ -314,9 +384,7 @@ enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **ent
         dir_say(detail_r, "ldap.login_filter: %s", why);
         return HM_LOOKUP_ERROR;
     }
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    dir_search_pooled(dir, filter, login, &t);
-    stats_lookup(dir_us_since(&start), t.result == HM_LOOKUP_ERROR);
+    dir_search_timed(dir, filter, login, &t);
     free(filter);
     cache_put(dir->cache, login, t.result, t.entry, t.detail);
     *entry_r = t.entry;

@@ -2,7 +2,8 @@
  * NAME
  *	idna - international domain names, as addresses compare them
  * SUMMARY
- *	idna_is_international(), idna_ascii(), idna_same_domain()
+ *	idna_is_international(), idna_ascii(), idna_unicode(),
+ *	idna_same_domain()
  * DESCRIPTION
  *	libidn2 does the conversion (IDNA2008, Unicode TR46
  *	non-transitional, NFC on input, and the A-label round trip that
@@ -61,6 +62,27 @@ int idna_ascii(const char *domain, size_t len, char **ascii_r, const char **erro
     *ascii_r = strdup((const char *)out);
     idn2_free(out);
     return *ascii_r != NULL ? 0 : -2;
+}
+
+int idna_unicode(const char *domain, size_t len, char **unicode_r, const char **error_r)
+{
+    char *ascii = NULL, *out = NULL;
+    int rc = idna_ascii(domain, len, &ascii, error_r);
+
+    *unicode_r = NULL;
+    if (rc < 0)
+        return rc;
+    rc = idn2_to_unicode_8z8z(ascii, &out, 0);
+    free(ascii);
+    if (rc == IDN2_MALLOC)
+        return -2;
+    if (rc != IDN2_OK) {
+        *error_r = idn2_strerror(rc);
+        return -1;
+    }
+    *unicode_r = strdup(out);
+    idn2_free(out);
+    return *unicode_r != NULL ? 0 : -2;
 }
 
 bool idna_same_domain(const char *a, size_t alen, const char *b, size_t blen)

@@ -156,7 +156,7 @@ static struct milter_conn *milter_conn(SMFICTX *ctx)
         free(c);
         return NULL;
     }
-    check_begin(&c->msg, c->gen->cfg, check_dir_lookup, c->gen->dir);
+    check_begin(&c->msg, c->gen->cfg, check_dir_lookup, check_dir_grant, c->gen->dir);
     return c;
 }
 
@@ -457,8 +457,8 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
     if ((failed = check_final(&c->msg)) != NULL) {
         milter_log_kept(ctx, &c->msg, failed);
         rc = milter_answer(ctx, &failed->v);
-    } else if (c->msg.eight.kept != NULL) { /* report mode: what it would do */
-        milter_log_kept(ctx, &c->msg, c->msg.eight.kept);
+    } else if (c->msg.late_report != NULL) { /* report mode: what it would do */
+        milter_log_kept(ctx, &c->msg, c->msg.late_report);
     }
     stats_message(failed != NULL ? failed->v.action : HM_ACCEPT,
                   failed != NULL ? failed->v.reason : HM_REASON_NONE);

@@ -23,9 +23,21 @@
  *	   '"', '<', '>' or white space: reject (malformed);
  *	9. the address is the entry's, or in the domain of its value
  *	   "@domain" (domains compared as international names: idna.h):
- *	   accept (owned), else reject (not-owned).
+ *	   accept (owned);
+ *	10. a local entry grants the login send-as over it (the search of
+ *	   ldap.delegation_filter found one entry, homed here): accept
+ *	   (send-as); the search failed: policy.on_directory_error;
+ *	11. in From:, a local entry lets the login write on its behalf
+ *	   (ldap.on_behalf_filter): accept (on-behalf), carrying the
+ *	   not-owned reply check turns it into when the message has no
+ *	   Sender: the login owns; the search failed: on_directory_error;
+ *	12. else reject (not-owned).
  *
- *	In report mode a reject of steps 1 and 3-9 becomes an accept that
+ *	Steps 10 and 11 need searches that policy does not make: a
+ *	not-owned verdict says, through policy_wants(), which one could
+ *	change it, and the caller decides again with its answer.
+ *
+ *	In report mode a reject of steps 1 and 3-12 becomes an accept that
  *	still carries the reply it would have sent; directory errors keep
  *	following on_directory_error. The reply text of a reject of steps
  *	3, 4, 6, 8 and 9 is that reason's policy.reject_text_* (which
@@ -73,6 +85,8 @@ static const char *const policy_reasons[] = {
     [HM_REASON_MALFORMED] = "malformed",
     [HM_REASON_NULL_SENDER] = "null-sender",
     [HM_REASON_OWNED] = "owned",
+    [HM_REASON_SEND_AS] = "send-as",
+    [HM_REASON_ON_BEHALF] = "on-behalf",
     [HM_REASON_NOT_OWNED] = "not-owned",
     [HM_REASON_UNDECLARED_8BIT] = "undeclared-8bit",
     [HM_REASON_7BIT_ONLY] = "7bit-only",
@@ -308,6 +322,62 @@ static int policy_reject(const struct cfg *cfg, enum policy_reason reason,
     return policy_reply(v, HM_REJECT, reason, text ? text : cfg->policy.reject_text, req);
 }
 
+/* Whether grant G was found, and its entry is homed here. */
+static bool policy_granted(const struct cfg *cfg, const struct policy_grant *g)
+{
+    return g != NULL && g->lookup == HM_LOOKUP_FOUND && g->entry != NULL &&
+           policy_is_local(cfg, g->entry);
+}
+
+/* Whether the search of grant G gave no answer (or two entries). */
+static bool policy_grant_failed(const struct policy_grant *g)
+{
+    return g != NULL &&
+           (g->lookup == HM_LOOKUP_ERROR || g->lookup == HM_LOOKUP_AMBIGUOUS);
+}
+
+/* Steps 10 and 11 of the DESCRIPTION: an address the entry does not own. */
+static int policy_check_grants(const struct cfg *cfg, const struct policy_request *req,
+                               struct policy_verdict *v)
+{
+    const struct policy_grant *on_behalf = req->from ? req->on_behalf : NULL;
+    int rc;
+
+    if (policy_granted(cfg, req->send_as)) {
+        v->owner = req->send_as->entry->dn;
+        return policy_set(v, HM_ACCEPT, HM_REASON_SEND_AS);
+    }
+    if (policy_grant_failed(req->send_as))
+        return policy_directory_error(cfg, req, v);
+    if (policy_granted(cfg, on_behalf)) {
+        /* with the reply it becomes when no Sender: of the login's comes */
+        rc = policy_reject(cfg, HM_REASON_NOT_OWNED, req, v);
+        v->action = v->decision = rc == 0 ? HM_ACCEPT : v->action;
+        v->reason = rc == 0 ? HM_REASON_ON_BEHALF : v->reason;
+        v->owner = on_behalf->entry->dn;
+        return rc;
+    }
+    if (policy_grant_failed(on_behalf))
+        return policy_directory_error(cfg, req, v);
+    return policy_reject(cfg, HM_REASON_NOT_OWNED, req, v);
+}
+
+bool policy_wants(const struct cfg *cfg, const struct policy_request *req,
+                  const struct policy_verdict *v, enum hm_right *right_r)
+{
+    if (v->reason != HM_REASON_NOT_OWNED || req->address == NULL || req->entry == NULL)
+        return false;
+    if (req->send_as == NULL && cfg->ldap.delegation_filter[0] != '\0') {
+        *right_r = HM_RIGHT_SEND_AS;
+        return true;
+    }
+    if (req->from && req->on_behalf == NULL && cfg->ldap.on_behalf_filter[0] != '\0') {
+        *right_r = HM_RIGHT_ON_BEHALF;
+        return true;
+    }
+    return false;
+}
+
 /* Steps 3 to 8 of the DESCRIPTION, for an authenticated login. */
 static int policy_check_entry(const struct cfg *cfg, const struct policy_request *req,
                               struct policy_verdict *v)
@@ -326,7 +396,7 @@ static int policy_check_entry(const struct cfg *cfg, const struct policy_request
         return policy_reject(cfg, HM_REASON_MALFORMED, req, v);
     if ((v->owner = policy_owner(cfg, req->entry, req->address)) != NULL)
         return policy_set(v, HM_ACCEPT, HM_REASON_OWNED);
-    return policy_reject(cfg, HM_REASON_NOT_OWNED, req, v);
+    return policy_check_grants(cfg, req, v);
 }
 
 int policy_decide(const struct cfg *cfg, const struct policy_request *req,

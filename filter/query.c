@@ -95,6 +95,11 @@ static const struct query_explain {
                                QUERY_NONE, ""},
     [HM_REASON_OWNED] = {"", QUERY_ADDRESS, " is an address of this entry"},
     [HM_REASON_NOT_OWNED] = {"", QUERY_ADDRESS, " is not an address of this entry"},
+    [HM_REASON_SEND_AS] = {"", QUERY_ADDRESS, " may be sent as: a local entry grants it"},
+    [HM_REASON_ON_BEHALF] =
+        {"", QUERY_ADDRESS,
+         " may be written on behalf of, in From: only, with a Sender: "
+         "the login owns"},
     [HM_REASON_UNDECLARED_8BIT] = {"see the policy", QUERY_NONE, ""},
     [HM_REASON_7BIT_ONLY] = {"see the policy", QUERY_NONE, ""},
     [HM_REASON_7BIT_DOMAIN] = {"see the policy", QUERY_NONE, ""},
@@ -170,11 +175,23 @@ static void query_print_reason(FILE *out, const struct check_msg *m,
     else if (v->reason == HM_REASON_OWNED && v->owner != NULL && v->owner[0] == '@')
         fprintf(out, "%s is in the domain of this entry's value %s", args[QUERY_ADDRESS],
                 v->owner);
+    else if (v->reason == HM_REASON_SEND_AS && v->owner != NULL)
+        fprintf(out,
+                "%s may be sent as: %s grants it (ldap.delegation_filter) and is "
+                "homed here",
+                args[QUERY_ADDRESS], v->owner);
+    else if (v->reason == HM_REASON_ON_BEHALF && v->owner != NULL)
+        fprintf(out,
+                "%s may be written on behalf of: %s grants it (ldap.on_behalf_filter) "
+                "and is homed here; in From: only, and only with a Sender: the login "
+                "owns",
+                args[QUERY_ADDRESS], v->owner);
     else
         fprintf(out, "%s%s%s%s%s", e->before, args[e->arg], e->after, args[e->arg2],
                 e->tail ? e->tail : "");
     if (v->reason == HM_REASON_OWNED || v->reason == HM_REASON_NOT_OWNED ||
-        v->reason == HM_REASON_MALFORMED)
+        v->reason == HM_REASON_MALFORMED || v->reason == HM_REASON_SEND_AS ||
+        v->reason == HM_REASON_ON_BEHALF)
         query_print_domain(out, r->written);
     if (v->action != v->decision)
         fprintf(out, " (report mode: would %s %s %s %s)", policy_action_name(v->decision),
@@ -260,7 +277,7 @@ int query_run(struct cfg *cfg, const char *login, const char *value, FILE *out)
     size_t i;
     int rc;
 
-    check_begin(&m, cfg, check_dir_lookup, dir);
+    check_begin(&m, cfg, check_dir_lookup, check_dir_grant, dir);
     m.explain = true;
     check_login(&m, login);
     query_decide(&m, value, &rs); /* out of memory: what was decided is shown */

@@ -46,9 +46,12 @@ struct cfg {
         char *login_attribute; /* a value must be the login, ASCII case aside;
                                   "": trust the filter's matching rules */
         struct cfg_list address_attributes;
-        char *home_attribute; /* "": no homed check */
-        int timeout;          /* seconds, per LDAP operation */
-        int connections;      /* at most this many open at once */
+        char *home_attribute;    /* "": no homed check */
+        char *delegation_filter; /* send as: %s the address, %D the login's DN;
+                                    "": none */
+        char *on_behalf_filter;  /* send on behalf: the same; "": none */
+        int timeout;             /* seconds, per LDAP operation */
+        int connections;         /* at most this many open at once */
     } ldap;
     struct {
         int mode; /* enum cfg_mode */

@@ -35,6 +35,28 @@ typedef enum hm_lookup check_lookup_fn(void *ctx, const char *login,
 enum hm_lookup check_dir_lookup(void *ctx, const char *login, struct entry **entry_r,
                                 char **detail_r);
 
+/*
+ * How check finds the entry that grants a right over an address, with
+ * dir_grant()'s contract; CTX as check_lookup_fn's.
+ */
+typedef enum hm_lookup check_grant_fn(void *ctx, enum hm_right right, const char *login,
+                                      const char *dn, const char *address,
+                                      struct entry **entry_r, char **detail_r);
+
+/* check_dir_grant - dir_grant() on the struct dir CTX. */
+enum hm_lookup check_dir_grant(void *ctx, enum hm_right right, const char *login,
+                               const char *dn, const char *address,
+                               struct entry **entry_r, char **detail_r);
+
+/* One delegation search of a message, kept until its end. */
+struct check_grant {
+    enum hm_right right;
+    char *address; /* local@domain, as parsed */
+    struct policy_grant g;
+    struct entry *entry; /* the reference behind g.entry */
+    char *detail;        /* the directory's explanation when not found */
+};
+
 /* One decision on one address, and the evidence -q prints for it. */
 struct check_result {
     struct policy_verdict v;
@@ -74,6 +96,7 @@ struct check_eight {
 struct check_msg {
     const struct cfg *cfg;
     check_lookup_fn *lookup_fn;
+    check_grant_fn *grant_fn;
     void *lookup_ctx;
     bool explain;               /* -q: decide every address, even after a failure */
     const char *login;          /* NULL: the client did not authenticate */
@@ -85,14 +108,24 @@ struct check_msg {
     unsigned client_reports;    /* report mode: copies of report_header seen */
     char *sender;               /* the envelope sender as written */
     struct check_eight eight;
+    struct check_grant *grants; /* the delegation searches made, by right and address */
+    size_t ngrants;
+    char *grant_detail;          /* why the last delegation search had no answer */
+    struct check_kept on_behalf; /* the first on-behalf From: address, as the
+                                    not-owned decision it becomes without */
+    unsigned senders;            /* Sender: fields decided */
+    bool sender_not_owned;       /* ... one of whose addresses is not the login's own */
+    const struct check_kept *late_report; /* report mode: a decision made at
+                                             end-of-DATA (on behalf, 8-bit) */
 };
 
 /*
  * check_begin - start message M under CFG, looking logins up with LOOKUP
- * on CTX (CFG and CTX are referenced, not owned).
+ * and delegations with GRANT on CTX (CFG and CTX are referenced, not
+ * owned).
  */
 void check_begin(struct check_msg *m, const struct cfg *cfg, check_lookup_fn *lookup,
-                 void *ctx);
+                 check_grant_fn *grant, void *ctx);
 
 /*
  * check_login - LOGIN (NULL: not authenticated) is the client's; it is
@@ -166,11 +199,13 @@ int check_field(struct check_msg *m, const char *name, const char *value,
 bool check_is_field(const struct cfg *cfg, const char *name);
 
 /*
- * check_final - the verdict at end-of-DATA: the kept header decision, else
- * the 8-bit rule's (asked here, once: a message failing both gets the
- * homed reply), or NULL when the message is accepted. It belongs to M and
- * lives until check_end(). In report mode the 8-bit rule's decision is
- * remembered for the report header unless another is.
+ * check_final - the verdict at end-of-DATA: the kept header decision;
+ * else an on-behalf From: address without a Sender: whose every address
+ * the login owns (not-owned); else the 8-bit rule's (asked here, once: a
+ * message failing both gets the homed reply); or NULL when the message is
+ * accepted. It belongs to M and lives until check_end(). In report mode
+ * those two are remembered for the report header unless another is, and
+ * M->late_report points to the one.
  */
 const struct check_kept *check_final(struct check_msg *m);
 

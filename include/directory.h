@@ -47,4 +47,16 @@ void dir_free(struct dir *dir);
 enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **entry_r,
                           char **detail_r);
 
+/*
+ * dir_grant - the entry that grants LOGIN (whose entry is DN) RIGHT over
+ * ADDRESS: the right's filter with %s ADDRESS, %D DN, %u %l %d LOGIN put
+ * in (escaped), searched as dir_lookup() searches. HM_LOOKUP_FOUND: one
+ * entry, one reference in *entry_r (caller unrefs; whether it is homed
+ * here is the caller's to check). Otherwise a malloc'd explanation in
+ * *detail_r (caller frees). Two entries or more are HM_LOOKUP_AMBIGUOUS.
+ */
+enum hm_lookup dir_grant(struct dir *dir, enum hm_right right, const char *login,
+                         const char *dn, const char *address, struct entry **entry_r,
+                         char **detail_r);
+
 #endif

@@ -20,6 +20,12 @@ enum hm_lookup {
                             into an accept or a reject (always 451) */
 };
 
+/* The two rights a delegation search looks for (Exchange's). */
+enum hm_right {
+    HM_RIGHT_SEND_AS,   /* ldap.delegation_filter: the address is the login's to use */
+    HM_RIGHT_ON_BEHALF, /* ldap.on_behalf_filter: From: only, with the login's Sender: */
+};
+
 struct entry {
     char *dn;     /* distinguished name */
     char **homes; /* values of the home attribute */

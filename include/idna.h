@@ -32,6 +32,12 @@ bool idna_is_international(const char *domain, size_t len);
 int idna_ascii(const char *domain, size_t len, char **ascii_r, const char **error_r);
 
 /*
+ * idna_unicode - the Unicode form of DOMAIN (LEN bytes, either form), its
+ * labels as U-labels, in a malloc'd *UNICODE_R; as idna_ascii() returns.
+ */
+int idna_unicode(const char *domain, size_t len, char **unicode_r, const char **error_r);
+
+/*
  * idna_same_domain - whether domains A (ALEN bytes) and B (BLEN bytes)
  * are one: the same text, ASCII case aside, or the same ASCII form when
  * either is international. A domain that has no valid ASCII form is only

@@ -29,11 +29,19 @@ enum policy_reason {
     HM_REASON_MALFORMED,       /* the address or its field does not parse */
     HM_REASON_NULL_SENDER,     /* the null sender at MAIL FROM */
     HM_REASON_OWNED,           /* an address of the entry */
+    HM_REASON_SEND_AS,         /* delegated: another local entry's, sent as */
+    HM_REASON_ON_BEHALF,       /* another local entry's, written on behalf of */
     HM_REASON_NOT_OWNED,       /* not an address of the entry */
     HM_REASON_UNDECLARED_8BIT, /* 8-bit data that MAIL FROM did not declare */
     HM_REASON_7BIT_ONLY,       /* 8-bit data, and no next hop takes it */
     HM_REASON_7BIT_DOMAIN,     /* 8-bit data to a domain whose next hop takes none */
     HM_REASON_NO_MEMORY,       /* out of memory while deciding: 451 */
+};
+
+/* What a delegation search (send as, or on behalf) answered. */
+struct policy_grant {
+    enum hm_lookup lookup;     /* HM_LOOKUP_FOUND: one entry grants the right */
+    const struct entry *entry; /* with HM_LOOKUP_FOUND: the granting entry */
 };
 
 struct policy_request {
@@ -43,6 +51,9 @@ struct policy_request {
     const struct addr *address; /* parsed; NULL when WRITTEN did not parse */
     enum hm_lookup lookup;      /* what the directory said about LOGIN */
     const struct entry *entry;  /* with HM_LOOKUP_FOUND */
+    bool from;                  /* the address is in From: (on behalf is only there) */
+    const struct policy_grant *send_as;   /* the send-as search; NULL: not made */
+    const struct policy_grant *on_behalf; /* the on-behalf search; NULL: not made */
 };
 
 struct policy_verdict {
@@ -55,14 +66,18 @@ struct policy_verdict {
                                     names it (policy_shown); NULL with accept */
     enum policy_reason reason;
     const char *owner; /* owned: the entry's value that owns the address (an
-                          address, or "@domain"); the entry's string */
+                          address, or "@domain"); send-as, on-behalf: the
+                          granting entry's DN. The entry's string */
 };
 
 /*
  * policy_decide - the verdict for REQ under CFG, in *v (clear it with
  * policy_verdict_clear). A verdict that is not an accept, or would not be
- * one in report mode, carries its text and the address shown. Returns 0,
- * or -1 when out of memory (then *v is a tempfail without text).
+ * one in report mode, carries its text and the address shown; so does an
+ * on-behalf accept: the not-owned reply it becomes when the message has
+ * no Sender: the login owns. A not-owned verdict asks for the searches
+ * REQ did not make: see policy_wants(). Returns 0, or -1 when out of
+ * memory (then *v is a tempfail without text).
  */
 int policy_decide(const struct cfg *cfg, const struct policy_request *req,
                   struct policy_verdict *v);
@@ -86,6 +101,14 @@ struct policy_eight {
  */
 int policy_decide_eight(const struct cfg *cfg, const struct policy_eight *req,
                         struct policy_verdict *v);
+
+/*
+ * policy_wants - the delegation search that could still turn verdict V on
+ * REQ into an accept under CFG: send as (its filter set, not searched
+ * yet), then on behalf (the same, and From:); false when none.
+ */
+bool policy_wants(const struct cfg *cfg, const struct policy_request *req,
+                  const struct policy_verdict *v, enum hm_right *right_r);
 
 /* policy_verdict_clear - free what *v owns. */
 void policy_verdict_clear(struct policy_verdict *v);

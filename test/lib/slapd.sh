@@ -119,7 +119,7 @@ suffix "$SLAPD_SUFFIX"
 rootdn "cn=admin,$SLAPD_SUFFIX"
 rootpw $("$SLAPPASSWD" -s rootsecret)
 directory $SLAPD_DIR/db
-index objectClass,uid,mail,mailLocalAddress eq
+index objectClass,uid,mail,mailLocalAddress,seeAlso,secretary eq
 access to attrs=userPassword
   by anonymous auth
   by * none

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 
@@ -23,7 +24,54 @@ struct fake_dir {
     enum hm_lookup answer;
     const char *const *homes; /* NULL-terminated */
     unsigned lookups;
+    unsigned searches; /* delegation searches */
 };
+
+/* The rights the fake directory grants janed: RIGHT over ADDRESS, by an entry homed at
+ * HOME. */
+static const struct fake_grant {
+    enum hm_right right;
+    const char *address;
+    enum hm_lookup answer;
+    const char *home;
+} fake_grants[] = {
+    {HM_RIGHT_SEND_AS, "sales@example.com", HM_LOOKUP_FOUND, "mail.example.com"},
+    {HM_RIGHT_SEND_AS, "away@example.com", HM_LOOKUP_FOUND, "mx9.elsewhere.example.net"},
+    {HM_RIGHT_SEND_AS, "twice@example.com", HM_LOOKUP_AMBIGUOUS, NULL},
+    {HM_RIGHT_SEND_AS, "down@example.com", HM_LOOKUP_ERROR, NULL},
+    {HM_RIGHT_SEND_AS, "info@xn--bcher-kva.example", HM_LOOKUP_FOUND, "mail.example.com"},
+    {HM_RIGHT_ON_BEHALF, "boss@example.com", HM_LOOKUP_FOUND, "mail.example.com"},
+};
+
+static enum hm_lookup fake_grant(void *ctx, enum hm_right right, const char *login,
+                                 const char *dn, const char *address,
+                                 struct entry **entry_r, char **detail_r)
+{
+    struct fake_dir *fd = ctx;
+    const struct fake_grant *g;
+    size_t i;
+
+    fd->searches++;
+    assert_string_equal(login, "janed");
+    assert_string_equal(dn, "uid=janed,ou=people,dc=example,dc=com");
+    *entry_r = NULL;
+    *detail_r = NULL;
+    for (i = 0; i < sizeof(fake_grants) / sizeof(fake_grants[0]); i++) {
+        g = &fake_grants[i];
+        if (g->right != right || strcasecmp(g->address, address) != 0)
+            continue;
+        if (g->answer != HM_LOOKUP_FOUND) {
+            *detail_r = strdup("fake: two entries, or none answered");
+            return g->answer;
+        }
+        *entry_r = entry_new("cn=grantor,ou=people,dc=example,dc=com");
+        assert_non_null(*entry_r);
+        assert_int_equal(entry_add_home(*entry_r, g->home, strlen(g->home)), 0);
+        return HM_LOOKUP_FOUND;
+    }
+    *detail_r = strdup("no entry matches");
+    return HM_LOOKUP_NOT_FOUND;
+}
 
 static const char *const homes_here[] = {"mail.example.com", NULL};
 static const char *const homes_second[] = {"mx9.elsewhere.example.net",
@@ -56,12 +104,15 @@ static enum hm_lookup fake_lookup(void *ctx, const char *login, struct entry **e
     return HM_LOOKUP_FOUND;
 }
 
+/* Extra keys of ldap = { } for the next load(): the delegation filters. */
+static const char *ldap_keys = "";
+
 static struct cfg *load(const char *policy)
 {
     return test_config("local_hosts = [ \"mail.example.com\", \"mx2.example.com\" ];\n"
-                       "ldap = { base = \"ou=people,dc=example,dc=com\"; };\n"
+                       "ldap = { base = \"ou=people,dc=example,dc=com\"; %s };\n"
                        "policy = { header_fields = [ \"From\", \"Sender\" ]; %s };\n",
-                       policy);
+                       ldap_keys, policy);
 }
 
 /* A message's state, begun for LOGIN under POLICY with the fake FD. */
@@ -78,7 +129,8 @@ static void msg_begin(struct msg *t, const char *policy, enum hm_lookup answer,
     t->fd.answer = answer;
     t->fd.homes = homes;
     t->fd.lookups = 0;
-    check_begin(&t->m, t->cfg, fake_lookup, &t->fd);
+    t->fd.searches = 0;
+    check_begin(&t->m, t->cfg, fake_lookup, fake_grant, &t->fd);
     check_login(&t->m, login);
 }
 
@@ -268,6 +320,107 @@ static void test_unauthenticated(void **state)
               "<anyone@evil.test>", HM_REJECT, "unauthenticated");
 }
 
+#define GRANTS                                                                           \
+    "delegation_filter = \"(&(mail=%s)(seeAlso=%D))\"; "                                 \
+    "on_behalf_filter = \"(&(mail=%s)(secretary=%D))\";"
+
+/* Send as: MAIL FROM, From:, Sender:; one search per address; strict. */
+static void test_send_as(void **state)
+{
+    struct msg t;
+
+    (void)state;
+    ldap_keys = GRANTS;
+    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
+    envelope(&t, "<sales@example.com>", HM_ACCEPT, "send-as");
+    header(&t, "From", "Sales <SALES@example.com>", 1); /* the same: no more search */
+    header(&t, "Sender", "sales@example.com", 1);
+    final(&t, NULL, NULL, NULL);
+    assert_int_equal(t.fd.searches, 1);
+    msg_end(&t);
+    /* a grant by an entry that is not homed here grants nothing */
+    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
+    envelope(&t, "<away@example.com>", HM_REJECT, "not-owned");
+    msg_end(&t);
+    /* a good Sender: never excuses a forged From: */
+    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
+    envelope(&t, "<janed@example.com>", HM_ACCEPT, "owned");
+    header(&t, "Sender", "janed@example.com", 1);
+    header(&t, "From", "Sales <sales@example.com>, x@evil.test", 2);
+    final(&t, "From", "x@evil.test", "not-owned");
+    msg_end(&t);
+    /* two granting entries, or no answer: a directory error (451 by default) */
+    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
+    envelope(&t, "<twice@example.com>", HM_TEMPFAIL, "directory-error");
+    envelope(&t, "<down@example.com>", HM_TEMPFAIL, "directory-error");
+    msg_end(&t);
+    /* an international domain: the directory stores the ASCII form */
+    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
+    envelope(&t,
+             "<info@b\xc3\xbc"
+             "cher.example>",
+             HM_ACCEPT, "send-as");
+    assert_int_equal(t.fd.searches, 2); /* as written, then the ASCII form */
+    msg_end(&t);
+    /* no filter: no search */
+    ldap_keys = "";
+    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
+    envelope(&t, "<sales@example.com>", HM_REJECT, "not-owned");
+    assert_int_equal(t.fd.searches, 0);
+    msg_end(&t);
+}
+
+/* On behalf: From: only, and only with a Sender: whose every address is owned. */
+static void test_on_behalf(void **state)
+{
+    static const struct {
+        const char *sender; /* NULL: no Sender: field */
+        const char *failed; /* the address named, NULL: accepted */
+        const char *field, *reason;
+    } cases[] = {
+        {"Jane <janed@example.com>", NULL, NULL, NULL},
+        {NULL, "boss@example.com", "From", "not-owned"},
+        {"sales@example.com", "boss@example.com", "From",
+         "not-owned"}, /* sent as: not owned */
+        {"janed@example.com, sales@example.com", "boss@example.com", "From", "not-owned"},
+        {"x@evil.test", "x@evil.test", "Sender", "not-owned"},
+        {"<janed@example.com", "<janed@example.com", "Sender", "malformed"},
+    };
+    struct msg t;
+    size_t i;
+
+    (void)state;
+    ldap_keys = GRANTS;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
+        envelope(&t, "<janed@example.com>", HM_ACCEPT, "owned");
+        header(&t, "From", "Boss <boss@example.com>", 1);
+        if (cases[i].sender != NULL)
+            header(&t, "Sender", cases[i].sender, strchr(cases[i].sender, ',') ? 2 : 1);
+        final(&t, cases[i].field, cases[i].failed, cases[i].reason);
+        if (cases[i].failed != NULL && cases[i].field[0] == 'F')
+            assert_string_equal(check_final(&t.m)->v.text,
+                                "Mailbox is not local: boss@example.com");
+        msg_end(&t);
+    }
+    /* never as MAIL FROM, never in Sender: */
+    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
+    envelope(&t, "<boss@example.com>", HM_REJECT, "not-owned");
+    envelope(&t, "<janed@example.com>", HM_ACCEPT, "owned");
+    header(&t, "Sender", "boss@example.com", 1);
+    final(&t, "Sender", "boss@example.com", "not-owned");
+    msg_end(&t);
+    /* report mode: reported at end-of-DATA, unless another is */
+    msg_begin(&t, "mode = \"report\";", HM_LOOKUP_FOUND, homes_here, "janed");
+    envelope(&t, "<janed@example.com>", HM_ACCEPT, "owned");
+    header(&t, "From", "boss@example.com", 1);
+    final(&t, NULL, NULL, NULL);
+    assert_ptr_equal(t.m.late_report, &t.m.reported);
+    report(&t, "reject reason=not-owned address=boss@example.com");
+    msg_end(&t);
+    ldap_keys = "";
+}
+
 /* A trusted login: no lookup, no header decision, accepted as trusted-login. */
 static void test_trusted_login(void **state)
 {
@@ -448,7 +601,7 @@ static void test_no_directory(void **state)
     struct check_result r;
 
     (void)state;
-    check_begin(&m, cfg, check_dir_lookup, NULL);
+    check_begin(&m, cfg, check_dir_lookup, check_dir_grant, NULL);
     check_login(&m, "janed");
     assert_int_equal(m.lookup, HM_LOOKUP_ERROR);
     assert_string_equal(m.detail, "out of memory");
@@ -473,6 +626,8 @@ int main(void)
         cmocka_unit_test(test_unauthenticated),
         cmocka_unit_test(test_report_first_failure),
         cmocka_unit_test(test_trusted_login),
+        cmocka_unit_test(test_send_as),
+        cmocka_unit_test(test_on_behalf),
         cmocka_unit_test(test_invalid_idna),
         cmocka_unit_test(test_directory_error),
         cmocka_unit_test(test_two_entries),

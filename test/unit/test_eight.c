@@ -180,7 +180,7 @@ static void msg_begin(struct msg *t, const char *eight, const char *policy,
                          "ldap = { base = \"ou=people,dc=example,dc=com\"; };\n"
                          "policy = { %s };\neight_bit = { %s };\n",
                          policy, eight);
-    check_begin(&t->m, t->cfg, janed_lookup, NULL);
+    check_begin(&t->m, t->cfg, janed_lookup, NULL, NULL);
     check_login(&t->m, login);
     assert_int_equal(check_envelope(&t->m, sender, &r), 0);
     assert_int_equal(r.v.action, HM_ACCEPT);

@@ -288,7 +288,11 @@ static void check_row(const struct row *r, bool report)
     struct entry *e = fake(r->entry);
     struct addr parsed = {0};
     struct addr_list list = {0};
-    struct policy_request req = {r->login, r->stage, r->written, NULL, r->lookup, e};
+    struct policy_request req = {.login = r->login,
+                                 .stage = r->stage,
+                                 .written = r->written,
+                                 .lookup = r->lookup,
+                                 .entry = e};
     struct policy_verdict v;
     const char *why;
 
@@ -340,7 +344,8 @@ static void test_long_address_cut(void **state)
     size_t len = 100000;
     char *big = malloc(len + 32);
     struct addr parsed = {0};
-    struct policy_request req = {"janed", MAIL, NULL, NULL, FOUND, e};
+    struct policy_request req = {
+        .login = "janed", .stage = MAIL, .lookup = FOUND, .entry = e};
     struct policy_verdict v;
     const char *why;
 
@@ -360,6 +365,81 @@ static void test_long_address_cut(void **state)
     addr_free(&parsed);
     free(big);
     entry_unref(e);
+    cfg_unref(cfg);
+}
+
+/*
+ * Delegation: which search a not-owned verdict asks for, and what each
+ * answer makes of it (send as anywhere, on behalf in From: only).
+ */
+static void test_grants(void **state)
+{
+    struct cfg *cfg = load("enforce", "",
+                           "delegation_filter = \"(&(mail=%s)(seeAlso=%D))\";"
+                           "on_behalf_filter = \"(&(mail=%s)(secretary=%D))\";");
+    struct entry *jane = fake(JANE), *here = fake(NOHOME), *away = fake(JOHN);
+    struct policy_grant found = {FOUND, here}, elsewhere = {FOUND, away},
+                        none = {NOTF, NULL}, failed = {ERR, NULL}, two = {AMB, NULL};
+    struct addr a = {0};
+    struct policy_request req = {.login = "janed",
+                                 .stage = HDR,
+                                 .written = "bob@example.com",
+                                 .address = &a,
+                                 .lookup = FOUND,
+                                 .entry = jane,
+                                 .from = true};
+    struct policy_verdict v;
+    enum hm_right right;
+    const char *why;
+
+    (void)state;
+    assert_int_equal(entry_add_home(here, "mail.example.com", 16), 0);
+    assert_int_equal(addr_parse_envelope("<bob@example.com>", 17, &a, &why), 0);
+    /* not owned: send as is asked first, then on behalf (From: only) */
+    assert_int_equal(policy_decide(cfg, &req, &v), 0);
+    assert_true(policy_wants(cfg, &req, &v, &right));
+    assert_int_equal(right, HM_RIGHT_SEND_AS);
+    policy_verdict_clear(&v);
+    req.send_as = &found;
+    assert_int_equal(policy_decide(cfg, &req, &v), 0);
+    assert_string_equal(policy_reason_name(v.reason), "send-as");
+    assert_string_equal(v.owner, here->dn);
+    assert_false(policy_wants(cfg, &req, &v, &right));
+    policy_verdict_clear(&v);
+    req.send_as = &elsewhere; /* not homed here: grants nothing */
+    assert_int_equal(policy_decide(cfg, &req, &v), 0);
+    assert_string_equal(policy_reason_name(v.reason), "not-owned");
+    assert_true(policy_wants(cfg, &req, &v, &right));
+    assert_int_equal(right, HM_RIGHT_ON_BEHALF);
+    policy_verdict_clear(&v);
+    req.on_behalf = &found;
+    assert_int_equal(policy_decide(cfg, &req, &v), 0);
+    assert_string_equal(policy_reason_name(v.reason), "on-behalf");
+    assert_int_equal(v.action, HM_ACCEPT);
+    assert_string_equal(v.text, NOTLOCAL "bob@example.com"); /* what it becomes without */
+    policy_verdict_clear(&v);
+    req.from = false; /* not From: on behalf counts for nothing */
+    assert_int_equal(policy_decide(cfg, &req, &v), 0);
+    assert_string_equal(policy_reason_name(v.reason), "not-owned");
+    assert_false(policy_wants(cfg, &req, &v, &right));
+    policy_verdict_clear(&v);
+    req.send_as = &failed; /* no answer, or two entries: on_directory_error */
+    assert_int_equal(policy_decide(cfg, &req, &v), 0);
+    assert_string_equal(policy_reason_name(v.reason), "directory-error");
+    assert_int_equal(v.action, HM_TEMPFAIL);
+    policy_verdict_clear(&v);
+    req.send_as = &two;
+    assert_int_equal(policy_decide(cfg, &req, &v), 0);
+    assert_string_equal(policy_reason_name(v.reason), "directory-error");
+    policy_verdict_clear(&v);
+    req.send_as = &none;
+    assert_int_equal(policy_decide(cfg, &req, &v), 0);
+    assert_string_equal(policy_reason_name(v.reason), "not-owned");
+    policy_verdict_clear(&v);
+    addr_free(&a);
+    entry_unref(jane);
+    entry_unref(here);
+    entry_unref(away);
     cfg_unref(cfg);
 }
 
@@ -478,8 +558,11 @@ static void test_action_names(void **state)
 int main(void)
 {
     static const struct CMUnitTest fixed[] = {
-        cmocka_unit_test(test_long_address_cut),  cmocka_unit_test(test_idna),
-        cmocka_unit_test(test_is_local_and_owns), cmocka_unit_test(test_entry_refs),
+        cmocka_unit_test(test_long_address_cut),
+        cmocka_unit_test(test_grants),
+        cmocka_unit_test(test_idna),
+        cmocka_unit_test(test_is_local_and_owns),
+        cmocka_unit_test(test_entry_refs),
         cmocka_unit_test(test_action_names),
     };
     const size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
