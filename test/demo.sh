@@ -7,17 +7,20 @@
 # Installs what is needed (apt-get), builds homed-milter (in _build/demo,
 # or HM_BUILDDIR), starts a private LDAP server loaded with
 # etc/example.ldif, the milter and a private Postfix with SMTP AUTH, sends
-# four messages with swaks as the user janed (three for the homed rule, one
-# for the 8-bit rule of the second seed: an 8-bit message to a domain
-# whose next hop takes 7-bit only), and shows what the server answered and
-# what the milter logged. Then it stops everything it started.
+# eight messages with swaks (three for the homed rule as the user janed;
+# one for the 8-bit rule of the second seed, an 8-bit message to a domain
+# whose next hop takes 7-bit only; four for delegation: janed sends as the
+# shared mailbox sales@, writes on behalf of bob@ with and without her own
+# Sender:, and alice, who has no such right, tries sales@), and shows what
+# the server answered and what the milter logged. Then it stops
+# everything it started.
 # Postfix runs as Debian ships it (its stock master.cf: smtpd chrooted in
 # the queue directory), so the milter's socket is in the private queue
 # directory, named unix:/homed-milter/homed-milter.sock in smtpd_milters,
 # as the README's "Attaching it to Postfix" says.
 # Nothing listens on anything but 127.0.0.1 and unix sockets in a
 # temporary directory; no mail leaves the machine (Postfix discards it).
-# Exit 0 when all four messages were treated as expected.
+# Exit 0 when all eight messages were treated as expected.
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${HM_BUILDDIR:-$SRC/_build/demo}
@@ -101,11 +104,14 @@ MILTER_SOCKET_DIR=$PF_MILTER_DIR
 say "==> Starting a private slapd with etc/example.ldif, homed-milter and Postfix"
 slapd_init "$SRC/etc/example.ldif" >/dev/null || die "slapadd failed"
 slapd_start || die "slapd did not start"
-milter_conf accept 'eight_bit.seven_bit_only_domains=[ "domino.example.com" ]'
+milter_conf accept 'eight_bit.seven_bit_only_domains=[ "domino.example.com" ]' \
+    'ldap.delegation_filter="(&(|(mail=%s)(mailLocalAddress=%s))(seeAlso=%D))"' \
+    'ldap.on_behalf_filter="(&(mail=%s)(secretary=%D))"'
 milter_start || die "homed-milter did not start"
 postfix_init "unix:$(postfix_chroot_name "$MILTER_SOCKET_PATH")" mail.example.com ||
     die "cannot configure Postfix"
 postfix_adduser janed janed-demo-password || die "saslpasswd2 failed"
+postfix_adduser alice alice-demo-password || die "saslpasswd2 failed"
 postfix_start || die "Postfix did not start (see $PF_LOG)"
 
 cat <<EOF
@@ -116,18 +122,23 @@ cat <<EOF
   milter       $HM
                local_hosts = [ "mail.example.com" ]
                eight_bit.seven_bit_only_domains = [ "domino.example.com" ]
+               ldap.delegation_filter = "(&(|(mail=%s)(mailLocalAddress=%s))(seeAlso=%D))"
+                 (sales: seeAlso uid=janed: janed may send as sales@example.com)
+               ldap.on_behalf_filter = "(&(mail=%s)(secretary=%D))"
+                 (bob: secretary uid=janed: janed may write on behalf of bob@example.com)
                socket $MILTER_SOCKET
-  mail server  Postfix $("$POSTCONF" -c "$PF_CONF" -dh mail_version) on 127.0.0.1:$PF_PORT, SMTP AUTH user janed
+  mail server  Postfix $("$POSTCONF" -c "$PF_CONF" -dh mail_version) on 127.0.0.1:$PF_PORT, SMTP AUTH users janed, alice
                Debian's stock master.cf: smtpd chrooted in $PF_SPOOL
                smtpd_milters = $("$POSTCONF" -c "$PF_CONF" -h smtpd_milters)
   client       swaks, logged in as janed
 
 EOF
 
-# --- 4. four messages ------------------------------------------------------------------------
+# --- 4. eight messages -----------------------------------------------------------------------
 EXPECTED=0
 N=0
 SERVER=127.0.0.1:$PF_PORT
+LOGIN=janed
 AUTH="--auth PLAIN --auth-user janed --auth-password janed-demo-password"
 
 # shown OUT COMMAND: the server's reply to COMMAND, without swaks' marks
@@ -169,7 +180,7 @@ demo_send() {
     smtp_send "demo$N" "$SERVER" $AUTH --from "$_from" --to "$_to" \
         ${_header:+--header "$_header"} "$@"
     OUT=$MILTER_DIR/demo$N.swaks
-    say "   client: AUTH PLAIN as janed"
+    say "   client: AUTH PLAIN as $LOGIN"
     say "   server: $(shown "$OUT" "AUTH")"
     say "   client: MAIL FROM:<$_from>"
     say "   server: $(shown "$OUT" "MAIL FROM")"
@@ -200,6 +211,25 @@ demo_send "janed sends 8-bit text (UTF-8, Content-Transfer-Encoding: 8bit) to do
     --body "$(printf 'Gr\303\274\303\237e aus K\303\266ln')"
 outcome data "$(stage "$OUT")" "rejected at end of DATA, while the client is connected"
 
+say "   Delegation, as Exchange has it: Send As and Send on Behalf."
+demo_send "janed sends as the shared mailbox sales@example.com (send as)" \
+    sales@example.com "From: Sales <sales@example.com>"
+outcome accepted "$(stage "$OUT")" "accepted"
+
+demo_send "janed writes on behalf of bob@example.com, with her own Sender:" \
+    janed@example.com "From: Bob Boss <bob@example.com>" bob@example.org \
+    --add-header "Sender: Jane Doe <janed@example.com>"
+outcome accepted "$(stage "$OUT")" "accepted: recipients see \"Jane Doe on behalf of Bob Boss\""
+
+demo_send "janed writes as bob@example.com without a Sender: (on behalf needs one)" \
+    janed@example.com "From: Bob Boss <bob@example.com>"
+outcome data "$(stage "$OUT")" "rejected at end of DATA"
+
+LOGIN=alice
+AUTH="--auth PLAIN --auth-user alice --auth-password alice-demo-password"
+demo_send "alice, who has no right to it, sends as sales@example.com" sales@example.com
+outcome mail "$(stage "$OUT")" "rejected at MAIL FROM"
+
 _roots=$(postfix_smtpd_roots | awk '{ print $2 }' | sort -u | paste -sd ' ' -)
 say "Postfix's smtpd served these from inside its chroot: its root (/proc/PID/root) is ${_roots:-(no smtpd running)}"
 say ""
@@ -219,9 +249,9 @@ milter_stop
 rm -rf "$BASE"
 BASE=""
 say "Stopped the private slapd, Postfix and homed-milter."
-if [ "$EXPECTED" -eq 4 ]; then
-    say "All four outcomes as expected."
+if [ "$EXPECTED" -eq 8 ]; then
+    say "All eight outcomes as expected."
     exit 0
 fi
-say "Only $EXPECTED of 4 outcomes as expected."
+say "Only $EXPECTED of 8 outcomes as expected."
 exit 1
