@@ -199,9 +199,10 @@ static void check_grants_clear(struct check_msg *m)
     size_t i;
 
     for (i = 0; i < m->ngrants; i++) {
-        free(m->grants[i].address);
-        entry_unref(m->grants[i].entry);
-        free(m->grants[i].detail);
+        free(m->grants[i]->address);
+        entry_unref(m->grants[i]->entry);
+        free(m->grants[i]->detail);
+        free(m->grants[i]);
     }
     free(m->grants);
     free(m->grant_detail);
@@ -328,24 +329,27 @@ static void check_grant_search(struct check_msg *m, enum hm_right right,
 static const struct policy_grant *check_grant(struct check_msg *m, enum hm_right right,
                                               const struct addr *address)
 {
-    struct check_grant *g, *more;
+    struct check_grant *g, **more;
     char *key;
     size_t i;
 
     if (asprintf(&key, "%s@%s", address->local, address->domain) < 0)
         return &check_no_grant;
     for (i = 0; i < m->ngrants; i++)
-        if (m->grants[i].right == right && strcasecmp(m->grants[i].address, key) == 0) {
+        if (m->grants[i]->right == right && strcasecmp(m->grants[i]->address, key) == 0) {
             free(key);
-            return &m->grants[i].g;
+            return &m->grants[i]->g;
         }
-    if ((more = realloc(m->grants, (m->ngrants + 1) * sizeof(*more))) == NULL) {
+    /* Each apart: verdicts and requests point into them while more come. */
+    g = calloc(1, sizeof(*g));
+    more = g != NULL ? realloc(m->grants, (m->ngrants + 1) * sizeof(*more)) : NULL;
+    if (more == NULL) {
+        free(g);
         free(key);
         return &check_no_grant;
     }
     m->grants = more;
-    g = &m->grants[m->ngrants++];
-    memset(g, 0, sizeof(*g));
+    m->grants[m->ngrants++] = g;
     g->right = right;
     g->address = key;
     check_grant_search(m, right, address->local, address->domain, g);

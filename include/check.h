@@ -108,7 +108,7 @@ struct check_msg {
     unsigned client_reports;    /* report mode: copies of report_header seen */
     char *sender;               /* the envelope sender as written */
     struct check_eight eight;
-    struct check_grant *grants; /* the delegation searches made, by right and address */
+    struct check_grant **grants; /* the delegation searches made, by right and address */
     size_t ngrants;
     char *grant_detail;          /* why the last delegation search had no answer */
     struct check_kept on_behalf; /* the first on-behalf From: address, as the
