@@ -7,6 +7,14 @@
  *	LOGIN		answer "found DN", "not-found DETAIL" or "error DETAIL"
  *	parallel N LOGIN
  *			N threads look LOGIN up at once; N answer lines
+ *	send-as ADDRESS LOGIN
+ *	on-behalf ADDRESS LOGIN
+ *			look LOGIN up, then search the right over ADDRESS
+ *			with its entry's DN (dir_grant): "found DN" (the
+ *			granting entry), "not-found DETAIL", "ambiguous
+ *			DETAIL" or "error DETAIL"; "login-not-found DETAIL"
+ *			or "login-error DETAIL" when the login's own lookup
+ *			did not find one entry
  *
  * usage: lookup CONFIG
  */
@@ -21,26 +29,62 @@
 #include "cfg.h"
 #include "directory.h"
 
-/* Answer one lookup of LOGIN as one line (one printf: whole under threads). */
+/*
+ * One answer line (one printf: whole under threads): PREFIX, then "found
+ * DN", "not-found DETAIL", "error DETAIL", or AMBIGUOUS and DETAIL for
+ * more than one entry.
+ */
+static void say(const char *prefix, enum hm_lookup result, const struct entry *e,
+                const char *detail, const char *ambiguous)
+{
+    const char *word = result == HM_LOOKUP_FOUND       ? "found"
+                       : result == HM_LOOKUP_NOT_FOUND ? "not-found"
+                       : result == HM_LOOKUP_AMBIGUOUS ? ambiguous
+                                                       : "error";
+
+    printf("%s%s %s\n", prefix, word,
+           result == HM_LOOKUP_FOUND ? e->dn
+           : detail                  ? detail
+                                     : "");
+}
+
+/* Answer one lookup of LOGIN as one line; two entries are an error. */
 static void answer(struct dir *dir, const char *login)
 {
     struct entry *e;
     char *detail;
+    enum hm_lookup result = dir_lookup(dir, login, &e, &detail);
 
-    switch (dir_lookup(dir, login, &e, &detail)) {
-    case HM_LOOKUP_FOUND:
-        printf("found %s\n", e->dn);
-        break;
-    case HM_LOOKUP_NOT_FOUND:
-        printf("not-found %s\n", detail);
-        break;
-    case HM_LOOKUP_ERROR:
-    case HM_LOOKUP_AMBIGUOUS:
-        printf("error %s\n", detail);
-        break;
-    }
+    say("", result, e, detail, "error");
     entry_unref(e);
     free(detail);
+}
+
+/* "ADDRESS LOGIN": the search of RIGHT for LOGIN over ADDRESS, as one line. */
+static void grant(struct dir *dir, enum hm_right right, const char *args)
+{
+    struct entry *login_entry = NULL, *e = NULL;
+    char *detail = NULL, *address;
+    const char *login = strchr(args, ' ');
+    enum hm_lookup result;
+
+    if (login == NULL || (address = strndup(args, login - args)) == NULL) {
+        printf("error bad grant command\n");
+        return;
+    }
+    login++;
+    result = dir_lookup(dir, login, &login_entry, &detail);
+    if (result != HM_LOOKUP_FOUND) {
+        say("login-", result, NULL, detail, "error");
+    } else {
+        free(detail);
+        result = dir_grant(dir, right, login, login_entry->dn, address, &e, &detail);
+        say("", result, e, detail, "ambiguous");
+    }
+    entry_unref(e);
+    entry_unref(login_entry);
+    free(detail);
+    free(address);
 }
 
 struct job {
@@ -98,6 +142,10 @@ int main(int argc, char **argv)
         line[strcspn(line, "\n")] = '\0';
         if (strncmp(line, "parallel ", 9) == 0)
             parallel(dir, line + 9);
+        else if (strncmp(line, "send-as ", 8) == 0)
+            grant(dir, HM_RIGHT_SEND_AS, line + 8);
+        else if (strncmp(line, "on-behalf ", 10) == 0)
+            grant(dir, HM_RIGHT_ON_BEHALF, line + 10);
         else
             answer(dir, line);
     }
