@@ -1,8 +1,8 @@
 #!/bin/sh
 # The milter layer: the real homed-milter daemon against a private slapd
-# (etc/example.ldif + test/milter/extra.ldif), driven by miltertest Lua
-# scripts and, for what miltertest cannot send or see, rawmilter.pl. TAP
-# output; everything is started and stopped here.
+# (etc/example.ldif + test/milter/extra.ldif and delegation.ldif), driven
+# by miltertest Lua scripts and, for what miltertest cannot send or see,
+# rawmilter.pl. TAP output; everything is started and stopped here.
 #
 #   HM_SRCDIR=... HM_BUILDDIR=... sh test/milter/run.sh
 #   HM_DAEMON_WRAPPER="valgrind --error-exitcode=42 --leak-check=full
@@ -40,7 +40,7 @@ trap cleanup EXIT
 trap 'exit 1' HUP INT PIPE TERM
 
 mkdir -p "$SLAPD_DIR"
-slapd_init "$SRC/etc/example.ldif" "$HERE/extra.ldif" >/dev/null || skip_all "slapadd failed"
+slapd_init "$SRC/etc/example.ldif" "$HERE/extra.ldif" "$HERE/delegation.ldif" >/dev/null || skip_all "slapadd failed"
 slapd_start || skip_all "slapd did not start"
 
 # conf NAME [KEY=VALUE]...: the daemon NAME, with a reject_text a reload can change
@@ -64,10 +64,19 @@ conf eight_all 'eight_bit.undeclared="reject"' 'eight_bit.seven_bit_only=true' "
 conf eight_report 'policy.mode="report"' 'eight_bit.undeclared="reject"' "$EIGHT_DOMAINS"
 conf eight_report7 'policy.mode="report"' 'eight_bit.seven_bit_only=true'
 conf eight_bare 'policy.header_fields=[]' 'eight_bit.seven_bit_only=true'
+# send as, on behalf, device accounts, IDNA, trusted logins (delegation.lua)
+SEND_AS='ldap.delegation_filter="(&(|(mail=%s)(mailLocalAddress=%s))(seeAlso=%D))"'
+ON_BEHALF='ldap.on_behalf_filter="(&(mail=%s)(secretary=%D))"'
+TRUSTED='policy.trusted_logins=[ "lists" ]'
+DEBUG='log_level="debug"' # an accepted header address is logged at debug only
+conf deleg "$SEND_AS" "$ON_BEHALF" "$TRUSTED" "$DEBUG"
+conf deleg_report "$SEND_AS" "$ON_BEHALF" "$TRUSTED" "$DEBUG" 'policy.mode="report"'
+conf deleg_cache "$SEND_AS" "$ON_BEHALF" "$TRUSTED" "$DEBUG" cache.ttl=3600 cache.negative_ttl=3600
 
 # --- start the daemons -------------------------------------------------------------
 DAEMONS="main unauth report erraccept errreject noheaders hup names plus reportbare"
 DAEMONS="$DAEMONS eight_domains eight_undeclared eight_seven eight_all eight_report eight_report7 eight_bare"
+DAEMONS="$DAEMONS deleg deleg_report deleg_cache"
 NOT_UP=""
 for d in $DAEMONS; do hm_start "$d"; done
 for d in $DAEMONS; do hm_up "$d" || NOT_UP="$NOT_UP $d"; done
@@ -138,6 +147,17 @@ lua decisions.lua up
 lua sessions.lua up
 lua shown.lua up
 lua eight.lua up
+lua delegation.lua up
+# An on-behalf From: stands only with a Sender: the login owns: without
+# "Sender" in header_fields the daemon refuses to start (exit 78, an
+# invalid configuration: homed-milter(8)).
+hm_conf deleg_nosender "$ON_BEHALF" 'policy.header_fields=[ "From" ]'
+hm_start deleg_nosender
+wait_for "$PATIENCE" eval '! hm_alive deleg_nosender'
+hm_stop deleg_nosender
+like "exit $(hm_rc deleg_nosender): $(grep -F on_behalf_filter "$W/deleg_nosender.log" | head -1)" \
+    "^exit 78: .*deleg_nosender\\.conf:[0-9]+: ldap\\.on_behalf_filter needs \"Sender\" in policy\\.header_fields" \
+    "on_behalf_filter without Sender in header_fields: the daemon refuses to start (78), naming both"
 # -q and the milter agree over the policy table; several home values (own daemons)
 . "$HERE/agree.sh"
 
@@ -295,6 +315,7 @@ like "$(grep 'reloaded' "$W/hup.log" | tail -1)" "^homed-milter: info: reloaded 
 slapd_stop
 lua decisions.lua down
 lua eight.lua down
+lua delegation.lua down
 raw main "$JANED" "$POSTFIX" 'mail:<janed@example.com>'
 is "$(raw_step mail)" "mail y 451 4.3.0 Directory unavailable, try again later" \
     "slapd stopped: 451 4.3.0 at MAIL FROM"
