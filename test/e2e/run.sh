@@ -68,7 +68,8 @@ milter_start || {
 }
 PF_MILTER=unix:$(postfix_chroot_name "$MILTER_SOCKET_PATH") # unix:/homed-milter/homed-milter.sock
 postfix_init "$PF_MILTER" mail.example.com || skip_all "cannot configure Postfix"
-for _u in janed johnd ghost ops+2Bbot; do
+DELEGATION_USERS="alice scanner buecher lists" # the logins of delegation() below
+for _u in janed johnd ghost ops+2Bbot $DELEGATION_USERS; do
     postfix_adduser "$_u" "pw-$_u" || skip_all "saslpasswd2 failed"
 done
 postfix_sink_start || skip_all "smtp-sink did not start"
@@ -183,6 +184,104 @@ logged_now() {
 log_has_since_mark() { tail -n "+$((LOG_MARK + 1))" "$MILTER_LOG" | grep -qF -- "$1"; }
 
 NOT_LOCAL="<** 554 5.7.1 Mailbox is not local:"
+
+# --- send as, on behalf, a device account, IDNA, a trusted login ----------------------
+# etc/example.ldif: janed may send as sales@example.com (seeAlso) and on
+# behalf of bob@example.com (secretary); alice may do neither; scanner owns
+# @example.net; buecher owns info@xn--bcher-kva.example. "lists" has no
+# entry: a trusted login. The milter logs at debug there, where an
+# accepted header address is logged.
+SEND_AS='ldap.delegation_filter="(&(|(mail=%s)(mailLocalAddress=%s))(seeAlso=%D))"'
+ON_BEHALF='ldap.on_behalf_filter="(&(mail=%s)(secretary=%D))"'
+
+# delegation_reload on|off: the milter with both filters, trusted_logins
+# and log_level debug, or back to the defaults (one test point: it reloaded)
+delegation_reload() {
+    if [ "$1" = on ]; then
+        milter_conf accept "$SEND_AS" "$ON_BEHALF" 'policy.trusted_logins=[ "lists" ]' 'log_level="debug"'
+        ok_if "the milter reloads on SIGHUP (delegation filters, trusted_logins)" milter_reload
+    else
+        milter_conf accept
+        ok_if "the milter reloads on SIGHUP (back to the defaults)" milter_reload
+    fi
+}
+
+# with_sender MTA NAME FROM: janed sends "From: FROM" with her own Sender:
+with_sender() {
+    send "$1-$2" janed --from janed@example.com --to bob@example.org \
+        --header "From: $3" --header "Sender: Jane Doe <janed@example.com>"
+}
+
+# accepted_with_sender MTA NAME FROM DESC: with_sender, accepted, and
+# delivered with both fields as written
+accepted_with_sender() {
+    with_sender "$1" "$2" "$3"
+    accepted "$1" "$4: From: $3, Sender: herself"
+    is "$(sink_header From) | $(sink_header Sender)" \
+        "From: $3 | Sender: Jane Doe <janed@example.com>" \
+        "$1, $4: delivered with From: and Sender: as written"
+}
+
+# delegation MTA: the delegation cases through MTA (SERVER set), with
+# delegation_reload on in force; CTX becomes MTA (from_refused, from_accepted)
+delegation() {
+    CTX=$1
+    send "$1-sendas-mail" janed --from sales@example.com --to bob@example.org \
+        --header "From: Jane Doe <janed@example.com>"
+    accepted "$1" "send as: MAIL FROM sales@example.com"
+    logged_now "$1" "send as in MAIL FROM" "login=janed sender=sales@example.com accept reason=send-as stage=mail"
+
+    from_accepted "$1-sendas-from" "Sales <sales@example.com>"
+    logged_now "$1" "send as in From" "login=janed From=sales@example.com accept reason=send-as stage=header"
+
+    accepted_with_sender "$1" sendas-sender "Sales <sales@example.com>" "send as"
+
+    send "$1-sendas-alice" alice --from sales@example.com --to bob@example.org
+    refused_at_mail "$1" "alice (no right) as MAIL FROM sales@example.com" "$NOT_LOCAL sales@example.com"
+    logged_now "$1" "alice as sales@" "login=alice sender=sales@example.com reject reason=not-owned stage=mail"
+    send "$1-sendas-alice-from" alice --from alice@example.com --to bob@example.org \
+        --header "From: Sales <sales@example.com>"
+    refused_at_eom "$1" "alice (no right), From: sales@example.com" "$NOT_LOCAL sales@example.com"
+
+    accepted_with_sender "$1" behalf "Bob Boss <bob@example.com>" "on behalf"
+    logged_now "$1" "on behalf" "login=janed From=bob@example.com accept reason=on-behalf stage=header"
+
+    # on behalf without a Sender: refused, naming the From: address
+    from_refused "$1-behalf-nosender" "Bob Boss <bob@example.com>" bob@example.com not-owned
+
+    send "$1-behalf-mail" janed --from bob@example.com --to bob@example.org \
+        --header "From: Bob Boss <bob@example.com>" --header "Sender: Jane Doe <janed@example.com>"
+    refused_at_mail "$1" "on behalf, never as MAIL FROM bob@example.com" "$NOT_LOCAL bob@example.com"
+
+    with_sender "$1" other-sender "Alice <alice@example.com>"
+    refused_at_eom "$1" "From: someone else, Sender: herself" "$NOT_LOCAL alice@example.com"
+    logged_now "$1" "From: someone else" "login=janed From=alice@example.com reject reason=not-owned stage=header"
+
+    send "$1-device" scanner --from copier@example.net --to bob@example.org \
+        --header "From: Copier <copier@example.net>"
+    accepted "$1" "device account scanner (@example.net) as copier@example.net"
+    logged_now "$1" "device account" "login=scanner sender=copier@example.net accept reason=owned stage=mail"
+    send "$1-device-sub" scanner --from copier@sub.example.net --to bob@example.org
+    refused_at_mail "$1" "device account as copier@sub.example.net" "$NOT_LOCAL copier@sub.example.net"
+    send "$1-device-other" scanner --from scanner@example.com --to bob@example.org \
+        --header "From: copier@example.org"
+    refused_at_eom "$1" "device account, From: copier@example.org" "$NOT_LOCAL copier@example.org"
+
+    send "$1-idna-a" buecher --from info@xn--bcher-kva.example --to bob@example.org
+    accepted "$1" "buecher as info@xn--bcher-kva.example (A-label)"
+    send "$1-idna-u" buecher --from info@xn--bcher-kva.example --to bob@example.org \
+        --header "From: $(printf 'B\303\274cherstube <info@b\303\274cher.example>')"
+    accepted "$1" "buecher, From: info@bücher.example (U-label)"
+    logged_now "$1" "U-label" "$(printf 'login=buecher From=info@b\303\274cher.example accept reason=owned stage=header')"
+    send "$1-idna-bad" janed --from x@xn--zz.example --to bob@example.org
+    refused_at_mail "$1" "an invalid IDNA label (x@xn--zz.example)" "$NOT_LOCAL x@xn--zz.example"
+    logged_now "$1" "invalid IDNA label" "login=janed sender=x@xn--zz.example reject reason=malformed stage=mail"
+
+    send "$1-trusted" lists --from list-bounces@lists.example.org --to bob@example.org \
+        --header "From: John Doe <JohnD@COMPANY1.com>"
+    accepted "$1" "trusted login lists (no entry), From: JohnD@COMPANY1.com"
+    logged_now "$1" "trusted login" "login=lists sender=list-bounces@lists.example.org accept reason=trusted-login stage=mail"
+}
 
 # core MTA: the cases both MTAs must show the same way
 core() {
@@ -427,6 +526,12 @@ milter_conf accept
 ok_if "the milter reloads on SIGHUP (back to the defaults)" milter_reload
 CTX=postfix
 
+# Send as, on behalf, a device account, IDNA, a trusted login (headers as
+# the client wrote them).
+delegation_reload on
+delegation postfix
+delegation_reload off
+
 # Real mail clients (clients.sh).
 clients_postfix
 
@@ -438,7 +543,7 @@ elif ! sendmail_fetch; then
 elif ! sendmail_init "$MILTER_SOCKET" "$PF_SINK_PORT" mail.example.com; then
     skip_part "sendmail cases" "cannot configure Sendmail"
 else
-    for _u in janed johnd ops+2Bbot; do sendmail_adduser "$_u" "pw-$_u"; done
+    for _u in janed johnd ops+2Bbot $DELEGATION_USERS; do sendmail_adduser "$_u" "pw-$_u"; done
     if sendmail_start; then
         diag "Sendmail $SM_VERSION on 127.0.0.1:$SM_PORT"
         SERVER=127.0.0.1:$SM_PORT
@@ -450,6 +555,9 @@ else
         like "$(grep -F "${QID:-no-queue-id}: " "$MILTER_LOG" | head -1)" \
             ": ${QID:-no-queue-id}: client=[^ ]+\[127\.0\.0\.1\] login=janed sender=janed@example\.com accept reason=owned stage=mail\$" \
             "sendmail, queue id: the accepted message is logged with it and the client"
+        delegation_reload on
+        delegation sendmail
+        delegation_reload off
     else
         tap_result 1 "sendmail started"
     fi
