@@ -3,6 +3,7 @@
 #
 #   perl hostile.pl logins CORPUS HM TARGET...
 #   perl hostile.pl addresses CORPUS HM CONF SOCKET
+#   perl hostile.pl grants CORPUS HM CONF SOCKET
 #   perl hostile.pl headers SOCKET DAEMON_PID
 #   perl hostile.pl session SOCKET LOGIN SENDER [FROM]
 #   perl hostile.pl exercise SOCKET
@@ -31,6 +32,9 @@
 #   none, or the error.
 # addresses: "env" lines through -q and MAIL FROM, "hdr" lines as a From:
 #   field, always with janed's login.
+# grants: test/hostile/grants, addresses that end up in a delegation
+#   filter, through -q and the daemon (twice: the second time from its
+#   cache), with the login each line names.
 # headers: big and many header fields, generated here.
 # session: one message, prints "mail REPLY" and "eom REPLY".
 # exercise: six messages, one decision of each kind; one line each.
@@ -444,6 +448,73 @@ sub mode_addresses {
     }
 }
 
+# --- delegation: send as and on behalf ----------------------------------------------
+
+# The corpus logins' own addresses (a Sender: for on behalf; From: with
+# a hostile Sender:).
+my %OWN = (janed => 'janed@example.com', JANED => 'janed@example.com',
+           alice => 'alice@example.com', '*' => 'star@example.com');
+
+# grant_q(HM, CONF, WHERE, LOGIN, VALUE, WANT, RIGHT, ENTRY): -q for one
+# case of the grants corpus (RIGHT: "" when refused); the reasons why it
+# is wrong
+sub grant_q {
+    my ($hm, $conf, $where, $login, $value, $want, $right, $entry) = @_;
+    my $arg = { env => '', from => 'From: ', sender => 'Sender: ' }->{$where} . $value;
+    my ($rc, $out, $err) = run_q($hm, $conf, $login, $arg);
+    my ($line1, undef, $line3) = split /\n/, $out;
+    $_ //= '' for $line1, $line3;
+    my $want1 = $right ? 'accept' : "reject $NOT_LOCAL$want";
+    my $reason = $right ? qr/^reason \Q$right\E: .* \Q$entry\E,/ : qr/^reason not-owned: /;
+    my @why;
+    push @why, "-q: \"" . show($line1) . "\", exit $rc; want \"" . show($want1) . '", exit '
+        . ($right ? 0 : 1) if $line1 ne $want1 || $rc ne ($right ? 0 : 1);
+    push @why, '-q: "' . show($line3) . "\", want $reason" if $line3 !~ $reason;
+    push @why, '-q: stderr: ' . show($err) if $err ne '';
+    return @why;
+}
+
+# grant_milter(SOCKET, WHERE, LOGIN, VALUE, WANT, RIGHT): the daemon for
+# one case; the reasons why it is wrong. On behalf: accepted with a Sender: of the login's own only.
+sub grant_milter {
+    my ($path, $where, $login, $value, $want, $right) = @_;
+    my $own = $OWN{$login} // die "hostile.pl: no address for the login $login\n";
+    my $reply = $right ? 'c' : "y $NOT_LOCAL$want";
+    my ($written) = $value =~ /<([^<>]*)>/;    # refused on behalf: the address named
+    my @why;
+    # [what, MAIL FROM, header fields, the reply wanted]: an accepted
+    # MAIL FROM goes on to the end of DATA, with a From: of the login's own
+    my @runs = $where eq 'env' ? (['MAIL FROM', $value, [['From', $own]], $reply])
+        : $where eq 'sender' ? (['Sender:', '<>', [['From', $own], ['Sender', $value]], $reply])
+        : $right eq 'on-behalf' ? (['From: with Sender:', '<>', [['From', $value], ['Sender', $own]], 'c'],
+                                   ['From: without Sender:', '<>', [['From', $value]], "y $NOT_LOCAL" . ($written // $value)])
+        : (['From: (with Sender:)', '<>', [['From', $value], ['Sender', $own]], $reply]);
+    for my $run (@runs) {
+        my ($what, $sender, $headers, $expect) = @$run;
+        my $r = session($path, $POSTFIX, $login, $sender, $headers);
+        my $got = $r->{mail} ne 'c' ? "MAIL $r->{mail}" : $r->{hdr} ne '' ? "header $r->{hdr}" : $r->{eom};
+        $expect = "MAIL $expect" if $where eq 'env' && $expect ne 'c';
+        push @why, "$what: \"" . show($got) . '", want "' . show($expect) . '"' if $got ne $expect;
+    }
+    return @why;
+}
+
+sub mode_grants {
+    my ($corpus, $hm, $conf, $path) = @_;
+    my @cases = read_corpus($corpus, 4);
+    for my $pass ('', ' (again: from the cache)') {
+        for my $case (@cases) {
+            my ($where, $login, $value) = ($case->[0], decode($case->[1]), decode($case->[3]));
+            my $want = decode($case->[2]);
+            my ($right, $entry) = $want =~ /^(send-as|on-behalf) (\S+)$/ ? ($1, $2) : ('', '');
+            my @why = $pass ? () : grant_q($hm, $conf, $where, $login, $value, $want, $right, $entry);
+            push @why, grant_milter($path, $where, $login, $value, $want, $right);
+            ok_line(!@why, "grants$pass: $login, $where " . label($case->[3]) . ': '
+                    . ($right ? "$right ($entry)" : '554 not-owned'), "value " . show($value), @why);
+        }
+    }
+}
+
 # --- big and many header fields -------------------------------------------------
 
 # Owned addresses in the forms a client writes them, in turn.
@@ -622,6 +693,8 @@ if ($mode eq 'logins') {
     mode_logins(@ARGV);
 } elsif ($mode eq 'addresses') {
     mode_addresses(@ARGV);
+} elsif ($mode eq 'grants') {
+    mode_grants(@ARGV);
 } elsif ($mode eq 'headers') {
     mode_headers(@ARGV);
 } elsif ($mode eq 'session') {
@@ -644,7 +717,7 @@ if ($mode eq 'logins') {
 } elsif ($mode eq 'strace') {
     mode_strace(@ARGV);
 } else {
-    die "usage: hostile.pl logins|addresses|headers|session|exercise|strace ...\n";
+    die "usage: hostile.pl logins|addresses|grants|headers|session|exercise|strace ...\n";
 }
 print "done\n";
 exit 0;

@@ -3,7 +3,8 @@
 # daemon, with a private slapd loaded with the sample directory
 # (etc/example.ldif, its bind password changed to a distinctive one),
 # test/milter/extra.ldif (two entries with uid "twin") and
-# test/hostile/hostile.ldif (decoys: logins made of filter and %-syntax).
+# test/hostile/hostile.ldif (decoys: logins made of filter and %-syntax,
+# entries that grant send as and on behalf).
 # TAP output; everything started here is stopped here.
 #
 #   HM_SRCDIR=... HM_BUILDDIR=... sh test/hostile/run.sh
@@ -17,7 +18,12 @@
 #    finds its own entry or none, never someone else's; with a directory
 #    that fails (a wrong bind password) every login gets 451.
 # 2. addresses: test/hostile/addresses, envelope senders through -q and
-#    MAIL FROM, From: values through the daemon, with janed's login.
+#    MAIL FROM, From: values through the daemon, with janed's login. And
+#    test/hostile/grants: addresses that end up in the %s of a delegation
+#    filter (stars, filter fragments, escapes written out), with the
+#    decoys of hostile.ldif that a filter put together unescaped would
+#    find, through -q and the daemon "grants" (twice: then its cache
+#    answers): only what an entry grants is accepted (send-as, on-behalf).
 # 3. header fields: 1000 addresses in one From:, 1 MB folded fields, the
 #    most libmilter takes and one byte more, 100 From: fields (hostile.pl).
 #    And a NUL inside {auth_authen} sent raw, under valgrind (a known
@@ -159,8 +165,12 @@ start() {
 # --- every daemon ------------------------------------------------------------------
 # main: the defaults (the cache on). filter: login_attribute "" (LDAP's
 # matching rules alone decide), no cache. bydomain and qerror (a wrong
-# bind password): for -q only.
+# bind password): for -q only. grants: send as and on behalf, with %s in
+# every branch of the filters (test/hostile/grants), the cache on.
 conf main info "$W/secret"
+conf grants debug "$W/secret" \
+    'ldap.delegation_filter="(|(&(mail=%s)(seeAlso=%D))(&(mailLocalAddress=%s)(seeAlso=%D))(&(mail=%s)(description=%u)))"' \
+    'ldap.on_behalf_filter="(|(&(mail=%s)(secretary=%D))(&(mailLocalAddress=%s)(secretary=%D)))"'
 conf filter debug "$W/secret" 'ldap.login_attribute=""' cache.ttl=0 cache.negative_ttl=0
 conf bydomain info "$W/secret" 'ldap.login_filter="(&(uid=%l)(mail=%l@%d))"'
 printf '%s\n' "$WRONG" > "$W/qerror.secret"
@@ -168,6 +178,7 @@ chmod 600 "$W/qerror.secret"
 conf qerror info "$W/qerror.secret"
 start main
 start filter
+start grants
 # nulmacro: valgrind watches what libmilter does with a NUL inside a macro
 VALGRIND=""
 if command -v valgrind >/dev/null 2>&1; then
@@ -216,6 +227,7 @@ took "1. logins through the daemon"
 
 # --- 2. addresses --------------------------------------------------------------------
 helper addresses addresses "$HERE/addresses" "$HM" "$W/main.conf" "$W/main.sock"
+helper grants grants "$HERE/grants" "$HM" "$W/grants.conf" "$W/grants.sock"
 took "2. addresses"
 
 # --- 3. header fields ------------------------------------------------------------------
@@ -330,6 +342,14 @@ done
 if [ -z "$TRACE" ]; then
     tap_result 0 "strace: the password written to the LDAP socket only # SKIP strace is not available"
 fi
+
+# The grants daemon logs every decision (log_level debug): what it
+# accepted as send-as or on-behalf is what an entry grants, nothing else.
+granted=$(grep -a -E ' accept reason=(send-as|on-behalf) ' "$W/grants.log" |
+    sed -n 's/.* [A-Za-z]*=\([^ ]*\) accept reason=\([a-z-]*\) .*/\2 \1/p' | tr 'A-Z' 'a-z' |
+    sort -u | tr '\n' ' ')
+is "$granted" "on-behalf bob@example.com send-as byname@example.com send-as sales@example.com send-as victim@example.com send-as wild@example.com " \
+    "the daemon grants: its log names as send-as and on-behalf only what an entry grants"
 
 # Logins with CR and LF in them: still one log line per decision.
 bad=$(cat "$W/main.log" "$W/filter.log" | grep -v -a '^homed-milter: ' | head -5)
