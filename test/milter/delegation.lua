@@ -23,7 +23,8 @@
 -- bob@example.com (secretary); alice may do neither. scanner owns
 -- @example.net; buecher owns info@xn--bcher-kva.example (info@bücher.example).
 -- shared@example.com is granted to janed by two entries; remote@company1.com
--- (send as) and boss@company1.com (on behalf) by entries homed elsewhere.
+-- (send as) and boss@company1.com (on behalf) by entries homed elsewhere;
+-- desk@example.com to night, whose entry is cn=Night (Ops)*,ou=people,...
 -- "lists" has no entry.
 dofile(lib .. "/common.lua")
 
@@ -142,6 +143,24 @@ local cases = {
     c { name = "send as, granted by an entry homed elsewhere, in From: 554 naming it",
         sender = JANE, headers = { { "From", "remote@company1.com" } },
         eom = r554("remote@company1.com") },
+
+    -- the values put in a filter are escaped (RFC 4515): a wildcard in the
+    -- address matches nothing, a DN with "(", ")" and "*" matches itself
+    c { name = "filter escaping: MAIL FROM sal*@example.com does not match sales@: 554 at MAIL",
+        sender = "<sal*@example.com>", mail = "reject", mail_reply = r554("sal*@example.com"),
+        lines = { { "sender", "sal*@example.com", "reject", "not-owned", "mail" } } },
+    c { name = "filter escaping: MAIL FROM *@example.com matches no entry (not two): 554, no directory error",
+        sender = "<*@example.com>", mail = "reject", mail_reply = r554("*@example.com"),
+        lines = { { "sender", "*@example.com", "reject", "not-owned", "mail" } } },
+    c { name = "filter escaping: From: b*b@example.com with her Sender: does not match bob@: 554 naming it",
+        sender = JANE, headers = { { "From", "b*b@example.com" }, SELF }, eom = r554("b*b@example.com"),
+        lines = { { "From", "b*b@example.com", "reject", "not-owned", "header" } } },
+    c { name = "filter escaping: login night, entry DN cn=Night (Ops)*,...: send as desk@example.com accepted",
+        login = "night", sender = "<desk@example.com>", headers = { { "From", "desk@example.com" } },
+        lines = { { "sender", "desk@example.com", "accept", "send-as", "mail" },
+                  { "From", "desk@example.com", "accept", "send-as", "header" } } },
+    c { name = "filter escaping: janed as desk@example.com (granted to night only): 554 at MAIL",
+        sender = "<desk@example.com>", mail = "reject", mail_reply = r554("desk@example.com") },
 
     -- --- send on behalf (ldap.on_behalf_filter): From: only, with her own Sender: ---------
     c { name = "on behalf: From: bob@example.com (secretary janed) + Sender: herself: accepted",
