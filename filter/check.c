@@ -281,15 +281,15 @@ static int check_remember(struct check_msg *m, const char *field,
 static const struct policy_grant check_no_grant = {HM_LOOKUP_ERROR, NULL};
 
 /*
- * check_grant_search - search RIGHT over the address LOCAL@DOMAIN, in
- * each form of an international domain (as written, ASCII, Unicode: the
- * directory may store either) until one answers other than "not found",
- * into *G.
+ * check_grant_search - search RIGHT over the address KEY (local@DOMAIN),
+ * in each form of an international DOMAIN (as written, ASCII, Unicode:
+ * the directory may store either) until one answers other than "not
+ * found", into *G.
  */
-static void check_grant_search(struct check_msg *m, enum hm_right right,
-                               const char *local, const char *domain,
-                               struct check_grant *g)
+static void check_grant_search(struct check_msg *m, enum hm_right right, const char *key,
+                               const char *domain, struct check_grant *g)
 {
+    int llen = (int)(strrchr(key, '@') - key); /* KEY: local@domain */
     char *forms[3] = {NULL, NULL, NULL}, *address = NULL;
     const char *why;
     size_t i;
@@ -307,7 +307,7 @@ static void check_grant_search(struct check_msg *m, enum hm_right right,
         free(address);
         free(g->detail);
         g->detail = NULL;
-        if (asprintf(&address, "%s@%s", local, forms[i]) < 0) {
+        if (asprintf(&address, "%.*s@%s", llen, key, forms[i]) < 0) {
             address = NULL;
             g->g.lookup = HM_LOOKUP_ERROR;
             break;
@@ -333,7 +333,11 @@ static const struct policy_grant *check_grant(struct check_msg *m, enum hm_right
     char *key;
     size_t i;
 
-    if (asprintf(&key, "%s@%s", address->local, address->domain) < 0)
+    /* The mailbox, not its extension: jane+x@ is searched as jane@ */
+    if (asprintf(
+            &key, "%.*s@%s",
+            (int)addr_base_length(address->local, m->cfg->policy.extension_delimiter),
+            address->local, address->domain) < 0)
         return &check_no_grant;
     for (i = 0; i < m->ngrants; i++)
         if (m->grants[i]->right == right && strcasecmp(m->grants[i]->address, key) == 0) {
@@ -352,7 +356,7 @@ static const struct policy_grant *check_grant(struct check_msg *m, enum hm_right
     m->grants[m->ngrants++] = g;
     g->right = right;
     g->address = key;
-    check_grant_search(m, right, address->local, address->domain, g);
+    check_grant_search(m, right, key, address->domain, g);
     if (g->g.lookup == HM_LOOKUP_ERROR || g->g.lookup == HM_LOOKUP_AMBIGUOUS) {
         free(m->grant_detail);
         m->grant_detail = g->detail ? strdup(g->detail) : NULL;

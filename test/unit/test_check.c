@@ -362,6 +362,12 @@ static void test_send_as(void **state)
              HM_ACCEPT, "send-as");
     assert_int_equal(t.fd.searches, 2); /* as written, then the ASCII form */
     msg_end(&t);
+    /* an extension: the mailbox is searched, not the extension */
+    msg_begin(&t, "extension_delimiter = \"+\";", HM_LOOKUP_FOUND, homes_here, "janed");
+    envelope(&t, "<sales+news@example.com>", HM_ACCEPT, "send-as");
+    header(&t, "From", "sales+other@example.com", 1); /* the same mailbox: no search */
+    assert_int_equal(t.fd.searches, 1);
+    msg_end(&t);
     /* no filter: no search */
     ldap_keys = "";
     msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
