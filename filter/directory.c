@@ -26,8 +26,8 @@
  *	Definite answers (found, not found) are kept in a cache (cache.ttl,
  *	cache.negative_ttl, cache.size) and answered from it; errors never
  *	are. Delegation answers have a cache of their own, keyed by the
- *	right, the login's entry DN and the address, so that one login's
- *	grant never answers another's. A reload makes a new dir, and so
+ *	right, the login's entry DN, the login and the address, so that one
+ *	login's grant never answers another's. A reload makes a new dir, and so
  *	empty caches.
  *
  *	A search waits at most ldap.timeout seconds, on a connection of
@@ -334,9 +334,12 @@ enum hm_lookup dir_grant(struct dir *dir, enum hm_right right, const char *login
 
     *entry_r = NULL;
     *detail_r = NULL;
-    /* One key per right, login entry and address: "s" or "b", the DN's length. */
-    if (asprintf(&key, "%c%zu:%s%s", right == HM_RIGHT_SEND_AS ? 's' : 'b', strlen(dn),
-                 dn, address) < 0) {
+    /*
+     * One key per right, login entry, login (the filter may use %u, and
+     * two logins may have one entry) and address: lengths keep them apart.
+     */
+    if (asprintf(&key, "%c%zu:%s%zu:%s%s", right == HM_RIGHT_SEND_AS ? 's' : 'b',
+                 strlen(dn), dn, strlen(login), login, address) < 0) {
         dir_say(detail_r, "out of memory");
         return HM_LOOKUP_ERROR;
     }

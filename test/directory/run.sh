@@ -477,11 +477,8 @@ if [ -x "$LOOKUP" ]; then
     ask "send-as helpdesk@example.com janed"
     is "$ANSWER" "found cn=helpdesk,ou=people,dc=example,dc=com" "%u in the filter: the login janed may send as helpdesk"
     ask "send-as helpdesk@example.com janed@example.com"
-    case $ANSWER in not-found*) _ok=ok ;; *) _ok="not ok" ;; esac
-    TAP_N=$((TAP_N + 1))
-    printf '%s %d - %s # TODO %s\n' "$_ok" "$TAP_N" \
-        "%u in the filter: the login janed@example.com (janed's entry too) gets its own answer, not the login janed's (got: $ANSWER)" \
-        "dir_grant's cache key has the entry's DN, not the login"
+    like "$ANSWER" "^not-found" \
+        "%u in the filter: the login janed@example.com (janed's entry too) gets its own answer, not the login janed's"
     client_end
 else
     tap_result 1 "test/directory/lookup is not built"
