@@ -193,6 +193,10 @@ static void query_print_reason(FILE *out, const struct check_msg *m,
         v->reason == HM_REASON_MALFORMED || v->reason == HM_REASON_SEND_AS ||
         v->reason == HM_REASON_ON_BEHALF)
         query_print_domain(out, r->written);
+    /* A delegation search's error: the login's own was found. */
+    if (v->reason == HM_REASON_DIRECTORY_ERROR && m->lookup == HM_LOOKUP_FOUND &&
+        check_detail(m, v) != NULL)
+        fprintf(out, " (delegation search: %s)", check_detail(m, v));
     if (v->action != v->decision)
         fprintf(out, " (report mode: would %s %s %s %s)", policy_action_name(v->decision),
                 v->code, v->xcode, v->text);

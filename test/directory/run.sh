@@ -190,7 +190,8 @@ qis deleg alice 'From: bob@example.com' "$NOT_LOCAL bob@example.com1" "on behalf
 # Found twice: shared-one by mail, shared-two by mailLocalAddress. Never a pick.
 q deleg janed shared@example.com
 is "$LINE1$RC" "$TEMPFAIL" "send as, two entries grant the address: 451"
-like "$LINE3" "^reason directory-error: " "send as, two entries: reason directory-error"
+like "$LINE3" "^reason directory-error: .*\(delegation search: .*more than one entry matches " \
+    "send as, two entries: reason directory-error, and why"
 qis deleg janed 'From: shared@example.com' "$TEMPFAIL" "send as, two entries, in From:: 451"
 conf_qis delegreject janed shared@example.com "$NOT_LOCAL shared@example.com1" \
     "send as, two entries, on_directory_error reject: 554" "$SEND_AS" 'policy.on_directory_error="reject"'
