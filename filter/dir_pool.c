@@ -242,6 +242,7 @@ int dir_pool_wait(const struct dir_pool *pool, const struct dir_conn *c, int msg
 static int dir_bind(const struct dir_pool *pool, LDAP *ld, const char *uri, char **detail)
 {
     const struct cfg *cfg = pool->cfg;
+    const char *what = cfg->ldap.bind_dn ? "bind as ldap.bind_dn" : "anonymous bind";
     struct berval cred = {0, NULL};
     struct timespec start;
     LDAPMessage *res;
@@ -263,10 +264,21 @@ static int dir_bind(const struct dir_pool *pool, LDAP *ld, const char *uri, char
         dir_pool_say_ldap(pool, detail, ld, uri, "bind", rc);
         return -1;
     }
-    rc = dir_wait(pool, ld, uri, msgid,
-                  cfg->ldap.bind_dn ? "bind as ldap.bind_dn" : "anonymous bind", &res,
-                  detail, &lost);
+    rc = dir_wait(pool, ld, uri, msgid, what, &res, detail, &lost);
     ldap_msgfree(res);
+    /*
+     * The server answered no (a wrong password, AD's "strong authentication
+     * required" on plain LDAP): said as a refusal, not as no answer.
+     */
+    if (rc == -2 && *detail != NULL && strlen(*detail) > strlen(uri) + strlen(what) + 4) {
+        char *said = *detail;
+
+        *detail = NULL;
+        dir_say(detail, "%s refused the bind as %s: %s", uri,
+                cfg->ldap.bind_dn ? cfg->ldap.bind_dn : "anonymous",
+                said + strlen(uri) + strlen(what) + 4);
+        free(said);
+    }
     return rc >= 0 ? 0 : rc; /* -2: the server refused the bind */
 }
 
@@ -313,10 +325,8 @@ static void dir_uri_failed(struct dir_pool *pool, size_t i, const char *reason,
 
     if (__atomic_exchange_n(&pool->uri_state[i], now, __ATOMIC_ACQ_REL) == now)
         return;
-    if (refused)
-        log_error("directory %s refused the bind as %s: %s", cfg->ldap.uri.v[i],
-                  cfg->ldap.bind_dn ? cfg->ldap.bind_dn : "anonymous",
-                  reason ? reason : "out of memory");
+    if (refused) /* REASON: "URI refused the bind as DN: why" */
+        log_error("directory %s", reason ? reason : "refused the bind (out of memory)");
     else
         log_warning("directory %s stopped answering: %s", cfg->ldap.uri.v[i],
                     reason ? reason : "out of memory");

@@ -78,7 +78,9 @@ static const struct query_explain {
     [HM_REASON_TRUSTED] = {"the login is one of policy.trusted_logins: its mail is not "
                            "checked",
                            QUERY_NONE, ""},
-    [HM_REASON_DIRECTORY_ERROR] = {"no answer from the directory; "
+    [HM_REASON_DIRECTORY_ERROR] = {"the directory gave no answer to decide on (the "
+                                   "error line says why: down, timed out, the bind "
+                                   "refused); "
                                    "policy.on_directory_error decides",
                                    QUERY_NONE, ""},
     [HM_REASON_AMBIGUOUS] = {"the login matches more than one entry: never a pick, "

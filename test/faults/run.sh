@@ -486,7 +486,9 @@ section "7. wrong bind password, fixed by SIGHUP"
 chain_start badpw badpw
 started badpw
 ok_if "wrong bind password: logged clearly (Invalid credentials)" \
-    grep -q 'error=ldap://127\.0\.0\.1:[0-9]*: bind as ldap\.bind_dn: Invalid credentials' "$W/badpw.log"
+    grep -q 'error=ldap://127\.0\.0\.1:[0-9]* refused the bind as cn=milter,dc=example,dc=com: Invalid credentials' "$W/badpw.log"
+ok_if "wrong bind password: the refusal logged once, at error" \
+    grep -q 'error: directory ldap://127\.0\.0\.1:[0-9]* refused the bind as cn=milter,dc=example,dc=com: Invalid credentials$' "$W/badpw.log"
 is "$(count badpw "$ACCEPTED")" 0 "wrong bind password: no owned sender accepted before the fix"
 n0=$(count badpw 'info: reloaded ')
 cp "$W/secret" "$W/badpw.secret.new"
