@@ -271,6 +271,8 @@ static int cfg_read_list(struct cfg_loader *ld, const config_setting_t *s,
 
     if (config_setting_type(s) == CONFIG_TYPE_STRING) {
         cfg_list_clear(field);
+        if (*config_setting_get_string(s) == '\0' && k->empty_ok)
+            return 0; /* "" where [ ] may stand: none ("login_attribute = \"\"") */
         if (cfg_check_value(ld, s, k, config_setting_get_string(s)) < 0)
             return -1;
         return cfg_list_push(field, config_setting_get_string(s)) < 0
@@ -448,8 +450,7 @@ static int cfg_derive(struct cfg_loader *ld, struct cfg *cfg)
     return 0;
 }
 
-/* cfg_list_has - whether L holds NAME, ASCII case aside. */
-static bool cfg_list_has(const struct cfg_list *l, const char *name)
+bool cfg_list_has(const struct cfg_list *l, const char *name)
 {
     size_t i;
 
@@ -459,9 +460,21 @@ static bool cfg_list_has(const struct cfg_list *l, const char *name)
     return false;
 }
 
+/* cfg_list_blank - whether a value of L holds a blank. */
+static bool cfg_list_blank(const struct cfg_list *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        if (strchr(l->v[i], ' ') != NULL || strchr(l->v[i], '\t') != NULL)
+            return true;
+    return false;
+}
+
 static int cfg_check_all(struct cfg_loader *ld, const config_t *c, struct cfg *cfg)
 {
     const char *file;
+    size_t i;
     int line;
 
     if (cfg->ldap.base == NULL) {
@@ -474,6 +487,23 @@ static int cfg_check_all(struct cfg_loader *ld, const config_t *c, struct cfg *c
         return cfg_fail(ld, file, line,
                         "ldap.bind_dn and ldap.bind_password_file go together");
     }
+    /* Blanks in local_hosts only where they name RDN values (database names). */
+    if (cfg->ldap.home_value == HM_HOME_HOST && cfg_list_blank(&cfg->local_hosts)) {
+        line = cfg_line_of(c, "local_hosts", &file);
+        return cfg_fail(
+            ld, file, line,
+            "local_hosts: a host name holds no blanks (with ldap.home_value = "
+            "\"rdn\" an RDN value such as an Exchange database name may)");
+    }
+    for (i = 0; i < cfg->ldap.prefixed_attributes.n; i++)
+        if (!cfg_list_has(&cfg->ldap.address_attributes,
+                          cfg->ldap.prefixed_attributes.v[i])) {
+            line = cfg_line_of(c, "ldap.prefixed_attributes", &file);
+            return cfg_fail(ld, file, line,
+                            "ldap.prefixed_attributes: %s is not one of "
+                            "ldap.address_attributes",
+                            cfg->ldap.prefixed_attributes.v[i]);
+        }
     /* On behalf needs the Sender: it is allowed with, checked. */
     if (cfg->ldap.on_behalf_filter[0] != '\0' &&
         !cfg_list_has(&cfg->policy.header_fields, "Sender")) {

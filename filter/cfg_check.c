@@ -128,10 +128,20 @@ static int cfg_check_word(const char *value, const char **error_r)
     return 0;
 }
 
+/*
+ * A local host: a host name, or with ldap.home_value = "rdn" an RDN's
+ * value such as an Exchange database's name, which may hold blanks (the
+ * configuration's check refuses those with "host").
+ */
 static int cfg_check_host(const char *value, const char **error_r)
 {
-    if (!cfg_is_graph(value))
-        return cfg_bad(error_r, "a host name must not hold blanks or control characters");
+    const char *p;
+
+    for (p = value; *p != '\0'; p++)
+        if ((unsigned char)*p < ' ' || (unsigned char)*p == 0x7f)
+            return cfg_bad(error_r, "must not hold control characters");
+    if (value[0] == ' ' || value[strlen(value) - 1] == ' ')
+        return cfg_bad(error_r, "must not begin or end with a blank");
     return 0;
 }
 
@@ -295,6 +305,8 @@ static const char *const onerr[] = {"tempfail", "accept", "reject", NULL};
 static const char *const names[] = {"check", "ignore", NULL};
 static const char *const def_uri[] = {"ldapi:///", NULL};
 static const char *const def_attrs[] = {"mail", "mailLocalAddress", NULL};
+static const char *const def_login[] = {"uid", NULL};
+static const char *const home_values[] = {"host", "rdn", NULL};
 static const char *const def_fields[] = {"From", "Sender", NULL};
 
 #define OFF(field) offsetof(struct cfg, field)
@@ -339,11 +351,15 @@ const struct cfg_key cfg_keys[] = {
     STR("ldap.base", ldap.base, NULL, NULL, false),
     ENUM("ldap.scope", ldap.scope, "sub", scopes),
     STR("ldap.login_filter", ldap.login_filter, "(uid=%u)", cfg_check_filter, false),
-    STR("ldap.login_attribute", ldap.login_attribute, "uid", cfg_check_attribute, true),
+    LIST("ldap.login_attribute", ldap.login_attribute, def_login, cfg_check_attribute,
+         true),
     LIST("ldap.address_attributes", ldap.address_attributes, def_attrs,
          cfg_check_attribute, false),
+    LIST("ldap.prefixed_attributes", ldap.prefixed_attributes, NULL, cfg_check_attribute,
+         true),
     STR("ldap.home_attribute", ldap.home_attribute, "mailHost", cfg_check_attribute,
         true),
+    ENUM("ldap.home_value", ldap.home_value, "host", home_values),
     INT("ldap.timeout", ldap.timeout, 5, 1, 300),
     INT("ldap.connections", ldap.connections, 8, 1, 256),
     STR("ldap.delegation_filter", ldap.delegation_filter, "", cfg_check_grant_filter,

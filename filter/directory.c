@@ -73,16 +73,15 @@ struct dir_try {
 
 char **dir_attributes(const struct cfg *cfg)
 {
-    size_t n = cfg->ldap.address_attributes.n;
-    char **attrs = calloc(n + 3, sizeof(*attrs));
+    size_t n = cfg->ldap.address_attributes.n, logins = cfg->ldap.login_attribute.n;
+    char **attrs = calloc(n + logins + 2, sizeof(*attrs));
 
     if (attrs == NULL)
         return NULL;
     memcpy(attrs, cfg->ldap.address_attributes.v, n * sizeof(*attrs));
     if (cfg->ldap.home_attribute[0] != '\0')
         attrs[n++] = cfg->ldap.home_attribute;
-    if (cfg->ldap.login_attribute[0] != '\0')
-        attrs[n++] = cfg->ldap.login_attribute;
+    memcpy(attrs + n, cfg->ldap.login_attribute.v, logins * sizeof(*attrs));
     return attrs;
 }
 
@@ -148,13 +147,18 @@ static struct entry *dir_make_entry(struct dir *dir, LDAP *ld, LDAPMessage *msg)
     const struct cfg *cfg = dir->cfg;
     char *dn = ldap_get_dn(ld, msg);
     struct entry *e = dn ? entry_new(dn) : NULL;
+    const char *attr;
     size_t i;
     int rc = e ? 0 : -1;
 
     ldap_memfree(dn);
-    for (i = 0; rc == 0 && i < cfg->ldap.address_attributes.n; i++)
-        rc = dir_copy_values(ld, msg, cfg->ldap.address_attributes.v[i], e,
-                             entry_add_address);
+    for (i = 0; rc == 0 && i < cfg->ldap.address_attributes.n; i++) {
+        attr = cfg->ldap.address_attributes.v[i];
+        rc = dir_copy_values(ld, msg, attr, e,
+                             cfg_list_has(&cfg->ldap.prefixed_attributes, attr)
+                                 ? entry_add_prefixed
+                                 : entry_add_address);
+    }
     if (rc == 0 && cfg->ldap.home_attribute[0] != '\0')
         rc = dir_copy_values(ld, msg, cfg->ldap.home_attribute, e, entry_add_home);
     if (rc < 0) {
@@ -172,8 +176,8 @@ static bool dir_same(const char *value, size_t len, const char *text, size_t tle
 }
 
 /*
- * Whether the entry's login attribute holds LOGIN (or its part before the
- * last '@') itself, ASCII case aside (homed-milter.conf(5),
+ * Whether one of the entry's login attributes holds LOGIN (or its part
+ * before the last '@') itself, ASCII case aside (homed-milter.conf(5),
  * ldap.login_attribute). LDAP's matching rules also match " janed" or
  * full-width letters to janed; an authentication store that tells those
  * apart must not get janed's entry for them.
@@ -181,20 +185,24 @@ static bool dir_same(const char *value, size_t len, const char *text, size_t tle
 static bool dir_login_is(const struct dir *dir, LDAP *ld, LDAPMessage *msg,
                          const char *login)
 {
-    const char *attr = dir->cfg->ldap.login_attribute, *at;
+    const struct cfg_list *attrs = &dir->cfg->ldap.login_attribute;
     struct berval **vals;
+    const char *at;
     bool same = false;
+    size_t k;
     int i;
 
-    if (attr[0] == '\0' || login == NULL) /* no login: a delegation search */
+    if (attrs->n == 0 || login == NULL) /* none, or a delegation search */
         return true;
     at = strrchr(login, '@');
-    vals = ldap_get_values_len(ld, msg, attr);
-    for (i = 0; vals != NULL && vals[i] != NULL && !same; i++)
-        same = dir_same(vals[i]->bv_val, vals[i]->bv_len, login, strlen(login)) ||
-               (at != NULL &&
-                dir_same(vals[i]->bv_val, vals[i]->bv_len, login, (size_t)(at - login)));
-    ldap_value_free_len(vals);
+    for (k = 0; k < attrs->n && !same; k++) {
+        vals = ldap_get_values_len(ld, msg, attrs->v[k]);
+        for (i = 0; vals != NULL && vals[i] != NULL && !same; i++)
+            same = dir_same(vals[i]->bv_val, vals[i]->bv_len, login, strlen(login)) ||
+                   (at != NULL && dir_same(vals[i]->bv_val, vals[i]->bv_len, login,
+                                           (size_t)(at - login)));
+        ldap_value_free_len(vals);
+    }
     return same;
 }
 
@@ -216,9 +224,11 @@ static void dir_read_answer(struct dir *dir, const struct dir_conn *c, LDAPMessa
                !dir_login_is(dir, c->ld, msg, login)) {
         t->result = HM_LOOKUP_NOT_FOUND;
         dir_say(&t->detail,
-                "an entry matches %s under %s, but no %s value is the login "
+                "an entry matches %s under %s, but no %s%s value is the login "
                 "itself",
-                filter, cfg->ldap.base, cfg->ldap.login_attribute);
+                filter, cfg->ldap.base, cfg->ldap.login_attribute.v[0],
+                cfg->ldap.login_attribute.n > 1 ? " (nor other ldap.login_attribute)"
+                                                : "");
     } else if (msg == NULL || (t->entry = dir_make_entry(dir, c->ld, msg)) == NULL) {
         t->result = HM_LOOKUP_ERROR;
         dir_say(&t->detail, "%s: cannot read the entry (out of memory)", c->uri);

@@ -2,8 +2,8 @@
  * NAME
  *	entry - what the directory knows about one login
  * SUMMARY
- *	entry_new(), entry_add_home(), entry_add_address(), entry_ref(),
- *	entry_unref()
+ *	entry_new(), entry_add_home(), entry_add_address(), entry_add_prefixed(),
+ *	entry_ref(), entry_unref()
  * DESCRIPTION
  *	An entry is filled by one thread, then shared read-only. The
  *	reference count is atomic, so references may be taken and dropped
@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "entry.h"
 
@@ -81,4 +82,11 @@ void entry_unref(struct entry *e)
     free(e->addresses);
     free(e->dn);
     free(e);
+}
+
+int entry_add_prefixed(struct entry *e, const char *value, size_t len)
+{
+    if (len < 5 || strncasecmp(value, "smtp:", 5) != 0)
+        return 0;
+    return entry_add_address(e, value + 5, len - 5);
 }

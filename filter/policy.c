@@ -117,16 +117,79 @@ static bool policy_same_host(const char *a, const char *b)
     return addr_same_text(a, alen, b, blen);
 }
 
+/* A hex digit's value, or -1. */
+static int policy_hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+char *policy_rdn(const char *home)
+{
+    const char *p = home, *eq;
+    size_t n = 0, end = 0;
+    char *out;
+
+    if (home[0] == '/') /* legacy Exchange DN: its last component */
+        p = strrchr(home, '/') + 1;
+    if ((eq = strchr(p, '=')) == NULL ||
+        (home[0] != '/' && strcspn(p, ",+") < (size_t)(eq - p)))
+        return strdup(home); /* no DN: the value as it is */
+    if ((out = malloc(strlen(eq) + 1)) == NULL)
+        return NULL;
+    for (p = eq + 1; *p == ' '; p++)
+        ;
+    /* up to an unescaped ',' or '+' (the first value of a multi-valued RDN) */
+    for (; *p != '\0' && (home[0] == '/' || (*p != ',' && *p != '+')); p++) {
+        if (*p == '\\' && home[0] != '/' && p[1] != '\0') {
+            if (policy_hex(p[1]) >= 0 && policy_hex(p[2]) >= 0) {
+                out[n++] = (char)(policy_hex(p[1]) * 16 + policy_hex(p[2]));
+                p += 2;
+            } else {
+                out[n++] = *++p;
+            }
+            end = n; /* an escaped blank stays */
+            continue;
+        }
+        out[n++] = *p;
+        if (*p != ' ')
+            end = n;
+    }
+    out[end] = '\0'; /* trailing unescaped blanks dropped */
+    return out;
+}
+
+/* Whether home value HOME names one of CFG's local_hosts (HOME_VALUE says how). */
+static bool policy_home_is_local(const struct cfg *cfg, const char *home)
+{
+    char *rdn = cfg->ldap.home_value == HM_HOME_RDN ? policy_rdn(home) : NULL;
+    size_t j;
+    bool local = false;
+
+    for (j = 0; j < cfg->local_hosts.n && !local; j++)
+        local =
+            cfg->ldap.home_value == HM_HOME_RDN
+                ? rdn != NULL && addr_same_text(rdn, strlen(rdn), cfg->local_hosts.v[j],
+                                                strlen(cfg->local_hosts.v[j]))
+                : policy_same_host(home, cfg->local_hosts.v[j]);
+    free(rdn);
+    return local;
+}
+
 bool policy_is_local(const struct cfg *cfg, const struct entry *entry)
 {
-    size_t i, j;
+    size_t i;
 
     if (cfg->ldap.home_attribute[0] == '\0')
         return true;
     for (i = 0; i < entry->nhomes; i++)
-        for (j = 0; j < cfg->local_hosts.n; j++)
-            if (policy_same_host(entry->homes[i], cfg->local_hosts.v[j]))
-                return true;
+        if (policy_home_is_local(cfg, entry->homes[i]))
+            return true;
     return false;
 }
 

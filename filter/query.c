@@ -31,6 +31,7 @@
 #include "check.h"
 #include "directory.h"
 #include "idna.h"
+#include "policy.h"
 #include "query.h"
 
 static void query_print_list(FILE *out, const char *label, char *const *v, size_t n)
@@ -44,13 +45,45 @@ static void query_print_list(FILE *out, const char *label, char *const *v, size_
         fprintf(out, "%s%s", i ? "," : "", v[i]);
 }
 
-static void query_print_evidence(FILE *out, enum hm_lookup lookup, const struct entry *e,
-                                 const char *detail)
+/* With home_value "rdn": what of each home value was compared. */
+static void query_print_rdns(FILE *out, const struct cfg *cfg, const struct entry *e)
+{
+    size_t i;
+    char *rdn;
+
+    if (cfg->ldap.home_value != HM_HOME_RDN || e->nhomes == 0)
+        return;
+    fputs(" (compared:", out);
+    for (i = 0; i < e->nhomes; i++) {
+        rdn = policy_rdn(e->homes[i]);
+        fprintf(out, "%s\"%s\"", i ? ", " : " ", rdn ? rdn : "?");
+        free(rdn);
+    }
+    fputc(')', out);
+}
+
+/* With prefixed attributes: which values the addresses are. */
+static void query_print_prefixed(FILE *out, const struct cfg *cfg)
+{
+    size_t i;
+
+    if (cfg->ldap.prefixed_attributes.n == 0)
+        return;
+    fputs(" (of", out);
+    for (i = 0; i < cfg->ldap.prefixed_attributes.n; i++)
+        fprintf(out, "%s%s", i ? ", " : " ", cfg->ldap.prefixed_attributes.v[i]);
+    fputs(": the smtp: values only, without the prefix)", out);
+}
+
+static void query_print_evidence(FILE *out, const struct cfg *cfg, enum hm_lookup lookup,
+                                 const struct entry *e, const char *detail)
 {
     if (lookup == HM_LOOKUP_FOUND) {
         fprintf(out, "entry %s", e->dn);
         query_print_list(out, "home", e->homes, e->nhomes);
+        query_print_rdns(out, cfg, e);
         query_print_list(out, "addresses", e->addresses, e->naddresses);
+        query_print_prefixed(out, cfg);
         fputc('\n', out);
     } else if (lookup == HM_LOOKUP_NOT_FOUND) {
         fprintf(out, "entry none: %s\n", detail ? detail : "no such login");
@@ -89,6 +122,7 @@ static const struct query_explain {
     [HM_REASON_NO_ENTRY] = {"the login has no entry under ", QUERY_BASE, ""},
     [HM_REASON_NOT_HOMED] = {"no ", QUERY_HOME, " value is one of local_hosts (",
                              QUERY_LOCAL_HOSTS, ")"},
+    /* with ldap.home_value "rdn": see query_print_reason */
     [HM_REASON_NOT_CHECKED] = {"policy.check_envelope is false", QUERY_NONE, ""},
     [HM_REASON_MALFORMED] = {"the extension of ", QUERY_ADDRESS,
                              " holds '@', '\"', '<', '>' or white space"},
@@ -174,6 +208,9 @@ static void query_print_reason(FILE *out, const struct check_msg *m,
     fprintf(out, "reason %s: ", policy_reason_name(v->reason));
     if (v->reason == HM_REASON_MALFORMED && r->parse_error != NULL)
         fprintf(out, "the address does not parse: %s", r->parse_error);
+    else if (v->reason == HM_REASON_NOT_HOMED && m->cfg->ldap.home_value == HM_HOME_RDN)
+        fprintf(out, "the most specific RDN of no %s value is one of local_hosts (%s)",
+                args[QUERY_HOME], args[QUERY_LOCAL_HOSTS]);
     else if (v->reason == HM_REASON_OWNED && v->owner != NULL && v->owner[0] == '@')
         fprintf(out, "%s is in the domain of this entry's value %s", args[QUERY_ADDRESS],
                 v->owner);
@@ -304,7 +341,7 @@ int query_run(struct cfg *cfg, const char *login, const char *value, FILE *out)
     if (policy_is_trusted(cfg, login))
         fputs("entry not looked up: the login is trusted\n", out);
     else
-        query_print_evidence(out, m.lookup, m.entry, m.detail);
+        query_print_evidence(out, cfg, m.lookup, m.entry, m.detail);
     for (i = 0; i < rs.n; i++) {
         if (rs.v[i].in_name)
             fputs("(display name) ", out);

@@ -19,6 +19,8 @@ enum cfg_on_error { HM_ONERR_TEMPFAIL, HM_ONERR_ACCEPT, HM_ONERR_REJECT };
 enum cfg_scope { HM_SCOPE_BASE, HM_SCOPE_ONE, HM_SCOPE_SUB };
 enum cfg_names { HM_NAMES_CHECK, HM_NAMES_IGNORE };
 enum cfg_undeclared { HM_UNDECLARED_ACCEPT, HM_UNDECLARED_REJECT };
+/* What of a home value is compared with local_hosts: all of it, or its RDN's value. */
+enum cfg_home_value { HM_HOME_HOST, HM_HOME_RDN };
 
 struct cfg_list {
     char **v;
@@ -43,10 +45,14 @@ struct cfg {
         char *base;
         int scope; /* enum cfg_scope */
         char *login_filter;
-        char *login_attribute; /* a value must be the login, ASCII case aside;
-                                  "": trust the filter's matching rules */
+        struct cfg_list login_attribute; /* a value of one must be the login, ASCII
+                                            case aside; none: trust the filter's
+                                            matching rules */
         struct cfg_list address_attributes;
-        char *home_attribute;    /* "": no homed check */
+        struct cfg_list prefixed_attributes; /* of those: only "smtp:" values, the
+                                                prefix removed (AD's proxyAddresses) */
+        char *home_attribute;                /* "": no homed check */
+        int home_value;                      /* enum cfg_home_value */
         char *delegation_filter; /* send as: %s the address, %D the login's DN;
                                     "": none */
         char *on_behalf_filter;  /* send on behalf: the same; "": none */
@@ -92,6 +98,9 @@ struct cfg {
  * *error_r (caller frees). Reads ldap.bind_password_file; contacts nothing.
  */
 int cfg_load(const char *path, struct cfg **cfg_r, char **error_r);
+
+/* cfg_list_has - whether L holds NAME, ASCII case aside (names of fields, attributes). */
+bool cfg_list_has(const struct cfg_list *l, const char *name);
 
 /* cfg_ref - take one more reference; returns CFG. */
 struct cfg *cfg_ref(struct cfg *cfg);

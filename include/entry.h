@@ -47,6 +47,15 @@ struct entry *entry_new(const char *dn);
 int entry_add_home(struct entry *e, const char *value, size_t len);
 int entry_add_address(struct entry *e, const char *value, size_t len);
 
+/*
+ * entry_add_prefixed - a value of a prefixed address attribute (AD's
+ * proxyAddresses: "SMTP:primary@x", "smtp:alias@x", "X500:/o=...",
+ * "SIP:..."): one that starts with "smtp:", in any case, is added without
+ * it; any other type, and "smtp:" with nothing after it, is skipped.
+ * Returns as entry_add_address().
+ */
+int entry_add_prefixed(struct entry *e, const char *value, size_t len);
+
 /* entry_ref - take one more reference; returns E. */
 struct entry *entry_ref(struct entry *e);
 

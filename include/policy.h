@@ -113,7 +113,22 @@ bool policy_wants(const struct cfg *cfg, const struct policy_request *req,
 /* policy_verdict_clear - free what *v owns. */
 void policy_verdict_clear(struct policy_verdict *v);
 
-/* policy_is_local - whether ENTRY's home is one of CFG's local_hosts. */
+/*
+ * policy_rdn - what ldap.home_value = "rdn" compares of home value HOME,
+ * in a malloc'd string (NULL: out of memory): the value of its most
+ * specific RDN. Of an LDAP DN the first RDN ("CN=EXCH01,CN=Servers,..."
+ * gives EXCH01; escapes such as "\," and "\2C" resolved, unescaped blanks
+ * around it dropped; of a multi-valued RDN "cn=A+ou=B", the first value,
+ * A); of a legacy Exchange DN the last ("/o=Org/.../cn=Servers/cn=EXCH01"
+ * gives EXCH01). A value that is no DN is returned as it is.
+ */
+char *policy_rdn(const char *home);
+
+/*
+ * policy_is_local - whether ENTRY's home is one of CFG's local_hosts: a
+ * home value as a host name (one trailing dot aside), or with home_value
+ * "rdn" its RDN's value (policy_rdn), ASCII case aside.
+ */
 bool policy_is_local(const struct cfg *cfg, const struct entry *entry);
 
 /*

@@ -241,7 +241,29 @@ static const struct fixture fixtures[] = {
     {"user = \"a b\";\n" BASE,
      "FILE:1: user: must not hold blanks or control characters"},
     {"local_hosts = [ \"mail example\" ];\n" BASE,
-     "FILE:1: local_hosts: a host name must not hold blanks or control characters"},
+     "FILE:1: local_hosts: a host name holds no blanks (with ldap.home_value = \"rdn\" "
+     "an "
+     "RDN value such as an Exchange database name may)"},
+    {"local_hosts = [ \"Mailbox Database 0123456789\" ];\n"
+     "ldap = { base = \"dc=x\"; home_attribute = \"homeMDB\"; home_value = \"rdn\"; };\n",
+     "ok"},
+    {"local_hosts = [ \"mail\\texample\" ];\n" BASE,
+     "FILE:1: local_hosts: must not hold control characters"},
+    {"local_hosts = [ \" mail\" ];\n" BASE,
+     "FILE:1: local_hosts: must not begin or end with a blank"},
+    /* Active Directory */
+    {LDAP("home_value = \"dn\";"),
+     "FILE:2: ldap.home_value: \"dn\" is not one of \"host\", \"rdn\""},
+    {LDAP("address_attributes = [ \"mail\", \"proxyAddresses\" ];"
+          "prefixed_attributes = [ \"proxyaddresses\" ];"
+          "login_attribute = [ \"sAMAccountName\", \"userPrincipalName\" ];"),
+     "ok"},
+    {LDAP("prefixed_attributes = [ \"proxyAddresses\" ];"),
+     "FILE:2: ldap.prefixed_attributes: proxyAddresses is not one of "
+     "ldap.address_attributes"},
+    {LDAP("login_attribute = [ \"uid\", \"\" ];"),
+     "FILE:2: ldap.login_attribute: must not hold an empty string"},
+    {LDAP("login_attribute = \"\";"), "ok"},
     {"local_hosts = [ ];\n" BASE, "FILE:1: local_hosts: must not be empty"},
     {"local_hosts = [ \"\" ];\n" BASE,
      "FILE:1: local_hosts: must not hold an empty string"},
@@ -342,9 +364,11 @@ static const struct {
     {"ldap.base", "5", "an integer", "a string"},
     {"ldap.scope", "2", "an integer", "a string"},
     {"ldap.login_filter", "[ ]", "a list", "a string"},
-    {"ldap.login_attribute", "[ ]", "a list", "a string"},
+    {"ldap.login_attribute", "true", "a boolean", "a list of strings"},
     {"ldap.address_attributes", "true", "a boolean", "a list of strings"},
+    {"ldap.prefixed_attributes", "7", "an integer", "a list of strings"},
     {"ldap.home_attribute", "[ \"mailHost\" ]", "a list", "a string"},
+    {"ldap.home_value", "true", "a boolean", "a string"},
     {"ldap.timeout", "\"5\"", "a string", "an integer"},
     {"ldap.connections", "\"8\"", "a string", "an integer"},
     {"ldap.delegation_filter", "1", "an integer", "a string"},
@@ -479,7 +503,10 @@ static void test_defaults(void **state)
     assert_false(cfg->ldap.starttls);
     assert_int_equal(cfg->ldap.scope, HM_SCOPE_SUB);
     assert_string_equal(cfg->ldap.login_filter, "(uid=%u)");
-    assert_string_equal(cfg->ldap.login_attribute, "uid");
+    assert_int_equal(cfg->ldap.login_attribute.n, 1);
+    assert_string_equal(cfg->ldap.login_attribute.v[0], "uid");
+    assert_int_equal(cfg->ldap.prefixed_attributes.n, 0);
+    assert_int_equal(cfg->ldap.home_value, HM_HOME_HOST);
     assert_int_equal(cfg->ldap.address_attributes.n, 2);
     assert_string_equal(cfg->ldap.address_attributes.v[1], "mailLocalAddress");
     assert_string_equal(cfg->ldap.home_attribute, "mailHost");

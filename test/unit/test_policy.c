@@ -443,6 +443,88 @@ static void test_grants(void **state)
     cfg_unref(cfg);
 }
 
+/* AD's proxyAddresses: only smtp: values, in any case, without the prefix. */
+static void test_prefixed(void **state)
+{
+    static const char *const values[] = {
+        "SMTP:jane.doe@example.test",
+        "smtp:jd@example.test",
+        "SmTp:Mixed@example.test",
+        "X500:/o=Org/ou=Exchange/cn=Recipients/cn=jdoe",
+        "SIP:jdoe@example.test",
+        "x400:c=US;a= ;p=Org;o=Exchange;s=Doe;",
+        "smtp:",
+        "SMTP",
+        "smtpx:a@b",
+        "jd@example.test",
+    };
+    static const char *const kept[] = {"jane.doe@example.test", "jd@example.test",
+                                       "Mixed@example.test"};
+    struct entry *e = entry_new("CN=Jane Doe,CN=Users,DC=ad,DC=example,DC=test");
+    size_t i;
+
+    (void)state;
+    assert_non_null(e);
+    for (i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+        assert_int_equal(entry_add_prefixed(e, values[i], strlen(values[i])), 0);
+    assert_int_equal(e->naddresses, sizeof(kept) / sizeof(kept[0]));
+    for (i = 0; i < e->naddresses; i++)
+        assert_string_equal(e->addresses[i], kept[i]);
+    entry_unref(e);
+}
+
+/* home_value "rdn": the most specific RDN's value, and what is local by it. */
+static void test_rdn(void **state)
+{
+    static const struct {
+        const char *home, *rdn;
+    } cases[] = {
+        {"/o=Org/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Configuration/"
+         "cn=Servers/cn=EXCH01",
+         "EXCH01"},
+        {"CN=EXCH01,CN=Servers,CN=Exchange Administrative Group,CN=Configuration",
+         "EXCH01"},
+        {"cn=Mailbox Database 0123456789,cn=Databases,o=Org",
+         "Mailbox Database 0123456789"},
+        {"CN=Doe\\, Jane,OU=Users,DC=x", "Doe, Jane"},
+        {"CN=Doe\\2C Jane,OU=Users", "Doe, Jane"},
+        {"CN = EXCH01 ,CN=Servers", "EXCH01"},
+        {"cn=A+ou=B,dc=x", "A"},
+        {"cn=A\\+B,dc=x", "A+B"},
+        {"cn=trailing\\ ,dc=x", "trailing "},
+        {"mail.example.com", "mail.example.com"}, /* no DN: as it is */
+        {"/o=Org/cn=Servers/", "/o=Org/cn=Servers/"},
+        {"", ""},
+    };
+    struct cfg *cfg;
+    struct entry *e;
+    size_t i;
+    char *rdn;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rdn = policy_rdn(cases[i].home);
+        assert_non_null(rdn);
+        if (strcmp(rdn, cases[i].rdn) != 0)
+            fail_msg("%s: got \"%s\", want \"%s\"", cases[i].home, rdn, cases[i].rdn);
+        free(rdn);
+    }
+    cfg = test_config("local_hosts = [ \"exch01\", \"Mailbox Database 0123456789\" ];\n"
+                      "ldap = { base = \"dc=x\"; home_value = \"rdn\"; };\n");
+    e = entry_new("cn=x");
+    assert_non_null(e);
+    assert_false(policy_is_local(cfg, e));
+    assert_int_equal(entry_add_home(e, cases[1].home, strlen(cases[1].home)), 0);
+    assert_true(policy_is_local(cfg, e)); /* EXCH01, case aside */
+    entry_unref(e);
+    e = entry_new("cn=y"); /* an earlier component equal to a local host does not count */
+    assert_non_null(e);
+    assert_int_equal(entry_add_home(e, "/o=Org/cn=EXCH01/cn=Servers/cn=EXCH02", 37), 0);
+    assert_false(policy_is_local(cfg, e));
+    entry_unref(e);
+    cfg_unref(cfg);
+}
+
 /* International domains: which are, their ASCII form, what compares equal. */
 static void test_idna(void **state)
 {
@@ -560,6 +642,8 @@ int main(void)
     static const struct CMUnitTest fixed[] = {
         cmocka_unit_test(test_long_address_cut),
         cmocka_unit_test(test_grants),
+        cmocka_unit_test(test_prefixed),
+        cmocka_unit_test(test_rdn),
         cmocka_unit_test(test_idna),
         cmocka_unit_test(test_is_local_and_owns),
         cmocka_unit_test(test_entry_refs),
