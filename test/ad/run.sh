@@ -105,6 +105,7 @@ dc_answers() {
     [ -s "$CA" ] && LDAPTLS_CACERT=$CA ldapsearch -x -LLL -H "ldaps://$DCHOST" -b "" -s base \
         namingContexts >/dev/null 2>&1
 }
+# shellcheck disable=SC2016 # eval expands it, each time
 wait_for 300 eval 'dc_answers || ! alive "$SAMBA_PID"'
 dc_answers || setup_failed "the Samba DC did not answer over LDAPS within 30 s" "$W/samba.log"
 
@@ -182,6 +183,15 @@ ACCEPT=accept
 NOT_LOCAL="reject 554 5.7.1 Mailbox is not local:"
 TEMPFAIL="tempfail 451 4.3.0 Directory unavailable, try again later"
 JANE="CN=Jane Doe,$USERS"
+
+# The base is the domain's root: the DC answers a search there with the
+# entry and continuation references (to its configuration partition, by
+# the realm's name, which nothing resolves here). Every search below
+# relies on the milter neither chasing nor counting them.
+REFS=$(LDAPTLS_CACERT=$CA ldapsearch -x -LLL -H "ldaps://$DCHOST" -D "mailfilter@$REALM" -w "$BINDPW" \
+    -b "$BASE" '(sAMAccountName=jdoe)' dn 2>&1)
+like "$(printf '%s\n' "$REFS" | tr '\n' ' ')" "^dn: $JANE .*# refldaps://$REALM/" \
+    "the DC answers a search from the root with the entry and a continuation reference"
 
 # What -q shows: the RDN compared, and the addresses read from
 # proxyAddresses (the smtp: values, without the prefix; the primary may
@@ -305,8 +315,6 @@ case "$OUT $(cat "$W/ask.err")" in
 *wrong-password*) tap_result 1 "a wrong bind password: never printed" ;;
 *) tap_result 0 "a wrong bind password: never printed" ;;
 esac
-decide errreject jdoe nohome@example.test "$NOT_LOCAL nohome@example.test" \
-    "on_directory_error reject changes nothing when the DC answers"
 
 # --- the daemon, driven by miltertest -----------------------------------------------------
 adconf milter 'log_level="debug"' # an accepted header address is logged at debug only
@@ -342,10 +350,14 @@ else
     for d in $NOT_UP; do diag "$d.log:" "$(tail -5 "$W/$d.log")"; done
 fi
 
+# --- the DC stopped ----------------------------------------------------------------------
 hm_term
 kill -TERM "$SAMBA_PID" 2>/dev/null
 wait_gone "$SAMBA_PID" 100
 SAMBA_PID=""
+decide ad jdoe jd@example.test "$TEMPFAIL" "the DC stopped: 451"
+like "$ENTRY" "^error ldaps://$DCHOST: .*Can't contact LDAP server" "the DC stopped: said so"
+decide errreject jdoe jd@example.test "$NOT_LOCAL jd@example.test" "the DC stopped, on_directory_error reject: 554"
 hm_stop
 for d in $DAEMONS; do
     is "$(hm_rc "$d")" 0 "daemon $d: exits 0 on SIGTERM"
