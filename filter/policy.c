@@ -148,7 +148,12 @@ char *policy_rdn(const char *home)
     for (; *p != '\0' && (home[0] == '/' || (*p != ',' && *p != '+')); p++) {
         if (*p == '\\' && home[0] != '/' && p[1] != '\0') {
             if (policy_hex(p[1]) >= 0 && policy_hex(p[2]) >= 0) {
-                out[n++] = (char)(policy_hex(p[1]) * 16 + policy_hex(p[2]));
+                /* an escaped NUL would cut the value short: no RDN value */
+                if ((out[n++] = (char)(policy_hex(p[1]) * 16 + policy_hex(p[2]))) ==
+                    '\0') {
+                    free(out);
+                    return strdup(home);
+                }
                 p += 2;
             } else {
                 out[n++] = *++p;

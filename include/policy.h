@@ -120,7 +120,8 @@ void policy_verdict_clear(struct policy_verdict *v);
  * gives EXCH01; escapes such as "\," and "\2C" resolved, unescaped blanks
  * around it dropped; of a multi-valued RDN "cn=A+ou=B", the first value,
  * A); of a legacy Exchange DN the last ("/o=Org/.../cn=Servers/cn=EXCH01"
- * gives EXCH01). A value that is no DN is returned as it is.
+ * gives EXCH01). A value that is no DN, or whose RDN value holds an
+ * escaped NUL, is returned as it is.
  */
 char *policy_rdn(const char *home);
 

@@ -492,7 +492,8 @@ static void test_rdn(void **state)
         {"cn=A+ou=B,dc=x", "A"},
         {"cn=A\\+B,dc=x", "A+B"},
         {"cn=trailing\\ ,dc=x", "trailing "},
-        {"mail.example.com", "mail.example.com"}, /* no DN: as it is */
+        {"mail.example.com", "mail.example.com"},                 /* no DN: as it is */
+        {"cn=MAIL1\\00x,cn=Servers", "cn=MAIL1\\00x,cn=Servers"}, /* never MAIL1 */
         {"/o=Org/cn=Servers/", "/o=Org/cn=Servers/"},
         {"", ""},
     };
