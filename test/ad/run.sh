@@ -33,7 +33,7 @@ if [ "${HM_AD_NAMESPACE:-}" != 1 ]; then
     [ -x "$HM" ] || skip_all "homed-milter is not built"
     for _t in samba samba-tool ldbmodify ldbadd ldapsearch miltertest openssl perl unshare ip mount; do
         command -v "$_t" >/dev/null 2>&1 ||
-            skip_all "$_t is not installed (apt-get install samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldb-tools ldap-utils miltertest)"
+            skip_all "$_t is not installed (apt-get install samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldb-tools ldap-utils miltertest iproute2)"
     done
     # (In a user namespace, unshare -r, provisioning panics setting the
     # sysvol's owners: only this user's id is mapped there.)
@@ -99,7 +99,7 @@ samba-tool user create mailfilter "$BINDPW" -H "$SAM" -s "$DC/etc/smb.conf" \
 
 # The DC: one process, a child of this shell, ending by itself if the test
 # is killed. It makes its TLS key and certificate (CA in ca.pem) at start.
-samba -i -M single -s "$DC/etc/smb.conf" --maximum-runtime=600 </dev/null > "$W/samba.log" 2>&1 3>&- &
+samba -i -M single -s "$DC/etc/smb.conf" --maximum-runtime=300 </dev/null > "$W/samba.log" 2>&1 3>&- &
 SAMBA_PID=$!
 dc_answers() {
     [ -s "$CA" ] && LDAPTLS_CACERT=$CA ldapsearch -x -LLL -H "ldaps://$DCHOST" -b "" -s base \
