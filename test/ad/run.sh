@@ -273,16 +273,10 @@ decide mdb_names ponly po@example.test "$ACCEPT" "homeMDB \"Mailbox Database 012
 decide mdb_names jsmith john.smith@example.test "$ACCEPT" "homeMDB CN=Sales\\, East: the escaped comma resolved"
 like "$ENTRY" "\\(compared: \"Sales, East\"\\) " "homeMDB CN=Sales\\, East: -q shows \"Sales, East\" compared"
 decide mdb_names jdoe jane.doe@example.test "$NOT_LOCAL jane.doe@example.test" "homeMDB DB01, not listed: 554"
-# A known bug, marked TODO (an expected failure while it stays; fixed, an
-# unexpected pass, which fails: then drop the TODO): the RDN value
-# MAIL1\00x, with an escaped NUL, is compared as MAIL1.
-ask info bwong bob.wong@example.test
-TAP_N=$((TAP_N + 1))
-case "$VERDICT" in
-"$NOT_LOCAL bob.wong@example.test") printf 'ok' ;;
-*) printf 'not ok' ;;
-esac
-printf ' %d - the RDN value MAIL1\\00x (an escaped NUL) is not MAIL1: 554 # TODO policy_rdn stops at the NUL\n' "$TAP_N"
+# An escaped NUL: the RDN value MAIL1\00x is not MAIL1.
+decide info bwong bob.wong@example.test "$NOT_LOCAL bob.wong@example.test" \
+    "the RDN value MAIL1\\00x (an escaped NUL) is not MAIL1: 554"
+like "$REASON" "^reason not-homed: " "the RDN value MAIL1\\00x: reason not-homed"
 
 # Logins: a list of login attributes.
 decide sam_only jdoe jd@example.test "$ACCEPT" "login_attribute sAMAccountName only: the login jdoe"
