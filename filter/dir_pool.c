@@ -143,7 +143,8 @@ void dir_pool_say_ldap(const struct dir_pool *pool, char **detail, LDAP *ld,
     dir_say(detail, "%s: %s: %s%s%s%s", uri, what, ldap_err2string(rc),
             useful ? ": " : "", useful ? diag : "",
             tls && (rc == LDAP_CONNECT_ERROR || rc == LDAP_SERVER_DOWN)
-                ? " (TLS: is ldap.ca_file the CA of the server's certificate?)"
+                ? " (with TLS: is the server up, is ldap.ca_file the CA of its "
+                  "certificate, and is the URI's host the name in it?)"
                 : "");
     ldap_memfree(diag);
 }

@@ -41,7 +41,8 @@ struct entry *entry_new(const char *dn);
 /*
  * entry_add_home, entry_add_address - append a copy of VALUE (LEN bytes).
  * A value holding a NUL byte, or an empty one, is silently skipped: it can
- * never match anything. Return 0, or -1 when out of memory. Only while the
+ * never match anything; so is an address the entry holds already (ASCII
+ * case aside). Return 0, or -1 when out of memory. Only while the
  * entry is being built, before it is shared.
  */
 int entry_add_home(struct entry *e, const char *value, size_t len);

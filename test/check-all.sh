@@ -23,6 +23,9 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 PACKAGES="build-essential autoconf automake pkg-config m4 libmilter-dev libldap-dev libconfig-dev libsystemd-dev libidn2-dev
  libcmocka-dev slapd ldap-utils openssl valgrind clang-format miltertest postfix sasl2-bin
  libsasl2-modules swaks s-nail strace clang libclang-rt-14-dev"
+# The Active Directory layer (test/ad/run.sh): a private Samba AD DC in its
+# own network namespace (ip, from iproute2).
+PACKAGES="$PACKAGES samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldb-tools iproute2"
 # The Debian package layer (test/package/run.sh): build, lintian, the unit.
 PACKAGES="$PACKAGES debhelper lintian dpkg-dev fakeroot libsystemd-dev systemd"
 # The oracles of the differential layer: Node.js with npm, and Python 3.

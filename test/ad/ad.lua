@@ -143,7 +143,7 @@ local cases = {
                       "Strong(er) authentication required" } }),
     refused("LDAPS with an impostor CA of the DC's CA's name", "jdoe", "jane.doe@example.test",
             "directory-error",
-            { daemon = "milter_impostor", log = { "(TLS: is ldap.ca_file the CA of the server's certificate?)" } }),
+            { daemon = "milter_impostor", log = { "(with TLS: is the server up, is ldap.ca_file the CA of its certificate, and is the URI's host the name in it?)" } }),
 }
 
 run_cases(cases)

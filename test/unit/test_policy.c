@@ -457,6 +457,7 @@ static void test_prefixed(void **state)
         "SMTP",
         "smtpx:a@b",
         "jd@example.test",
+        "SMTP:JD@example.test", /* held already: once */
     };
     static const char *const kept[] = {"jane.doe@example.test", "jd@example.test",
                                        "Mixed@example.test"};
