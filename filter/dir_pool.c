@@ -13,6 +13,12 @@
  *	always checked. Every operation waits at most ldap.timeout seconds
  *	(connect, bind, StartTLS, an answer).
  *
+ *	A URI that did not answer (or refused the bind) is tried again at
+ *	most once a second, by one connection of all: meanwhile lookups go
+ *	to the next URI, or with none left get their error at once, so that
+ *	a directory that is down is not hammered by every message and a
+ *	message does not wait ldap.timeout for a server known to be down.
+ *
  *	What the directory does is logged once per change, not per lookup:
  *	a URI that stops answering (warning), one that refuses the bind
  *	(error), lookups going to another URI than before (a failover, or
@@ -41,11 +47,17 @@
 /* What a URI did at its last connect; changes are logged. */
 enum dir_uri_state { DIR_URI_UP, DIR_URI_DOWN, DIR_URI_REFUSED };
 
+/* How long a URI that did not answer is left alone: one try per this, at most. */
+#define DIR_RETRY_MS 1000
+
 struct dir_pool {
     const struct cfg *cfg;
     pthread_mutex_t lock; /* guards the busy flags */
     pthread_cond_t given; /* a connection was put back */
     int *uri_state;       /* enum dir_uri_state per ldap.uri, atomic */
+    long long *retry_at;  /* per ldap.uri: no connect before (ms, monotonic);
+                             0: none failed; atomic */
+    char **last_error;    /* per ldap.uri: why it failed last; under lock */
     int last_uri;         /* the URI the last connection went to; -1: none yet */
     size_t nconns;
     struct dir_conn conns[];
@@ -74,8 +86,12 @@ struct dir_pool *dir_pool_new(const struct cfg *cfg)
     pool->nconns = n;
     pool->last_uri = -1;
     if ((pool->uri_state = calloc(cfg->ldap.uri.n + 1, sizeof(int))) == NULL ||
+        (pool->retry_at = calloc(cfg->ldap.uri.n + 1, sizeof(long long))) == NULL ||
+        (pool->last_error = calloc(cfg->ldap.uri.n + 1, sizeof(char *))) == NULL ||
         pthread_mutex_init(&pool->lock, NULL) != 0) {
         free(pool->uri_state);
+        free(pool->retry_at);
+        free(pool->last_error);
         free(pool);
         return NULL;
     }
@@ -85,6 +101,8 @@ struct dir_pool *dir_pool_new(const struct cfg *cfg)
         pthread_cond_init(&pool->given, &attr) != 0) {
         pthread_mutex_destroy(&pool->lock);
         free(pool->uri_state);
+        free(pool->retry_at);
+        free(pool->last_error);
         free(pool);
         return NULL;
     }
@@ -111,6 +129,10 @@ void dir_pool_free(struct dir_pool *pool)
     pthread_cond_destroy(&pool->given);
     pthread_mutex_destroy(&pool->lock);
     free(pool->uri_state);
+    free(pool->retry_at);
+    for (i = 0; i < pool->cfg->ldap.uri.n; i++)
+        free(pool->last_error[i]);
+    free(pool->last_error);
     free(pool);
 }
 
@@ -347,6 +369,32 @@ static void dir_uri_answered(struct dir_pool *pool, size_t i)
                     cfg->ldap.uri.v[last]);
 }
 
+/* Milliseconds on the monotonic clock. */
+static long long dir_now_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/*
+ * dir_may_try - whether URI number I may be tried now: it did not fail,
+ * or its second has passed and this caller is the one of all connections
+ * that takes the try (the others are told no until the next second).
+ */
+static bool dir_may_try(struct dir_pool *pool, size_t i)
+{
+    long long at = __atomic_load_n(&pool->retry_at[i], __ATOMIC_ACQUIRE);
+    long long now = dir_now_ms();
+
+    if (at == 0)
+        return true;
+    return now >= at &&
+           __atomic_compare_exchange_n(&pool->retry_at[i], &at, now + DIR_RETRY_MS, false,
+                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
 int dir_pool_connect(struct dir_pool *pool, struct dir_conn *c, char **detail)
 {
     const struct cfg_list *uris = &pool->cfg->ldap.uri;
@@ -355,15 +403,28 @@ int dir_pool_connect(struct dir_pool *pool, struct dir_conn *c, char **detail)
     size_t i;
 
     for (i = 0; i < uris->n; i++) {
-        c->ld = dir_connect_one(pool, uris->v[i], &one, &refused);
-        if (c->ld != NULL) {
+        if (!dir_may_try(pool, i)) {
+            /* Not hammered while down: the next URI, or an answer at once. */
+            pthread_mutex_lock(&pool->lock);
+            dir_say(&one, "%s (not tried again yet: once a second)",
+                    pool->last_error[i] ? pool->last_error[i] : uris->v[i]);
+            pthread_mutex_unlock(&pool->lock);
+        } else if ((c->ld = dir_connect_one(pool, uris->v[i], &one, &refused)) != NULL) {
+            __atomic_store_n(&pool->retry_at[i], 0, __ATOMIC_RELEASE);
             c->uri = uris->v[i];
             dir_uri_answered(pool, i);
             free(all);
             free(one);
             return 0;
+        } else {
+            pthread_mutex_lock(&pool->lock);
+            free(pool->last_error[i]);
+            pool->last_error[i] = one ? strdup(one) : NULL;
+            pthread_mutex_unlock(&pool->lock);
+            __atomic_store_n(&pool->retry_at[i], dir_now_ms() + DIR_RETRY_MS,
+                             __ATOMIC_RELEASE);
+            dir_uri_failed(pool, i, one, refused);
         }
-        dir_uri_failed(pool, i, one, refused);
         if (all == NULL) {
             all = one;
         } else {

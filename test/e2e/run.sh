@@ -407,6 +407,7 @@ ok_if "postfix, slapd stopped: nothing was queued (the client still holds the me
     postfix_queue_empty
 is "$(postfix_sink_count)" "$ACCEPTED" "postfix, slapd stopped: nothing delivered"
 slapd_start || diag "slapd did not start again"
+sleep 1.1 # a URI that did not answer is tried again once a second
 LOST_SUBJECT=$SUBJECT
 smtp_send postfix-retry "$SERVER" --header "Subject: $LOST_SUBJECT" --auth PLAIN \
     --auth-user janed --auth-password pw-janed --from janed@example.com --to bob@example.org

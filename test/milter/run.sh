@@ -323,6 +323,8 @@ raw errreject "$JANED" "$POSTFIX" 'mail:<janed@example.com>'
 is "$(raw_step mail)" "mail y 554 5.7.1 Mailbox is not local: janed@example.com" \
     "slapd stopped, on_directory_error = reject: 554 5.7.1 at MAIL FROM"
 slapd_start || diag "slapd did not start again"
+# A URI that did not answer is tried again once a second, by one connection.
+sleep 1.1
 lua decisions.lua back
 
 # --- a second instance on the socket of a running one -------------------------------------
