@@ -2,7 +2,8 @@
  * NAME
  *	cache - directory answers kept for a while, by login
  * SUMMARY
- *	cache_new(), cache_free(), cache_get(), cache_put(), cache_count()
+ *	cache_new(), cache_free(), cache_get(), cache_put(), cache_count(),
+ *	cache_set_stale(), cache_get_stale()
  * DESCRIPTION
  *	A hash table split into shards, each with its own mutex, hash
  *	chains and least-recently-used list. A login's shard and chain come
@@ -14,7 +15,9 @@
  *	the list.
  *
  *	Only definite answers are kept: an entry found, or "no such login".
- *	A temporary error must be asked again at the next message.
+ *	A temporary error must be asked again at the next message. With a
+ *	stale_ttl, a found entry is kept past its ttl, no longer a hit but
+ *	still there for cache_get_stale() while the directory is down.
  *
  *	Thread safety: each shard's mutex is held only while its table or
  *	list changes; entries are reference counted and immutable, so a
@@ -38,7 +41,8 @@ struct cache_node {
     struct cache_node *chain;         /* next in the hash chain */
     struct cache_node *newer, *older; /* the LRU list */
     uint64_t hash;
-    time_t expires;
+    time_t expires; /* a hit until then */
+    time_t keep;    /* kept until then: later for a stale answer (stale_ttl) */
     enum hm_lookup result;
     struct entry *entry; /* HM_LOOKUP_FOUND */
     char *detail;        /* HM_LOOKUP_NOT_FOUND; may be NULL */
@@ -55,7 +59,7 @@ struct cache_shard {
 
 struct cache {
     time_t (*now)(void);
-    int ttl, negative_ttl;
+    int ttl, negative_ttl, stale_ttl;
     uint64_t key;
     size_t nshards;
     struct cache_shard shards[];
@@ -220,8 +224,10 @@ bool cache_get(struct cache *cache, const char *login, enum hm_lookup *result_r,
         return false;
     }
     n = *slot;
-    if (cache->now() >= n->expires) {
+    if (cache->now() >= n->keep) {
         cache_drop(s, slot);
+    } else if (cache->now() >= n->expires) {
+        /* past its ttl, kept for an outage (stale_ttl): no hit */
     } else {
         hit = true;
         *result_r = n->result;
@@ -277,6 +283,7 @@ static struct cache_node *cache_node_new(const char *login, uint64_t hash, time_
     memcpy(n->login, login, len + 1);
     n->hash = hash;
     n->expires = expires;
+    n->keep = expires;
     n->result = result;
     if (entry != NULL)
         n->entry = entry_ref(entry);
@@ -300,6 +307,8 @@ void cache_put(struct cache *cache, const char *login, enum hm_lookup result,
                        result == HM_LOOKUP_NOT_FOUND ? detail : NULL);
     if (n == NULL)
         return;
+    if (result == HM_LOOKUP_FOUND && cache->stale_ttl > ttl)
+        n->keep = n->expires - ttl + cache->stale_ttl;
     pthread_mutex_lock(&s->lock);
     if (s->nbuckets > 0 && *(slot = cache_slot(s, hash, login)) != NULL)
         cache_drop(s, slot);
@@ -316,6 +325,39 @@ void cache_put(struct cache *cache, const char *login, enum hm_lookup result,
     cache_lru_push(s, n);
     s->count++;
     pthread_mutex_unlock(&s->lock);
+}
+
+void cache_set_stale(struct cache *cache, int stale_ttl)
+{
+    cache->stale_ttl = stale_ttl;
+}
+
+bool cache_get_stale(struct cache *cache, const char *login, struct entry **entry_r,
+                     long *age_r)
+{
+    uint64_t hash;
+    struct cache_shard *s;
+    struct cache_node **slot, *n;
+    bool hit = false;
+    time_t now;
+
+    *entry_r = NULL;
+    if (cache->stale_ttl <= 0 || cache->shards[0].capacity == 0)
+        return false;
+    hash = cache_hash(cache->key, login);
+    s = cache_shard(cache, hash);
+    now = cache->now();
+    pthread_mutex_lock(&s->lock);
+    if (s->nbuckets > 0 && *(slot = cache_slot(s, hash, login)) != NULL) {
+        n = *slot;
+        if (n->result == HM_LOOKUP_FOUND && now < n->keep) {
+            hit = true;
+            *entry_r = entry_ref(n->entry);
+            *age_r = (long)(now - (n->expires - cache->ttl));
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return hit;
 }
 
 size_t cache_count(struct cache *cache)

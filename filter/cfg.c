@@ -504,6 +504,12 @@ static int cfg_check_all(struct cfg_loader *ld, const config_t *c, struct cfg *c
                             "ldap.address_attributes",
                             cfg->ldap.prefixed_attributes.v[i]);
         }
+    if (cfg->cache.stale_ttl > 0 && cfg->cache.stale_ttl <= cfg->cache.ttl) {
+        line = cfg_line_of(c, "cache.stale_ttl", &file);
+        return cfg_fail(ld, file, line,
+                        "cache.stale_ttl: must be more than cache.ttl (%d), or 0",
+                        cfg->cache.ttl);
+    }
     /* On behalf needs the Sender: it is allowed with, checked. */
     if (cfg->ldap.on_behalf_filter[0] != '\0' &&
         !cfg_list_has(&cfg->policy.header_fields, "Sender")) {

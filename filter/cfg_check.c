@@ -389,6 +389,7 @@ const struct cfg_key cfg_keys[] = {
     INT("cache.ttl", cache.ttl, 300, 0, 86400),
     INT("cache.negative_ttl", cache.negative_ttl, 60, 0, 86400),
     INT("cache.size", cache.size, 100000, 0, 10000000),
+    INT("cache.stale_ttl", cache.stale_ttl, 0, 0, 2592000),
     INT("stats_interval", stats_interval, 3600, 0, 86400),
     ENUM("eight_bit.undeclared", eight_bit.undeclared, "accept", unauth),
     BOOL("eight_bit.seven_bit_only", eight_bit.seven_bit_only, 0),

@@ -25,7 +25,10 @@
  *
  *	Definite answers (found, not found) are kept in a cache (cache.ttl,
  *	cache.negative_ttl, cache.size) and answered from it; errors never
- *	are. Delegation answers have a cache of their own, keyed by the
+ *	are. With cache.stale_ttl, a lookup the directory cannot answer is
+ *	answered by an entry found within that many seconds, FOUND with a
+ *	detail that says so ("stale: ..."). Delegation answers have a cache
+ *	of their own, keyed by the
  *	right, the login's entry DN, the login and the address, so that one
  *	login's grant never answers another's. A reload makes a new dir, and so
  *	empty caches.
@@ -93,6 +96,8 @@ struct dir *dir_new(struct cfg *cfg)
         return NULL;
     dir->cache =
         cache_new((size_t)cfg->cache.size, cfg->cache.ttl, cfg->cache.negative_ttl, NULL);
+    if (dir->cache != NULL)
+        cache_set_stale(dir->cache, cfg->cache.stale_ttl);
     dir->grants =
         cache_new((size_t)cfg->cache.size, cfg->cache.ttl, cfg->cache.negative_ttl, NULL);
     dir->attrs = dir_attributes(cfg);
@@ -380,6 +385,7 @@ enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **ent
     enum hm_lookup cached;
     const char *why;
     char *filter = NULL;
+    long age;
 
     *entry_r = NULL;
     *detail_r = NULL;
@@ -400,6 +406,17 @@ enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **ent
     dir_search_timed(dir, filter, login, &t);
     free(filter);
     cache_put(dir->cache, login, t.result, t.entry, t.detail);
+    /* No answer: an entry found within cache.stale_ttl still decides. */
+    if (t.result == HM_LOOKUP_ERROR &&
+        cache_get_stale(dir->cache, login, &t.entry, &age)) {
+        char *error = t.detail;
+
+        t.detail = NULL;
+        dir_say(&t.detail, "stale: found %ld s ago; the directory: %s", age,
+                error ? error : "out of memory");
+        free(error);
+        t.result = HM_LOOKUP_FOUND;
+    }
     *entry_r = t.entry;
     *detail_r = t.detail;
     return t.result;

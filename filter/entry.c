@@ -63,7 +63,8 @@ int entry_add_address(struct entry *e, const char *value, size_t len)
 
     /* One value once: AD's mail repeats proxyAddresses' primary */
     for (i = 0; i < e->naddresses; i++)
-        if (strlen(e->addresses[i]) == len && strncasecmp(e->addresses[i], value, len) == 0)
+        if (strlen(e->addresses[i]) == len &&
+            strncasecmp(e->addresses[i], value, len) == 0)
             return 0;
     return entry_append(&e->addresses, &e->naddresses, value, len);
 }

@@ -229,16 +229,18 @@ static char *milter_line(SMFICTX *ctx, const struct check_msg *m, const char *wh
                          const char *stage, bool in_name, const char *domain)
 {
     const char *detail = check_detail(m, v);
+    /* decided by an entry kept through an outage (cache.stale_ttl) */
+    bool stale = m->lookup == HM_LOOKUP_FOUND && m->detail != NULL;
     char *client = milter_client(ctx), *line;
 
     if (client == NULL ||
-        asprintf(&line, "%slogin=%s %s=%s %s%s reason=%s stage=%s%s%s%s%s%s", client,
-                 m->login ? m->login : "(none)", what,
-                 address && *address ? address : "<>",
-                 v->action != v->decision ? "report " : "",
-                 policy_action_name(v->decision), policy_reason_name(v->reason), stage,
-                 in_name ? " in=name" : "", detail ? " error=" : "", detail ? detail : "",
-                 domain ? " domain=" : "", domain ? domain : "") < 0)
+        asprintf(
+            &line, "%slogin=%s %s=%s %s%s reason=%s stage=%s%s%s%s%s%s%s", client,
+            m->login ? m->login : "(none)", what, address && *address ? address : "<>",
+            v->action != v->decision ? "report " : "", policy_action_name(v->decision),
+            policy_reason_name(v->reason), stage, in_name ? " in=name" : "",
+            detail ? " error=" : "", detail ? detail : "", domain ? " domain=" : "",
+            domain ? domain : "", stale ? " cache=stale" : "") < 0)
         line = NULL;
     free(client);
     return line;

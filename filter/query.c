@@ -84,6 +84,8 @@ static void query_print_evidence(FILE *out, const struct cfg *cfg, enum hm_looku
         query_print_rdns(out, cfg, e);
         query_print_list(out, "addresses", e->addresses, e->naddresses);
         query_print_prefixed(out, cfg);
+        if (detail != NULL) /* kept through an outage: cache.stale_ttl */
+            fprintf(out, " (from the cache, %s)", detail);
         fputc('\n', out);
     } else if (lookup == HM_LOOKUP_NOT_FOUND) {
         fprintf(out, "entry none: %s\n", detail ? detail : "no such login");

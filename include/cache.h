@@ -47,6 +47,22 @@ bool cache_get(struct cache *cache, const char *login, enum hm_lookup *result_r,
 void cache_put(struct cache *cache, const char *login, enum hm_lookup result,
                struct entry *entry, const char *detail);
 
+/*
+ * cache_set_stale - keep found entries STALE_TTL seconds after they were
+ * found (when that is more than the ttl), for cache_get_stale(); 0: not.
+ * Before the cache is shared.
+ */
+void cache_set_stale(struct cache *cache, int stale_ttl);
+
+/*
+ * cache_get_stale - a found entry kept for LOGIN, even past its ttl but
+ * within stale_ttl: true with one reference in *entry_r (caller unrefs)
+ * and its age in seconds in *age_r. Never a "no such login" answer. For
+ * the caller to use only when the directory could not answer.
+ */
+bool cache_get_stale(struct cache *cache, const char *login, struct entry **entry_r,
+                     long *age_r);
+
 /* cache_count - how many answers are kept now (expired ones included). */
 size_t cache_count(struct cache *cache);
 

@@ -79,6 +79,8 @@ struct cfg {
         int ttl;
         int negative_ttl;
         int size;
+        int stale_ttl; /* a found entry decides this long while the directory
+                          is down; 0: never */
     } cache;
     struct {
         int undeclared;                         /* enum cfg_undeclared */

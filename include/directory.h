@@ -40,7 +40,9 @@ void dir_free(struct dir *dir);
 
 /*
  * dir_lookup - find LOGIN's entry. HM_LOOKUP_FOUND: *entry_r holds one
- * reference (caller unrefs). Otherwise a
+ * reference (caller unrefs), and *detail_r is NULL, or "stale: ..." when
+ * the directory did not answer and the entry is the cache's, found within
+ * cache.stale_ttl (caller frees). Otherwise a
  * malloc'd explanation in *detail_r (caller frees; may be NULL when out of
  * memory). More than one matching entry is HM_LOOKUP_AMBIGUOUS.
  */

@@ -31,8 +31,9 @@
 
 /*
  * One answer line (one printf: whole under threads): PREFIX, then "found
- * DN", "not-found DETAIL", "error DETAIL", or AMBIGUOUS and DETAIL for
- * more than one entry.
+ * DN" ("found DN (stale: ...)" from the cache through an outage),
+ * "not-found DETAIL", "error DETAIL", or AMBIGUOUS and DETAIL for more
+ * than one entry.
  */
 static void say(const char *prefix, enum hm_lookup result, const struct entry *e,
                 const char *detail, const char *ambiguous)
@@ -42,10 +43,14 @@ static void say(const char *prefix, enum hm_lookup result, const struct entry *e
                        : result == HM_LOOKUP_AMBIGUOUS ? ambiguous
                                                        : "error";
 
-    printf("%s%s %s\n", prefix, word,
+    printf("%s%s %s%s%s%s\n", prefix, word,
            result == HM_LOOKUP_FOUND ? e->dn
            : detail                  ? detail
-                                     : "");
+                                     : "",
+           /* found, with a detail: kept through an outage (cache.stale_ttl) */
+           result == HM_LOOKUP_FOUND && detail ? " (" : "",
+           result == HM_LOOKUP_FOUND && detail ? detail : "",
+           result == HM_LOOKUP_FOUND && detail ? ")" : "");
 }
 
 /* Answer one lookup of LOGIN as one line; two entries are an error. */

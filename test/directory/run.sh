@@ -402,6 +402,32 @@ if [ -x "$LOOKUP" ]; then
     client_end
     is "$?" 0 "long-lived client: exits cleanly"
 
+    # cache.stale_ttl: past its ttl a found entry still decides while the
+    # directory cannot answer, within stale_ttl; "no such login" never.
+    hm_conf stale "$LDAP" cache.ttl=1 cache.negative_ttl=1 cache.stale_ttl=4
+    client stale
+    ask janed
+    ask nobody
+    _found=$(date +%s%N)
+    sleep 1.2
+    slapd_stop
+    ask janed
+    like "$ANSWER" "^found uid=janed,ou=people,dc=example,dc=com \(stale: found [12] s ago; the directory: .*Can't contact LDAP server" \
+        "stale_ttl: past the ttl, slapd down: the entry kept still decides, said so"
+    ask nobody
+    like "$ANSWER" "^error " "stale_ttl: never a \"no such login\" answer"
+    ask alice
+    like "$ANSWER" "^error " "stale_ttl: a login never found is a directory error"
+    sleep "$(awk -v t0="$_found" -v now="$(date +%s%N)" 'BEGIN { s = 4.2 - (now - t0) / 1e9; print (s > 0 ? s : 0) }')"
+    ask janed
+    like "$ANSWER" "^error " "stale_ttl: past stale_ttl, a directory error"
+    slapd_start
+    sleep 1.1
+    ask_again janed "found uid=janed,ou=people,dc=example,dc=com"
+    is "$ANSWER" "found uid=janed,ou=people,dc=example,dc=com" \
+        "stale_ttl: the directory answering, its answer decides (nothing stale)"
+    client_end
+
     # The cache: answers kept through an outage, errors never kept, and a
     # new client (a reload) starts empty.
     hm_conf cached "$LDAP" cache.ttl=300 cache.negative_ttl=300

@@ -94,6 +94,48 @@ static void test_found_expires_after_ttl(void **state)
     assert_int_equal(cache_count(c), 0);
 }
 
+/*
+ * cache.stale_ttl: a found entry past its ttl is no hit, but is kept for
+ * an outage until stale_ttl after it was found; "no such login" never is.
+ */
+static void test_stale(void **state)
+{
+    struct cache *c = *state;
+    struct entry *e = make_entry("uid=janed"), *got = NULL;
+    long age = -1;
+
+    (void)state;
+    cache_set_stale(c, 86400);
+    fake_now = 1000;
+    assert_false(cache_get_stale(c, "janed", &got, &age));
+    cache_put(c, "janed", HM_LOOKUP_FOUND, e, NULL);
+    cache_put(c, "ghost", HM_LOOKUP_NOT_FOUND, NULL, "no such login");
+    entry_unref(e);
+    fake_now = 1300; /* past the ttl: a miss, the directory is asked */
+    assert_asks(c, "janed", "miss");
+    assert_int_equal(cache_count(c), 2); /* kept: only ghost will go */
+    assert_true(cache_get_stale(c, "janed", &got, &age));
+    assert_string_equal(got->dn, "uid=janed");
+    assert_int_equal(age, 300);
+    entry_unref(got);
+    assert_false(cache_get_stale(c, "ghost", &got, &age)); /* never "no such login" */
+    assert_null(got);
+    fake_now = 1000 + 86399;
+    assert_true(cache_get_stale(c, "janed", &got, &age));
+    entry_unref(got);
+    fake_now = 1000 + 86400; /* past stale_ttl: gone */
+    assert_false(cache_get_stale(c, "janed", &got, &age));
+    assert_asks(c, "janed", "miss");
+    assert_int_equal(cache_count(c), 1); /* ghost, expired, until asked */
+    cache_set_stale(c, 0);               /* off: nothing stale */
+    e = make_entry("uid=alice");
+    fake_now = 2000;
+    cache_put(c, "alice", HM_LOOKUP_FOUND, e, NULL);
+    entry_unref(e);
+    fake_now = 2300;
+    assert_false(cache_get_stale(c, "alice", &got, &age));
+}
+
 static void test_not_found_uses_negative_ttl(void **state)
 {
     struct cache *c = *state;
@@ -271,6 +313,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_found_expires_after_ttl, cache_setup,
                                         cache_teardown),
+        cmocka_unit_test_setup_teardown(test_stale, cache_setup, cache_teardown),
         cmocka_unit_test_setup_teardown(test_not_found_uses_negative_ttl, cache_setup,
                                         cache_teardown),
         cmocka_unit_test_setup_teardown(test_errors_are_never_kept, cache_setup,
