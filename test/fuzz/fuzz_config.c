@@ -261,8 +261,13 @@ static void check_cfg(const struct cfg *c)
     check_password(c);
     CHECK(c->ldap.scope >= HM_SCOPE_BASE && c->ldap.scope <= HM_SCOPE_SUB);
     CHECK(c->ldap.login_filter != NULL && c->ldap.login_filter[0] == '(');
-    CHECK(c->ldap.login_attribute != NULL && c->ldap.home_attribute != NULL);
+    CHECK(c->ldap.home_attribute != NULL);
+    CHECK(c->ldap.home_value == HM_HOME_HOST || c->ldap.home_value == HM_HOME_RDN);
+    check_list(&c->ldap.login_attribute, true);
     check_list(&c->ldap.address_attributes, false);
+    check_list(&c->ldap.prefixed_attributes, true);
+    CHECK(c->ldap.delegation_filter != NULL && c->ldap.on_behalf_filter != NULL);
+    CHECK(c->cache.stale_ttl == 0 || c->cache.stale_ttl > c->cache.ttl);
     CHECK(c->ldap.timeout >= 1 && c->ldap.timeout <= 300);
     CHECK(c->policy.mode == HM_MODE_ENFORCE || c->policy.mode == HM_MODE_REPORT);
     check_list(&c->policy.header_fields, true);
