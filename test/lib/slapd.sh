@@ -12,6 +12,10 @@
 # slapd_make_certs, called before slapd_init) SLAPD_LDAPS_URL and
 # $SLAPD_DIR/tls/ca.crt, the CA that signed the server's certificate.
 # SLAPD_MAXSIZE: the database's size limit in bytes (default 16 MB).
+# SLAPD_CONF_GLOBAL, SLAPD_CONF_DB: more slapd.conf lines, global (after
+# the modules) and the database's (before its access rules), e.g. for
+# replication (test/replica). Several instances: one SLAPD_DIR each, and
+# the URLs slapd_init set saved and put back before slapd_start/stop.
 # HM_SLAPD, HM_SLAPADD, HM_SLAPPASSWD: the programs from elsewhere.
 : "${SLAPD:=${HM_SLAPD:-$(command -v slapd || echo /usr/sbin/slapd)}}"
 : "${SLAPADD:=${HM_SLAPADD:-$(command -v slapadd || echo /usr/sbin/slapadd)}}"
@@ -113,6 +117,7 @@ argsfile $SLAPD_DIR/slapd.args
 $_tls
 modulepath /usr/lib/ldap
 moduleload back_mdb
+${SLAPD_CONF_GLOBAL:-}
 database mdb
 maxsize ${SLAPD_MAXSIZE:-16777216}
 suffix "$SLAPD_SUFFIX"
@@ -120,6 +125,7 @@ rootdn "cn=admin,$SLAPD_SUFFIX"
 rootpw $("$SLAPPASSWD" -s rootsecret)
 directory $SLAPD_DIR/db
 index objectClass,uid,mail,mailLocalAddress,seeAlso,secretary eq
+${SLAPD_CONF_DB:-}
 access to attrs=userPassword
   by anonymous auth
   by * none
