@@ -185,8 +185,6 @@ is "$(mail direct janed johnd@company1.com)" "$REFUSED johnd@company1.com" \
 for l in alice johnd; do mail stale "$l" "$l@example.com" >/dev/null; done # seen before
 like "$(q janed janed@example.com)" "^accept entry uid=janed,.* home=mail\\.example\\.com " \
     "-q against the consumer alone: janed owns janed@example.com, homed here"
-is "$(grep -c -e 'lookups now go to' -e 'stopped answering' "$W/main.log" "$W/direct.log" |
-    sed 's/.*://' | tr '\n' ' ')" "0 0 " "the lookups went to the first URI, the consumer"
 
 # --- a mailbox moved away on the provider ------------------------------------------
 # The cache holds janed (accepted just now); the change goes to the
@@ -229,6 +227,18 @@ like "$(q janed janed@example.com)" \
 wait_for 50 eval '[ "$(mail stale janed janed@example.com)" != "$ACCEPT" ]'
 is "$(mail stale janed janed@example.com)" "$REFUSED janed@example.com" \
     "stale: janed refused too once its cache.ttl (1 s) has passed"
+
+# to_provider NAME: the daemon NAME holds a TCP connection to the provider
+to_provider() {
+    _tp_in=$(find "/proc/$(hm_pid "$1")/fd" -type l -exec readlink {} + 2>/dev/null |
+        sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p' | tr '\n' ' ')
+    awk -v peer="0100007F:$(printf '%04X' "${P_LDAP##*:}")" -v inodes=" $_tp_in" \
+        '$3 == peer && $4 == "01" && index(inodes, " " $10 " ") { f = 1 } END { exit !f }' /proc/net/tcp
+}
+is "$(grep -c -e 'lookups now go to' -e 'stopped answering' "$W/main.log" "$W/direct.log" "$W/stale.log" |
+    sed 's/.*://' | tr '\n' ' ')" "0 0 0 " "so far no failover logged"
+is "$(for d in main direct stale; do to_provider $d && echo "$d"; done)" "" \
+    "so far the lookups went to the consumer: no daemon holds a connection to the provider"
 
 # --- streams ------------------------------------------------------------------------
 # Owned senders (accept), and forged ones: another's address, a forged
@@ -310,6 +320,7 @@ stream_until direct $POST
 stream_end direct consumer-down "consumer stopped under a stream"
 like "$(grep 'lookups now go to' "$W/direct.log" | tail -1)" \
     "directory: lookups now go to $P_LDAP, not $C_LDAPI\$" "direct: logged that lookups now go to the provider"
+ok_if "direct: holds a connection to the provider" to_provider direct
 sleep $TTL # main's cache has expired: its next lookups reach the directory
 is "$(mail main janed janed@example.com) / $(mail main alice alice@example.com) / $(mail main alice johnd@company1.com)" \
     "$REFUSED janed@example.com / $ACCEPT / $REFUSED johnd@company1.com" \
