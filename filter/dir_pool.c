@@ -13,11 +13,15 @@
  *	always checked. Every operation waits at most ldap.timeout seconds
  *	(connect, bind, StartTLS, an answer).
  *
- *	A URI that did not answer (or refused the bind) is tried again at
- *	most once a second, by one connection of all: meanwhile lookups go
- *	to the next URI, or with none left get their error at once, so that
- *	a directory that is down is not hammered by every message and a
- *	message does not wait ldap.timeout for a server known to be down.
+ *	A URI that did not answer (or refused the bind, or said it is
+ *	unavailable or busy) is tried again at most once a second, by one
+ *	connection of all: meanwhile lookups go to the next URI, or with none
+ *	left get their error at once, so that a directory that is down is not
+ *	hammered by every message and a message does not wait ldap.timeout
+ *	for a server known to be down. A connection on a later URI goes back
+ *	to an earlier one when that one answers again (tried on the same
+ *	terms), so that a local replica that was restarted gets its load
+ *	back.
  *
  *	What the directory does is logged once per change, not per lookup:
  *	a URI that stops answering (warning), one that refuses the bind
@@ -238,9 +242,11 @@ static int dir_wait(const struct dir_pool *pool, LDAP *ld, const char *uri, int 
     }
     if (rc < 0) {
         ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &err);
-        *lost_r = err == LDAP_SERVER_DOWN || err == LDAP_CONNECT_ERROR;
+        *lost_r = err == LDAP_SERVER_DOWN || err == LDAP_CONNECT_ERROR ||
+                  err == LDAP_UNAVAILABLE || err == LDAP_BUSY;
         dir_pool_say_ldap(pool, detail, ld, uri, what, err);
-        return -1;
+        /* a notice of disconnection: the server is shutting down */
+        return err == LDAP_UNAVAILABLE || err == LDAP_BUSY ? -3 : -1;
     }
     rc = ldap_parse_result(ld, res, &err, NULL, &msg, NULL, NULL, 0);
     if (rc != LDAP_SUCCESS || (err != LDAP_SUCCESS && err != LDAP_SIZELIMIT_EXCEEDED)) {
@@ -248,6 +254,11 @@ static int dir_wait(const struct dir_pool *pool, LDAP *ld, const char *uri, int 
                 msg && *msg ? ": " : "", msg && *msg ? msg : "");
         ldap_memfree(msg);
         ldap_msgfree(res);
+        /* "unavailable" (a server shutting down), "busy": no answer, not a no */
+        if (rc == LDAP_SUCCESS && (err == LDAP_UNAVAILABLE || err == LDAP_BUSY)) {
+            *lost_r = true;
+            return -3;
+        }
         return -2; /* the server answered: no */
     }
     ldap_memfree(msg);
@@ -382,17 +393,82 @@ static long long dir_now_ms(void)
  * dir_may_try - whether URI number I may be tried now: it did not fail,
  * or its second has passed and this caller is the one of all connections
  * that takes the try (the others are told no until the next second).
+ * PROBING: the caller has a server already (a fail-back).
  */
-static bool dir_may_try(struct dir_pool *pool, size_t i)
+static bool dir_may_try(struct dir_pool *pool, size_t i, bool probing)
 {
     long long at = __atomic_load_n(&pool->retry_at[i], __ATOMIC_ACQUIRE);
     long long now = dir_now_ms();
+    /* The taker's try may last ldap.timeout: the others wait that out too. */
+    long long next = now + DIR_RETRY_MS + 1000LL * pool->cfg->ldap.timeout;
 
     if (at == 0)
         return true;
-    return now >= at &&
-           __atomic_compare_exchange_n(&pool->retry_at[i], &at, now + DIR_RETRY_MS, false,
-                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    /*
+     * Failed, but nobody tried it for a second since its try was due (its
+     * connections went elsewhere): a connection that needs a server may;
+     * of those that have one elsewhere (PROBING), one.
+     */
+    if (now >= at + DIR_RETRY_MS && !probing)
+        return true;
+    return now >= at && __atomic_compare_exchange_n(&pool->retry_at[i], &at, next, false,
+                                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+/* dir_uri_down - URI number I failed (its REASON): left alone for a second. */
+static void dir_uri_down(struct dir_pool *pool, size_t i, const char *reason,
+                         bool refused)
+{
+    pthread_mutex_lock(&pool->lock);
+    free(pool->last_error[i]);
+    pool->last_error[i] = reason ? strdup(reason) : NULL;
+    pthread_mutex_unlock(&pool->lock);
+    __atomic_store_n(&pool->retry_at[i], dir_now_ms() + DIR_RETRY_MS, __ATOMIC_RELEASE);
+    dir_uri_failed(pool, i, reason, refused);
+}
+
+/* dir_uri_index - the number of C's URI in ldap.uri. */
+static size_t dir_uri_index(const struct dir_pool *pool, const struct dir_conn *c)
+{
+    size_t i;
+
+    for (i = 0; i < pool->cfg->ldap.uri.n; i++)
+        if (c->uri == pool->cfg->ldap.uri.v[i])
+            return i;
+    return pool->cfg->ldap.uri.n;
+}
+
+void dir_pool_uri_down(struct dir_pool *pool, const struct dir_conn *c,
+                       const char *reason)
+{
+    size_t i = dir_uri_index(pool, c);
+
+    if (i < pool->cfg->ldap.uri.n)
+        dir_uri_down(pool, i, reason, false);
+}
+
+void dir_pool_fail_back(struct dir_pool *pool, struct dir_conn *c)
+{
+    const struct cfg_list *uris = &pool->cfg->ldap.uri;
+    size_t i, cur = dir_uri_index(pool, c);
+    char *why = NULL;
+    bool refused;
+    LDAP *ld;
+
+    for (i = 0; i < cur && i < uris->n; i++) {
+        if (!dir_may_try(pool, i, true))
+            continue;
+        if ((ld = dir_connect_one(pool, uris->v[i], &why, &refused)) != NULL) {
+            ldap_unbind_ext(c->ld, NULL, NULL);
+            c->ld = ld;
+            c->uri = uris->v[i];
+            __atomic_store_n(&pool->retry_at[i], 0, __ATOMIC_RELEASE);
+            dir_uri_answered(pool, i);
+            break;
+        }
+        dir_uri_down(pool, i, why, refused);
+    }
+    free(why);
 }
 
 int dir_pool_connect(struct dir_pool *pool, struct dir_conn *c, char **detail)
@@ -403,7 +479,7 @@ int dir_pool_connect(struct dir_pool *pool, struct dir_conn *c, char **detail)
     size_t i;
 
     for (i = 0; i < uris->n; i++) {
-        if (!dir_may_try(pool, i)) {
+        if (!dir_may_try(pool, i, false)) {
             /* Not hammered while down: the next URI, or an answer at once. */
             pthread_mutex_lock(&pool->lock);
             dir_say(&one, "%s (not tried again yet: once a second)",
@@ -417,13 +493,7 @@ int dir_pool_connect(struct dir_pool *pool, struct dir_conn *c, char **detail)
             free(one);
             return 0;
         } else {
-            pthread_mutex_lock(&pool->lock);
-            free(pool->last_error[i]);
-            pool->last_error[i] = one ? strdup(one) : NULL;
-            pthread_mutex_unlock(&pool->lock);
-            __atomic_store_n(&pool->retry_at[i], dir_now_ms() + DIR_RETRY_MS,
-                             __ATOMIC_RELEASE);
-            dir_uri_failed(pool, i, one, refused);
+            dir_uri_down(pool, i, one, refused);
         }
         if (all == NULL) {
             all = one;

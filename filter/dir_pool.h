@@ -52,6 +52,21 @@ void dir_pool_give(struct dir_pool *pool, struct dir_conn *c);
  */
 int dir_pool_connect(struct dir_pool *pool, struct dir_conn *c, char **detail);
 
+/*
+ * dir_pool_fail_back - C (connected) is on a later URI than the first:
+ * move it to an earlier one that answers again, tried as dir_pool_connect
+ * tries a URI that failed (once a second at most, for all connections).
+ * C stays as it is when none does.
+ */
+void dir_pool_fail_back(struct dir_pool *pool, struct dir_conn *c);
+
+/*
+ * dir_pool_uri_down - the URI C is connected to said it cannot answer
+ * (REASON): tried again a second from now at the earliest.
+ */
+void dir_pool_uri_down(struct dir_pool *pool, const struct dir_conn *c,
+                       const char *reason);
+
 /* dir_pool_disconnect - close C's handle, if any. */
 void dir_pool_disconnect(struct dir_conn *c);
 

@@ -69,8 +69,9 @@ struct dir {
 /* The outcome of one attempt, with the text that explains it. */
 struct dir_try {
     enum hm_lookup result;
-    bool retry;   /* the error may pass on a fresh connection */
-    char *detail; /* malloc'd */
+    bool retry;       /* the error may pass on a fresh connection */
+    bool unavailable; /* the server said it cannot answer now (shutting down, busy) */
+    char *detail;     /* malloc'd */
     struct entry *entry;
 };
 
@@ -266,6 +267,7 @@ static void dir_search(struct dir *dir, struct dir_conn *c, const char *filter,
     rc = dir_pool_wait(dir->pool, c, msgid, "search", &res, &t->detail, &lost);
     if (rc < 0) {
         t->retry = lost;
+        t->unavailable = rc == -3;
         return;
     }
     if (rc == 1) {
@@ -292,12 +294,19 @@ static void dir_search_pooled(struct dir *dir, const char *filter, const char *l
         dir_pool_give(dir->pool, c);
         return;
     }
+    if (!fresh) /* on a later URI than the first: back when an earlier answers */
+        dir_pool_fail_back(dir->pool, c);
     dir_search(dir, c, filter, login, t);
     /*
      * Retried once: an idle connection the server closed fails at once.
      * One that broke after a wait is an outage, not to be waited on twice.
+     * A server that says it cannot answer (shutting down) is left alone
+     * for a second, and the next URI asked.
      */
-    if (t->result == HM_LOOKUP_ERROR && t->retry && !fresh && !dir_pool_took_long(c)) {
+    if (t->result == HM_LOOKUP_ERROR && t->unavailable)
+        dir_pool_uri_down(dir->pool, c, t->detail);
+    if (t->result == HM_LOOKUP_ERROR && t->retry &&
+        ((!fresh && !dir_pool_took_long(c)) || t->unavailable)) {
         dir_pool_disconnect(c);
         if (dir_pool_connect(dir->pool, c, &t->detail) == 0) {
             free(t->detail);
@@ -338,7 +347,7 @@ enum hm_lookup dir_grant(struct dir *dir, enum hm_right right, const char *login
                          const char *dn, const char *address, struct entry **entry_r,
                          char **detail_r)
 {
-    struct dir_try t = {HM_LOOKUP_ERROR, false, NULL, NULL};
+    struct dir_try t = {HM_LOOKUP_ERROR, false, false, NULL, NULL};
     const char *template = right == HM_RIGHT_SEND_AS ? dir->cfg->ldap.delegation_filter
                                                      : dir->cfg->ldap.on_behalf_filter;
     const char *name =
@@ -381,7 +390,7 @@ enum hm_lookup dir_grant(struct dir *dir, enum hm_right right, const char *login
 enum hm_lookup dir_lookup(struct dir *dir, const char *login, struct entry **entry_r,
                           char **detail_r)
 {
-    struct dir_try t = {HM_LOOKUP_ERROR, false, NULL, NULL};
+    struct dir_try t = {HM_LOOKUP_ERROR, false, false, NULL, NULL};
     enum hm_lookup cached;
     const char *why;
     char *filter = NULL;
