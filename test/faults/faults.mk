@@ -1,6 +1,7 @@
 ## test/faults: included from Makefile.am
 ## The fault matrix: the real daemon against a private slapd while slapd
-## is stopped, hung, slow, restarted, behind a dead first URI, with a
+## is stopped (its connection attempts counted), hung, slow, restarted,
+## behind a dead first URI, with a
 ## wrong bind password, under reloads, and killed with SIGKILL behind a
 ## private Postfix. run.sh is distributed through SCRIPT_TESTS.
 ## mltload (test/tools/mltload.c) drives it, so make check builds it: it is
@@ -9,6 +10,7 @@
 SCRIPT_TESTS += test/faults/run.sh
 check_PROGRAMS += test/tools/mltload
 EXTRA_DIST += \
+	test/faults/countlisten.pl \
 	test/faults/gen-workload.sh \
 	test/faults/slowproxy.pl \
 	test/faults/smtpfeed.pl

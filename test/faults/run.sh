@@ -22,7 +22,10 @@
 #   - owned senders are accepted again within the stream once the fault
 #     has ended, then a clean stream gets exactly its expected verdicts,
 #     from the same daemon process (its PID unchanged, fds not grown).
-# Faults: slapd stopped and started; hung (SIGSTOP) and resumed; hung
+# Faults: slapd stopped and started; slapd stopped for HM_FAULTS_OUTAGE
+# seconds (default 10) as one of two URIs, the connection attempts on both
+# ports counted (countlisten.pl: at most about one a second each), then
+# back within a second and one lookup; hung (SIGSTOP) and resumed; hung
 # with the LDAP connection pool exhausted (each message answered within
 # about ldap.timeout); slow
 # (slowproxy.pl, a delay below and above ldap.timeout); restarted
@@ -75,6 +78,7 @@ mkdir -p "$SLAPD_DIR" "$PF_DIR"
 ML_PID=""
 PROXY_PID=""
 FEED_PID=""
+COUNT_PID=""
 
 stop_pid() { # PID: TERM, wait, KILL after 5 s
     [ -n "$1" ] || return 0
@@ -88,6 +92,7 @@ cleanup() {
     stop_pid "$ML_PID"
     stop_pid "$FEED_PID"
     stop_pid "$PROXY_PID"
+    stop_pid "$COUNT_PID"
     hm_term
     postfix_stop
     postfix_sink_stop
@@ -150,9 +155,17 @@ wait_count() {
 
 # --- mltload ---------------------------------------------------------------------------
 # The client waits for each reply as long as Postfix does by default
-# (milter_command_timeout = 30s): with slapd slower than ldap.timeout a
-# message was seen, rarely, to wait more than 10 s for its answer.
-MT_WAIT=30
+# (milter_command_timeout = 30s); HM_FAULTS_WAIT sets another limit. 10 s
+# is not yet held: with slapd slower than ldap.timeout, some of the new
+# milter connections of a stream are now and then left unserved for 7 s
+# and more, their option negotiation (17 bytes) unread, while two
+# libmilter workers stay inside the other connections (seen with gdb and
+# ss). Debian's libmilter is built with _FFR_WORKERS_POOL, whose pool
+# takes a worker already woken for one connection as idle for the next,
+# starts none, and serves those only when a worker comes free. Seen in one
+# run in eight since f451f4a, in every run before it. Every stream prints
+# its slowest message.
+MT_WAIT=${HM_FAULTS_WAIT:-30}
 # stream_start NAME TAG [MESSAGES]: mltload against daemon NAME in the
 # background (at most 60 s), every verdict on TAG.err (-v)
 stream_start() {
@@ -200,8 +213,8 @@ chain_start() {
 }
 
 # chain_end TAG: stop the chain after the run in flight; TAG.out gets the
-# sums of the runs' key=value lines and their table, TAG.err their
-# verdict lines, ML_RC the worst exit status
+# sums of the runs' key=value lines, the slowest message of all (max_ms)
+# and their table, TAG.err their verdict lines, ML_RC the worst exit status
 chain_end() {
     touch "$W/$1.stop"
     wait "$ML_PID"
@@ -209,8 +222,10 @@ chain_end() {
     ML_RC=$(cat "$W/$1".*.rc | sort -n | tail -1)
     cat "$W/$1".*.err > "$W/$1.err"
     awk -F= '/^[a-z_0-9]+=[0-9]+$/ && $1 !~ /ms$|^rate$|^seconds$/ { s[$1] += $2; if (!($1 in o)) { o[$1] = ++n; k[n] = $1 } }
+        $1 == "max_ms" && $2 + 0 >= max + 0 { max = $2 }
         END {
             for (i = 1; i <= n; i++) print k[i] "=" s[k[i]]
+            print "max_ms=" max
             print "runs=" FILENAME_COUNT
             printf "\n%-16s %9s %9s %9s %9s\n", "expected \\ got", "accept", "reject", "tempfail", "error"
             split("accept reject", e, " ")
@@ -245,7 +260,8 @@ stream_check() {
     ok_if "$2: $_msgs messages (>= 200), the table adds up to them ($_sum)" \
         [ "${_msgs:-0}" -ge 200 ] && [ "$_sum" = "$_msgs" ]
     is "$(val "$_t" error)" 0 "$2: every message got a reply from the daemon within ${MT_WAIT} s (no error)"
-    diag "$2: slowest message $(val "$_t" max_ms) ms, p99 $(val "$_t" p99_ms) ms"
+    _p99=$(val "$_t" p99_ms)
+    diag "$2: slowest message $(val "$_t" max_ms) ms${_p99:+, p99 $_p99 ms}"
     [ "$(val "$_t" error)" = 0 ] || diag "slowest message: $(val "$_t" max_ms) ms; what mltload saw:" \
         "$(grep '^mltload: connection [0-9]*: ' "$W/$_t.err" | grep -v ': version [0-9]' | head -5)"
     _tf=$(grep -c ': tempfail' "$W/$_t.err")
@@ -291,19 +307,25 @@ section() { diag "--- $1 (at $(($(date +%s) - T0)) s)"; }
 DEAD_PORT=$(free_port)
 PROXY_PORT=$(free_port)
 while [ "$PROXY_PORT" = "$DEAD_PORT" ]; do PROXY_PORT=$(free_port); done
+SPARE_PORT=$(free_port) # the second URI of "storm": nothing answers there
+while [ "$SPARE_PORT" = "$DEAD_PORT" ] || [ "$SPARE_PORT" = "$PROXY_PORT" ]; do
+    SPARE_PORT=$(free_port)
+done
 conf main "$LDAP"
 conf slow "ldap.uri=[ \"ldap://127.0.0.1:$PROXY_PORT\" ]"
 conf failover "ldap.uri=[ \"ldap://127.0.0.1:$DEAD_PORT\", \"$SLAPD_LDAP_URL\" ]"
 conf badpw "$LDAP" "ldap.bind_password_file=\"$W/badpw.secret\""
 cp "$W/wrong" "$W/badpw.secret"
 conf cached cache.ttl=300 cache.negative_ttl=300
+conf storm "ldap.uri=[ \"$SLAPD_LDAP_URL\", \"ldap://127.0.0.1:$SPARE_PORT\" ]"
+DAEMONS="main slow failover badpw cached storm"
 UP=""
-for d in main slow failover badpw cached; do
+for d in $DAEMONS; do
     hm_run "$d" || UP="$UP $d"
 done
-is "$UP" "" "the daemons start and listen (main slow failover badpw cached)"
+is "$UP" "" "the daemons start and listen ($DAEMONS)"
 [ -z "$UP" ] || { done_testing; exit 1; }
-for d in main slow failover badpw cached; do
+for d in $DAEMONS; do
     eval "FDS_START_$d=\$(fds $d)"
 done
 
@@ -336,6 +358,84 @@ is "$(tail -n +"$((EVENTS + 1))" "$W/main.log" | grep -c 'directory .* stopped a
 is "$(tail -n +"$((EVENTS + 1))" "$W/main.log" | grep -c 'directory .* answers again')" 1 \
     "slapd stopped: 'answers again' logged once when it came back"
 clean_stream main "slapd stopped"
+
+# --- 1b. slapd stopped under a stream: the connection attempts counted -------------
+# A URI that did not answer is tried again at most once a second, by one
+# connection of all, the others getting their 451 at once (homed-milter.conf(5),
+# ldap.uri): a directory that is down is not hammered by every message (before,
+# a connect per message: thousands a second), and one that comes back is used
+# within that second. The daemon "storm" has two URIs, slapd's and a second
+# one that never answers. While slapd is stopped, countlisten.pl listens on
+# both ports, accepts every connection and closes it at once (a server that
+# is down, reached), and notes each; the stream runs at full speed all along.
+# The issue asks for 30 s of outage; OUTAGE is 10 s, which adds about 12 s
+# to the layer (about 60 s in all), to keep CI well under its limit: ten
+# one-second slots already tell one try a second from thousands.
+# HM_FAULTS_OUTAGE=30 runs the issue's 30 s (at most 50: the stream stops
+# after 60 s).
+OUTAGE=${HM_FAULTS_OUTAGE:-10}
+section "1b. slapd stopped for $OUTAGE s under a stream: connection attempts counted"
+now_ms() { date +%s%3N; }
+# accepted_since: an owned sender accepted in storm.log past byte SINCE;
+# SINCE moves on to what was read (less a line), so that polling reads the
+# growing log once
+accepted_since() {
+    _as_end=$(wc -c < "$W/storm.log")
+    tail -c +"$((SINCE + 1))" "$W/storm.log" | head -c "$((_as_end - SINCE))" |
+        grep -q -- "$ACCEPTED" && return 0
+    [ "$_as_end" -gt $((SINCE + 1000)) ] && SINCE=$((_as_end - 1000))
+    return 1
+}
+stream_start storm storm
+started storm
+slapd_stop
+COUNT_T0=$(now_ms)
+OFF0=$(wc -c < "$W/storm.log")
+perl "$HERE/countlisten.pl" "$W/attempts" "$SLAPD_PORT" "$SPARE_PORT" > "$W/countlisten.log" 2>&1 3>&- &
+COUNT_PID=$!
+wait_for 50 eval 'port_open "$SLAPD_PORT" && port_open "$SPARE_PORT"' ||
+    diag "countlisten.pl did not come up: $(cat "$W/countlisten.log")"
+sleep "$OUTAGE"
+stop_pid "$COUNT_PID"
+COUNT_PID=""
+COUNT_T1=$(now_ms)
+OFF1=$(wc -c < "$W/storm.log")
+slapd_start || diag "slapd did not start again"
+BACK_T=$(now_ms)
+SINCE=$OFF1
+wait_for 100 accepted_since
+BACK_MS=$(($(now_ms) - BACK_T))
+recovered storm "slapd stopped for $OUTAGE s"
+stream_end
+stream_check storm "slapd stopped for $OUTAGE s"
+# per port: attempts, the most in one second of the window, the window in s
+attempts() {
+    awk -v p="$1" -v t0="$COUNT_T0" -v t1="$COUNT_T1" '
+        $1 == p { n++; b = int(($2 - t0) / 1000); if (++s[b] > most) most = s[b] }
+        END { printf "%d %d %.1f\n", n, most, (t1 - t0) / 1000 }' "$W/attempts"
+}
+for _port in "$SLAPD_PORT" "$SPARE_PORT"; do
+    if [ "$_port" = "$SLAPD_PORT" ]; then _uri="slapd's URI"; else _uri="the second URI"; fi
+    read -r _n _most _secs <<EOF
+$(attempts "$_port")
+EOF
+    # at most one try a second (+ one at the start), with slack: 1.5 a second
+    ok_if "slapd stopped for $OUTAGE s: $_uri got $_n connection attempts in $_secs s (at most 1.5 a second)" \
+        awk -v n="$_n" -v s="$_secs" 'BEGIN { exit !(n <= s * 1.5 + 1) }'
+    ok_if "slapd stopped for $OUTAGE s: $_uri got at most 2 in any one second ($_most)" [ "$_most" -le 2 ]
+    ok_if "slapd stopped for $OUTAGE s: $_uri was still tried about once a second ($_n >= $_secs / 2)" \
+        awk -v n="$_n" -v s="$_secs" 'BEGIN { exit !(n >= s / 2) }'
+done
+_decided=$(tail -c +"$((OFF0 + 1))" "$W/storm.log" | head -c "$((OFF1 - OFF0))" | grep -c -- "$DECIDED")
+diag "slapd stopped for $OUTAGE s: $_decided decisions meanwhile ($(awk -v n="$_decided" -v t0="$COUNT_T0" -v t1="$COUNT_T1" 'BEGIN { printf "%.0f", n * 1000 / (t1 - t0) }')/s), the last:" \
+    "$(tail -c +"$((OFF0 + 1))" "$W/storm.log" | head -c "$((OFF1 - OFF0))" | grep 'tempfail reason' | tail -1 | sed 's/.* error=/error=/')"
+ok_if "slapd stopped for $OUTAGE s: felt (owned senders tempfailed: $(val storm expect_accept_got_tempfail))" \
+    [ "$(val storm expect_accept_got_tempfail)" -gt 0 ]
+# The last try before slapd answered was at most a second before; then one
+# lookup. 2 s: that, the polling's 0.1 s and a machine busy with the stream.
+ok_if "slapd back: an owned sender accepted within 1 s + one lookup of slapd answering ($BACK_MS ms <= 2000)" \
+    [ "$BACK_MS" -le 2000 ]
+clean_stream storm "slapd stopped for $OUTAGE s"
 
 # --- 2. slapd hung (SIGSTOP), then resumed ---------------------------------------
 section "2. slapd hung (SIGSTOP), then resumed"
@@ -624,7 +724,7 @@ fi
 # most ldap.connections.
 sleep 0.2
 LEAKED=""
-for d in main slow failover badpw cached; do
+for d in $DAEMONS; do
     eval "_s=\$FDS_START_$d"
     _n=$(fds "$d")
     _slack=0
@@ -636,7 +736,7 @@ for d in main slow failover badpw cached; do
 done
 is "$LEAKED" "" "no daemon leaked an fd over the faults"
 NOT_SAME=""
-for d in main slow failover badpw cached; do
+for d in $DAEMONS; do
     same_daemon "$d" || NOT_SAME="$NOT_SAME $d"
 done
 is "$NOT_SAME" "" "no daemon was restarted or died over the faults (SIGKILL aside)"
