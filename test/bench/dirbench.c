@@ -22,7 +22,7 @@
  *		same base, scope, attributes and size limit 2, reading the
  *		answer as the product does: count the entries, take the DN,
  *		copy every value of every attribute asked for, compare the
- *		login attribute with the login.
+ *		login attributes with the login.
  *	both	LOOKUPS of each, in slices of SLICE lookups (default 50 per
  *		thread, at least 500) that alternate homed, raw, raw, homed...
  *		so that a busy machine's noise falls on both alike; the same
@@ -201,6 +201,18 @@ static bool db_raw_values(LDAP *ld, LDAPMessage *msg, const char *attr, const ch
     return same;
 }
 
+/* Whether ATTR is one of ldap.login_attribute (one of them must hold the login). */
+static bool db_login_attribute(const char *attr)
+{
+    const struct cfg_list *logins = &db.cfg->ldap.login_attribute;
+    size_t k;
+
+    for (k = 0; k < logins->n; k++)
+        if (strcasecmp(attr, logins->v[k]) == 0)
+            return true;
+    return false;
+}
+
 static enum db_outcome db_raw(LDAP *ld, const char *login)
 {
     const struct cfg *cfg = db.cfg;
@@ -235,8 +247,7 @@ static enum db_outcome db_raw(LDAP *ld, const char *login)
     kept = dn ? strdup(dn) : NULL; /* the product keeps a copy of the DN */
     ldap_memfree(dn);
     for (i = 0; db.attrs[i] != NULL; i++)
-        if (db_raw_values(ld, msg, db.attrs[i], login) &&
-            strcasecmp(db.attrs[i], cfg->ldap.login_attribute) == 0)
+        if (db_raw_values(ld, msg, db.attrs[i], login) && db_login_attribute(db.attrs[i]))
             same = true;
     ldap_msgfree(res);
     same = same && kept != NULL;
