@@ -2,7 +2,10 @@
 ## The directory benchmarks, each a table of the figure against its
 ## baseline measured in the same run:
 ##   make bench-dir     cold lookups/s of dir_lookup against a raw libldap
-##                      loop, at 1, 8 and 32 threads (test/bench/dir.sh)
+##                      loop, at 1, 8 and 32 threads; then the daemon's
+##                      decisions/s with the directory down against its
+##                      warm rate, and the time from slapd's return to the
+##                      first accepted owned message (test/bench/dir.sh)
 ##   make bench-cpu     callgrind instructions per warm decision, cache +
 ##                      policy against the policy alone (test/bench/cpu.sh)
 ##   make bench-scale   directories of 1 000, 100 000 and 1 000 000 entries:
@@ -28,7 +31,7 @@ BENCH_ENVIRONMENT += \
 	HM_DIRBENCH='$(abs_top_builddir)/test/bench/dirbench'; export HM_DIRBENCH; \
 	HM_CPUBENCH='$(abs_top_builddir)/test/bench/cpubench'; export HM_CPUBENCH;
 
-bench-dir: test/bench/dirbench$(EXEEXT)
+bench-dir: test/bench/dirbench$(EXEEXT) homed-milter$(EXEEXT) test/tools/mltload$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(SHELL) $(srcdir)/test/bench/dir.sh
 
 bench-cpu: test/bench/cpubench$(EXEEXT)
