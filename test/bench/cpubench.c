@@ -105,9 +105,9 @@ cb_decide(const char *login, const char *sender, struct entry *held)
     enum policy_action action;
 
     if (held == NULL)
-        check_begin(&m, cb.cfg, check_dir_lookup, cb.dir);
+        check_begin(&m, cb.cfg, check_dir_lookup, check_dir_grant, cb.dir);
     else
-        check_begin(&m, cb.cfg, cb_held, held);
+        check_begin(&m, cb.cfg, cb_held, NULL, held);
     check_login(&m, login);
     if (check_envelope(&m, sender, &r) < 0)
         r.v.action = HM_TEMPFAIL;
