@@ -5,7 +5,7 @@
  *	check_begin(), check_login(), check_envelope(), check_header(),
  *	check_field(), check_is_field(), check_final(), check_report(),
  *	check_detail(), check_end(), check_result_clear(),
- *	check_results_clear(), check_dir_lookup()
+ *	check_results_clear(), check_dir_lookup(); privately check_kept_clear()
  * DESCRIPTION
  *	The decision sequence of a message, for the milter and for -q:
  *
@@ -40,8 +40,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "check.h"
-#include "eight.h"
+#include "check_priv.h"
 #include "idna.h"
 
 bool check_is_field(const struct cfg *cfg, const char *name)
@@ -129,18 +128,6 @@ enum hm_lookup check_dir_lookup(void *ctx, const char *login, struct entry **ent
     return dir_lookup(ctx, login, entry_r, detail_r);
 }
 
-enum hm_lookup check_dir_grant(void *ctx, enum hm_right right, const char *login,
-                               const char *dn, const char *address,
-                               struct entry **entry_r, char **detail_r)
-{
-    if (ctx == NULL) {
-        *entry_r = NULL;
-        *detail_r = strdup("out of memory");
-        return HM_LOOKUP_ERROR;
-    }
-    return dir_grant(ctx, right, login, dn, address, entry_r, detail_r);
-}
-
 /* check_no_memory - *V is the tempfail of a decision memory ran out for. */
 static void check_no_memory(struct policy_verdict *v)
 {
@@ -178,37 +165,13 @@ void check_begin(struct check_msg *m, const struct cfg *cfg, check_lookup_fn *lo
     m->lookup = HM_LOOKUP_ERROR;
 }
 
-bool check_eight_on(const struct cfg *cfg)
-{
-    return cfg->eight_bit.undeclared == HM_UNDECLARED_REJECT ||
-           cfg->eight_bit.seven_bit_only || cfg->eight_bit.seven_bit_only_domains.n > 0;
-}
-
-static void check_kept_clear(struct check_kept *k)
+void check_kept_clear(struct check_kept *k)
 {
     if (k->v.reason == HM_REASON_NONE)
         return; /* nothing kept */
     policy_verdict_clear(&k->v);
     free(k->field);
     memset(k, 0, sizeof(*k));
-}
-
-/* check_grants_clear - forget the message's delegation searches. */
-static void check_grants_clear(struct check_msg *m)
-{
-    size_t i;
-
-    for (i = 0; i < m->ngrants; i++) {
-        free(m->grants[i]->address);
-        entry_unref(m->grants[i]->entry);
-        free(m->grants[i]->detail);
-        free(m->grants[i]);
-    }
-    free(m->grants);
-    free(m->grant_detail);
-    m->grants = NULL;
-    m->ngrants = 0;
-    m->grant_detail = NULL;
 }
 
 void check_end(struct check_msg *m)
@@ -275,93 +238,6 @@ static int check_remember(struct check_msg *m, const char *field,
     if (r->v.decision != HM_ACCEPT && m->reported.v.reason == HM_REASON_NONE)
         return check_keep(&m->reported, field, r);
     return 0;
-}
-
-/* What a delegation search that could not be made answers. */
-static const struct policy_grant check_no_grant = {HM_LOOKUP_ERROR, NULL};
-
-/*
- * check_grant_search - search RIGHT over the address KEY (local@DOMAIN),
- * in each form of an international DOMAIN (as written, ASCII, Unicode:
- * the directory may store either) until one answers other than "not
- * found", into *G.
- */
-static void check_grant_search(struct check_msg *m, enum hm_right right, const char *key,
-                               const char *domain, struct check_grant *g)
-{
-    int llen = (int)(strrchr(key, '@') - key); /* KEY: local@domain */
-    char *forms[3] = {NULL, NULL, NULL}, *address = NULL;
-    const char *why;
-    size_t i;
-
-    forms[0] = strdup(domain);
-    if (idna_is_international(domain, strlen(domain))) {
-        idna_ascii(domain, strlen(domain), &forms[1], &why);
-        idna_unicode(domain, strlen(domain), &forms[2], &why);
-    }
-    g->g.lookup = forms[0] != NULL ? HM_LOOKUP_NOT_FOUND : HM_LOOKUP_ERROR;
-    for (i = 0; i < 3 && g->g.lookup == HM_LOOKUP_NOT_FOUND; i++) {
-        if (forms[i] == NULL || (i > 0 && strcmp(forms[i], forms[0]) == 0) ||
-            (i == 2 && forms[1] != NULL && strcmp(forms[2], forms[1]) == 0))
-            continue;
-        free(address);
-        free(g->detail);
-        g->detail = NULL;
-        if (asprintf(&address, "%.*s@%s", llen, key, forms[i]) < 0) {
-            address = NULL;
-            g->g.lookup = HM_LOOKUP_ERROR;
-            break;
-        }
-        g->g.lookup = m->grant_fn(m->lookup_ctx, right, m->login, m->entry->dn, address,
-                                  &g->entry, &g->detail);
-    }
-    g->g.entry = g->entry;
-    free(address);
-    for (i = 0; i < 3; i++)
-        free(forms[i]);
-}
-
-/*
- * check_grant - the answer to the search of RIGHT over ADDRESS: made
- * once per message, right and address (ASCII case aside, as the
- * directory's matching rules for addresses compare).
- */
-static const struct policy_grant *check_grant(struct check_msg *m, enum hm_right right,
-                                              const struct addr *address)
-{
-    struct check_grant *g, **more;
-    char *key;
-    size_t i;
-
-    /* The mailbox, not its extension: jane+x@ is searched as jane@ */
-    if (asprintf(
-            &key, "%.*s@%s",
-            (int)addr_base_length(address->local, m->cfg->policy.extension_delimiter),
-            address->local, address->domain) < 0)
-        return &check_no_grant;
-    for (i = 0; i < m->ngrants; i++)
-        if (m->grants[i]->right == right && strcasecmp(m->grants[i]->address, key) == 0) {
-            free(key);
-            return &m->grants[i]->g;
-        }
-    /* Each apart: verdicts and requests point into them while more come. */
-    g = calloc(1, sizeof(*g));
-    more = g != NULL ? realloc(m->grants, (m->ngrants + 1) * sizeof(*more)) : NULL;
-    if (more == NULL) {
-        free(g);
-        free(key);
-        return &check_no_grant;
-    }
-    m->grants = more;
-    m->grants[m->ngrants++] = g;
-    g->right = right;
-    g->address = key;
-    check_grant_search(m, right, key, address->domain, g);
-    if (g->g.lookup == HM_LOOKUP_ERROR || g->g.lookup == HM_LOOKUP_AMBIGUOUS) {
-        free(m->grant_detail);
-        m->grant_detail = g->detail ? strdup(g->detail) : NULL;
-    }
-    return &g->g;
 }
 
 /*
@@ -433,41 +309,6 @@ int check_envelope(struct check_msg *m, const char *sender, struct check_result 
     if (check_remember(m, NULL, r) < 0 || m->sender == NULL)
         rc = -1;
     return rc;
-}
-
-void check_esmtp(struct check_msg *m, char *const *args)
-{
-    m->eight.declared = eight_declared(args);
-}
-
-void check_recipient(struct check_msg *m, const char *rcpt)
-{
-    const struct cfg_list *domains = &m->cfg->eight_bit.seven_bit_only_domains;
-    const char *at = strrchr(rcpt, '@');
-    size_t len;
-
-    if (domains->n == 0 || m->eight.domain != NULL || at == NULL)
-        return;
-    /* The domain: after the last '@' (no domain holds one), up to '>'. */
-    len = strlen(at + 1);
-    if (len > 0 && at[len] == '>')
-        len--;
-    m->eight.domain = eight_domain(at + 1, len, domains);
-}
-
-/* check_scan - LEN bytes at DATA of a header field (or the body: BODY). */
-static void check_scan(struct check_msg *m, const void *data, size_t len, bool body)
-{
-    if (m->eight.found || !check_eight_on(m->cfg) || !eight_found(data, len))
-        return;
-    m->eight.found = true;
-    m->eight.body = body;
-}
-
-bool check_body(struct check_msg *m, const void *data, size_t len)
-{
-    check_scan(m, data, len, true);
-    return check_eight_on(m->cfg) && !m->eight.found;
 }
 
 /* check_results_new - room for N results in *RS; -1 when out of memory. */
@@ -565,67 +406,6 @@ int check_header(struct check_msg *m, const char *name, const char *value,
          policy_is_trusted(cfg, m->login)))
         return 0;
     return check_field(m, name, value, rs);
-}
-
-/*
- * check_eight_decide - the 8-bit rule's decision on the message: kept as
- * the failed one, or in report mode as the reported one unless another
- * is. Asked once, and only when no header decision failed.
- */
-static void check_eight_decide(struct check_msg *m)
-{
-    struct policy_eight req = {m->sender ? m->sender : "", m->eight.declared,
-                               m->eight.found, m->eight.domain};
-    struct policy_verdict v;
-    struct check_kept *k = NULL;
-
-    m->eight.decided = true;
-    if (!check_eight_on(m->cfg))
-        return;
-    policy_decide_eight(m->cfg, &req, &v); /* out of memory: a tempfail */
-    if (v.action != HM_ACCEPT)
-        k = &m->failed;
-    else if (v.decision != HM_ACCEPT && m->reported.v.reason == HM_REASON_NONE)
-        k = &m->reported;
-    if (k == NULL) {
-        policy_verdict_clear(&v);
-        return;
-    }
-    k->v = v; /* taken over */
-    k->field = NULL;
-    k->in_name = false;
-    k->stage = m->eight.body ? "body" : "header";
-    k->domain = v.reason == HM_REASON_7BIT_DOMAIN ? m->eight.domain : NULL;
-    m->eight.kept = k;
-    if (k == &m->reported)
-        m->late_report = k;
-}
-
-/*
- * check_on_behalf_decide - an on-behalf From: address stands only with a
- * Sender: whose every address the login owns; without, it is not-owned:
- * kept as the failed decision, or in report mode as the reported one
- * unless another is.
- */
-static void check_on_behalf_decide(struct check_msg *m)
-{
-    struct check_kept *k = &m->on_behalf;
-
-    if (k->v.reason == HM_REASON_NONE || (m->senders > 0 && !m->sender_not_owned))
-        return;
-    k->v.reason = HM_REASON_NOT_OWNED;
-    k->v.decision = HM_REJECT;
-    k->v.action = m->cfg->policy.mode == HM_MODE_REPORT ? HM_ACCEPT : HM_REJECT;
-    if (k->v.action == HM_REJECT) {
-        m->failed = *k;
-    } else if (m->reported.v.reason == HM_REASON_NONE) {
-        m->reported = *k;
-        m->late_report = &m->reported;
-    } else {
-        check_kept_clear(k);
-        return;
-    }
-    memset(k, 0, sizeof(*k)); /* moved */
 }
 
 const struct check_kept *check_final(struct check_msg *m)
