@@ -40,6 +40,24 @@ bool idna_is_international(const char *domain, size_t len)
     return false;
 }
 
+/*
+ * idna_result - the end of a libidn2 conversion that returned RC and, on
+ * success, OUT (libidn2's memory, freed here): a malloc'd copy of OUT in
+ * *RESULT_R; returns as idna_ascii() does.
+ */
+static int idna_result(int rc, char *out, char **result_r, const char **error_r)
+{
+    if (rc == IDN2_MALLOC)
+        return -2;
+    if (rc != IDN2_OK) {
+        *error_r = idn2_strerror(rc);
+        return -1;
+    }
+    *result_r = strdup(out);
+    idn2_free(out);
+    return *result_r != NULL ? 0 : -2;
+}
+
 int idna_ascii(const char *domain, size_t len, char **ascii_r, const char **error_r)
 {
     char *copy = strndup(domain, len);
@@ -53,15 +71,7 @@ int idna_ascii(const char *domain, size_t len, char **ascii_r, const char **erro
     rc = idn2_lookup_u8((const uint8_t *)copy, &out,
                         IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT | IDN2_ALABEL_ROUNDTRIP);
     free(copy);
-    if (rc == IDN2_MALLOC)
-        return -2;
-    if (rc != IDN2_OK) {
-        *error_r = idn2_strerror(rc);
-        return -1;
-    }
-    *ascii_r = strdup((const char *)out);
-    idn2_free(out);
-    return *ascii_r != NULL ? 0 : -2;
+    return idna_result(rc, (char *)out, ascii_r, error_r);
 }
 
 int idna_unicode(const char *domain, size_t len, char **unicode_r, const char **error_r)
@@ -74,15 +84,7 @@ int idna_unicode(const char *domain, size_t len, char **unicode_r, const char **
         return rc;
     rc = idn2_to_unicode_8z8z(ascii, &out, 0);
     free(ascii);
-    if (rc == IDN2_MALLOC)
-        return -2;
-    if (rc != IDN2_OK) {
-        *error_r = idn2_strerror(rc);
-        return -1;
-    }
-    *unicode_r = strdup(out);
-    idn2_free(out);
-    return *unicode_r != NULL ? 0 : -2;
+    return idna_result(rc, out, unicode_r, error_r);
 }
 
 bool idna_same_domain(const char *a, size_t alen, const char *b, size_t blen)
