@@ -59,45 +59,57 @@ static void test_escape(void **state)
     }
 }
 
+/* login_filter templates, each with logins and the filters they expand to. */
 static const struct {
-    const char *template, *login, *filter;
+    const char *template;
+    const char *cases[7][2]; /* login, filter; up to the first NULL login */
 } expansions[] = {
-    {"(uid=%u)", "janed", "(uid=janed)"},
-    {"(uid=%u)", "*", "(uid=\\2A)"},
-    {"(uid=%u)", "janed)(uid=*", "(uid=janed\\29\\28uid=\\2A)"},
-    {"(uid=%u)", "\\2a", "(uid=\\5C2a)"},
-    {"(uid=%u)", "%u", "(uid=%u)"},
-    {"(uid=%u)", "%l@%d", "(uid=%l@%d)"},
-    {"(uid=%l)", "janed@example.com", "(uid=janed)"},
-    {"(uid=%l)", "janed", "(uid=janed)"},
-    {"(uid=%l)", "a@b@example.com", "(uid=a@b)"},
-    {"(&(uid=%l)(dc=%d))", "janed@example.com", "(&(uid=janed)(dc=example.com))"},
-    {"(&(uid=%l)(dc=%d))", "janed", "(&(uid=janed)(dc=))"},
-    {"(&(uid=%l)(dc=%d))", "j*@(x)", "(&(uid=j\\2A)(dc=\\28x\\29))"},
-    {"(&(uid=%l)(dc=%d))", "@", "(&(uid=)(dc=))"},
+    {"(uid=%u)",
+     {{"janed", "(uid=janed)"},
+      {"*", "(uid=\\2A)"},
+      {"janed)(uid=*", "(uid=janed\\29\\28uid=\\2A)"},
+      {"\\2a", "(uid=\\5C2a)"},
+      {"%u", "(uid=%u)"},
+      {"%l@%d", "(uid=%l@%d)"}}},
+    {"(uid=%l)",
+     {{"janed@example.com", "(uid=janed)"},
+      {"janed", "(uid=janed)"},
+      {"a@b@example.com", "(uid=a@b)"}}},
+    {"(&(uid=%l)(dc=%d))",
+     {{"janed@example.com", "(&(uid=janed)(dc=example.com))"},
+      {"janed", "(&(uid=janed)(dc=))"},
+      {"j*@(x)", "(&(uid=j\\2A)(dc=\\28x\\29))"},
+      {"@", "(&(uid=)(dc=))"}}},
     {"(mail=%u)",
-     "j\xc3\xa9@b\xc3\xbc"
-     "cher.example",
-     "(mail=j\\C3\\A9@b\\C3\\BCcher.example)"},
-    {"(x=100%%)", "a", "(x=100%)"},
-    {"(|(uid=%u)(mail=%u))", "a*", "(|(uid=a\\2A)(mail=a\\2A))"},
+     {{"j\xc3\xa9@b\xc3\xbc"
+       "cher.example",
+       "(mail=j\\C3\\A9@b\\C3\\BCcher.example)"}}},
+    {"(x=100%%)", {{"a", "(x=100%)"}}},
+    {"(|(uid=%u)(mail=%u))", {{"a*", "(|(uid=a\\2A)(mail=a\\2A))"}}},
 };
 
-static void test_expand(void **state)
+/* TEMPLATE expanded for LOGIN is the filter WANT. */
+static void expand_one(const char *template, const char *login, const char *want)
 {
     const char *why = NULL;
     char *out;
-    size_t i;
+
+    if (dir_filter_expand(template, login, NULL, NULL, &out, &why) < 0)
+        fail_msg("%s with %s: %s", template, login, why);
+    if (strcmp(out, want) != 0)
+        fail_msg("%s with %s: got %s, want %s", template, login, out, want);
+    free(out);
+}
+
+static void test_expand(void **state)
+{
+    size_t i, k;
 
     (void)state;
-    for (i = 0; i < N(expansions); i++) {
-        if (dir_filter_expand(expansions[i].template, expansions[i].login, NULL, NULL,
-                              &out, &why) < 0)
-            fail_msg("case %zu: %s", i, why);
-        if (strcmp(out, expansions[i].filter) != 0)
-            fail_msg("case %zu: got %s, want %s", i, out, expansions[i].filter);
-        free(out);
-    }
+    for (i = 0; i < N(expansions); i++)
+        for (k = 0; k < N(expansions[i].cases) && expansions[i].cases[k][0] != NULL; k++)
+            expand_one(expansions[i].template, expansions[i].cases[k][0],
+                       expansions[i].cases[k][1]);
 }
 
 static void test_expand_bad_template(void **state)
