@@ -11,15 +11,12 @@ SCRIPT_TESTS += test/differential/run.sh
 check_PROGRAMS += test/differential/checked
 test_differential_checked_SOURCES = test/differential/checked.c
 test_differential_checked_LDADD = $(CORE_LIBS)
-EXTRA_DIST += \
-	test/differential/compare.py \
-	test/differential/gen.py \
-	test/differential/hooks.mjs \
+## The generator and the judge; Python's oracle; Thunderbird's oracle with
+## the loader hooks it runs under; the npm package list and its lock.
+EXTRA_DIST += test/differential/gen.py test/differential/compare.py \
 	test/differential/oracle_py.py \
-	test/differential/oracle_tb.mjs \
-	test/differential/package-lock.json \
-	test/differential/package.json \
-	test/differential/register.mjs
+	test/differential/oracle_tb.mjs test/differential/register.mjs test/differential/hooks.mjs \
+	test/differential/package.json test/differential/package-lock.json
 
 differential-long: test/differential/checked
 	@$(AM_TESTS_ENVIRONMENT) \

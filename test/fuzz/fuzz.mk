@@ -17,21 +17,15 @@ fuzz:
 	HM_LIBCONFIG_LIBS='$(LIBCONFIG_LIBS)'; export HM_LIBCONFIG_LIBS; \
 	$(SHELL) $(top_srcdir)/test/fuzz/run.sh
 
-## The seed corpora are directories: automake copies them whole.
-EXTRA_DIST += \
-	test/fuzz/run.sh \
-	test/fuzz/fuzz_address.c \
-	test/fuzz/fuzz_config.c \
-	test/fuzz/fuzz_xtext.c \
-	test/fuzz/fuzz.h \
-	test/fuzz/tbmodel.c \
-	test/fuzz/tbmodel.h \
-	test/fuzz/address.dict \
-	test/fuzz/config.dict \
-	test/fuzz/xtext.dict \
-	test/fuzz/lsan.supp \
-	test/fuzz/corpus/address \
-	test/fuzz/corpus/config \
-	test/fuzz/corpus/xtext
+## The runner; the three harnesses and their header; the model of
+## Thunderbird's reading that fuzz_address.c compares with; a dictionary
+## and a seed corpus per harness (the corpora are directories: automake
+## copies them whole); the leak suppressions.
+EXTRA_DIST += test/fuzz/run.sh \
+	test/fuzz/fuzz_address.c test/fuzz/fuzz_config.c test/fuzz/fuzz_xtext.c test/fuzz/fuzz.h \
+	test/fuzz/tbmodel.c test/fuzz/tbmodel.h \
+	test/fuzz/address.dict test/fuzz/config.dict test/fuzz/xtext.dict \
+	test/fuzz/corpus/address test/fuzz/corpus/config test/fuzz/corpus/xtext \
+	test/fuzz/lsan.supp
 
 .PHONY: fuzz
