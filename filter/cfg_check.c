@@ -303,6 +303,7 @@ static const char *const modes[] = {"enforce", "report", NULL};
 static const char *const unauth[] = {"accept", "reject", NULL};
 static const char *const onerr[] = {"tempfail", "accept", "reject", NULL};
 static const char *const names[] = {"check", "ignore", NULL};
+static const char *const decide_ats[] = {"mail", "end-of-data", NULL};
 static const char *const def_uri[] = {"ldapi:///", NULL};
 static const char *const def_attrs[] = {"mail", "mailLocalAddress", NULL};
 static const char *const def_login[] = {"uid", NULL};
@@ -386,6 +387,7 @@ const struct cfg_key cfg_keys[] = {
         false),
     ENUM("policy.display_names", policy.display_names, "check", names),
     LIST("policy.trusted_logins", policy.trusted_logins, NULL, cfg_check_word, true),
+    ENUM("policy.decide_at", policy.decide_at, "mail", decide_ats),
     INT("cache.ttl", cache.ttl, 300, 0, 86400),
     INT("cache.negative_ttl", cache.negative_ttl, 60, 0, 86400),
     INT("cache.size", cache.size, 100000, 0, 10000000),
@@ -574,6 +576,14 @@ static const char *cfg_print_note(const struct cfg *cfg, const struct cfg_key *k
 {
     if (strcmp(k->name, "socket") == 0 && cfg->socket_host_added)
         return "inet:PORT without a host listens on 127.0.0.1 only";
+    if (strcmp(k->name, "policy.decide_at") == 0 &&
+        cfg->policy.decide_at == HM_DECIDE_EOD)
+        return cfg->eight_bit.undeclared == HM_UNDECLARED_REJECT
+                   ? "at MAIL FROM where the MTA cannot send the login and sender at "
+                     "end-of-message; eight_bit.undeclared keeps the MAIL step (no "
+                     "reply) for BODY= and SMTPUTF8"
+                   : "at MAIL FROM where the MTA cannot send the login and sender at "
+                     "end-of-message";
     if (set)
         return NULL;
     if (strncmp(k->name, "policy.reject_text_", 19) == 0)

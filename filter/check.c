@@ -3,6 +3,7 @@
  *	check - the decisions of one message
  * SUMMARY
  *	check_begin(), check_login(), check_envelope(), check_header(),
+ *	check_hold(), check_held(),
  *	check_field(), check_is_field(), check_final(), check_report(),
  *	check_detail(), check_end(), check_result_clear(),
  *	check_results_clear(), check_dir_lookup(); privately check_kept_clear()
@@ -149,7 +150,7 @@ static int check_field_no_memory(struct check_msg *m, const char *name)
     if (m->failed.v.reason == HM_REASON_NONE) {
         check_no_memory(&m->failed.v);
         m->failed.field = strdup(name);
-        m->failed.stage = "header";
+        m->failed.stage = m->stage;
     }
     return -1;
 }
@@ -163,6 +164,7 @@ void check_begin(struct check_msg *m, const struct cfg *cfg, check_lookup_fn *lo
     m->grant_fn = grant;
     m->lookup_ctx = ctx;
     m->lookup = HM_LOOKUP_ERROR;
+    m->stage = "header";
 }
 
 void check_kept_clear(struct check_kept *k)
@@ -173,6 +175,8 @@ void check_kept_clear(struct check_kept *k)
     free(k->field);
     memset(k, 0, sizeof(*k));
 }
+
+static void check_held_clear(struct check_msg *m);
 
 void check_end(struct check_msg *m)
 {
@@ -193,6 +197,8 @@ void check_end(struct check_msg *m)
     m->entry = NULL;
     m->detail = NULL;
     m->client_reports = 0;
+    check_held_clear(m);
+    m->stage = "header";
 }
 
 void check_login(struct check_msg *m, const char *login)
@@ -208,14 +214,14 @@ void check_login(struct check_msg *m, const char *login)
  * envelope). Returns 0, or -1 when out of memory.
  */
 static int check_keep(struct check_kept *k, const char *field,
-                      const struct check_result *r)
+                      const struct check_result *r, const char *stage)
 {
     k->v = r->v;
     k->v.text = r->v.text ? strdup(r->v.text) : NULL;
     k->v.shown = r->v.shown ? strdup(r->v.shown) : NULL;
     k->field = field ? strdup(field) : NULL;
     k->in_name = r->in_name;
-    k->stage = field ? "header" : "mail";
+    k->stage = field ? stage : "mail";
     k->domain = NULL;
     if ((r->v.text && !k->v.text) || (r->v.shown && !k->v.shown) || (field && !k->field))
         return -1;
@@ -233,10 +239,10 @@ static int check_remember(struct check_msg *m, const char *field,
     if (r->v.action != HM_ACCEPT) {
         if (field == NULL || m->failed.v.reason != HM_REASON_NONE)
             return 0;
-        return check_keep(&m->failed, field, r);
+        return check_keep(&m->failed, field, r, m->stage);
     }
     if (r->v.decision != HM_ACCEPT && m->reported.v.reason == HM_REASON_NONE)
-        return check_keep(&m->reported, field, r);
+        return check_keep(&m->reported, field, r, m->stage);
     return 0;
 }
 
@@ -376,7 +382,7 @@ int check_field(struct check_msg *m, const char *name, const char *value,
             m->sender_not_owned = true;
         if (r->v.reason == HM_REASON_ON_BEHALF &&
             m->on_behalf.v.reason == HM_REASON_NONE &&
-            check_keep(&m->on_behalf, name, r) < 0)
+            check_keep(&m->on_behalf, name, r, m->stage) < 0)
             rc = -1;
     }
     if (i < list.n && sender) /* not all decided: not all owned */
@@ -385,18 +391,26 @@ int check_field(struct check_msg *m, const char *name, const char *value,
     return rc;
 }
 
-int check_header(struct check_msg *m, const char *name, const char *value,
-                 struct check_results *rs)
+/* check_seen - what every header field tells before any decision. */
+static void check_seen(struct check_msg *m, const char *name, const char *value)
 {
     const struct cfg *cfg = m->cfg;
 
-    rs->v = NULL;
-    rs->n = 0;
     check_scan(m, name, strlen(name), false);
     check_scan(m, value, strlen(value), false);
     if (cfg->policy.mode == HM_MODE_REPORT &&
         strcasecmp(name, cfg->policy.report_header) == 0)
         m->client_reports++;
+}
+
+/* check_decide_header - check_header() past check_seen(). */
+static int check_decide_header(struct check_msg *m, const char *name, const char *value,
+                               struct check_results *rs)
+{
+    const struct cfg *cfg = m->cfg;
+
+    rs->v = NULL;
+    rs->n = 0;
     if ((!m->explain && m->failed.v.reason != HM_REASON_NONE) ||
         !check_is_field(cfg, name))
         return 0;
@@ -406,6 +420,65 @@ int check_header(struct check_msg *m, const char *name, const char *value,
          policy_is_trusted(cfg, m->login)))
         return 0;
     return check_field(m, name, value, rs);
+}
+
+int check_header(struct check_msg *m, const char *name, const char *value,
+                 struct check_results *rs)
+{
+    check_seen(m, name, value);
+    return check_decide_header(m, name, value, rs);
+}
+
+int check_hold(struct check_msg *m, const char *name, const char *value)
+{
+    struct check_held *more;
+
+    check_seen(m, name, value);
+    if (!check_is_field(m->cfg, name))
+        return 0;
+    more = realloc(m->held, (m->nheld + 1) * sizeof(*more));
+    if (more == NULL)
+        return check_field_no_memory(m, name);
+    m->held = more;
+    more[m->nheld].name = strdup(name);
+    more[m->nheld].value = strdup(value);
+    if (more[m->nheld].name == NULL || more[m->nheld].value == NULL) {
+        free(more[m->nheld].name);
+        free(more[m->nheld].value);
+        return check_field_no_memory(m, name);
+    }
+    m->nheld++;
+    return 0;
+}
+
+int check_held(struct check_msg *m, check_each_fn *each, void *arg)
+{
+    struct check_results rs;
+    size_t i;
+    int rc = 0;
+
+    m->stage = "end-of-data";
+    for (i = 0; i < m->nheld; i++) {
+        if (check_decide_header(m, m->held[i].name, m->held[i].value, &rs) < 0)
+            rc = -1;
+        each(arg, m->held[i].name, &rs);
+        check_results_clear(&rs);
+    }
+    return rc;
+}
+
+/* check_held_clear - forget the held fields. */
+static void check_held_clear(struct check_msg *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->nheld; i++) {
+        free(m->held[i].name);
+        free(m->held[i].value);
+    }
+    free(m->held);
+    m->held = NULL;
+    m->nheld = 0;
 }
 
 const struct check_kept *check_final(struct check_msg *m)

@@ -52,6 +52,8 @@ struct milter_gen {
     struct cfg *cfg;
     struct dir *dir;
     unsigned refs;
+    int no_mail_addr; /* decide_at = "end-of-data", but the MTA sent no
+                         {mail_addr} there: new connections decide at MAIL */
 };
 
 /* A message's log lines wait for end-of-DATA, where the queue id is known. */
@@ -64,6 +66,9 @@ struct milter_conn {
     sfsistat header_reply;             /* SMFIS_NOREPLY when the MTA expects none */
     sfsistat rcpt_reply;               /* the same for RCPT TO */
     sfsistat body_enough;              /* SMFIS_SKIP when the MTA offers it */
+    bool at_eod;                       /* decided at end-of-DATA (policy.decide_at) */
+    sfsistat mail_reply;               /* at_eod, MAIL kept: SMFIS_NOREPLY if possible */
+    char *mail_arg;                    /* at_eod: MAIL FROM's sender, as written */
     char *pending[MILTER_PENDING_MAX]; /* its log lines, without the queue id */
     enum log_level pending_level[MILTER_PENDING_MAX];
     size_t npending;
@@ -140,6 +145,8 @@ static void milter_msg_end(struct milter_conn *c)
     check_end(&c->msg);
     free(c->login);
     c->login = NULL;
+    free(c->mail_arg);
+    c->mail_arg = NULL;
     milter_pending_clear(c);
 }
 
@@ -314,7 +321,7 @@ static void milter_flush(SMFICTX *ctx, struct milter_conn *c)
  * "+6Aaned" would make it janed. Returns -1 when the MTA's macros
  * contradict each other or memory runs out: the message is tempfailed.
  */
-static int milter_login(SMFICTX *ctx, char **login_r)
+static int milter_login(SMFICTX *ctx, const char *stage, char **login_r)
 {
     const char *raw = smfi_getsymval(ctx, "{auth_authen}");
     const char *type = smfi_getsymval(ctx, "{auth_type}");
@@ -325,9 +332,9 @@ static int milter_login(SMFICTX *ctx, char **login_r)
     if (raw == NULL || *raw == '\0') {
         if (type == NULL || *type == '\0')
             return 0;
-        log_error("%s: the MTA sends {auth_type} but no {auth_authen} at MAIL FROM: "
+        log_error("%s: the MTA sends {auth_type} but no {auth_authen} at %s: "
                   "check its milter macros",
-                  milter_queue_id(ctx));
+                  milter_queue_id(ctx), stage);
         return -1;
     }
     if (mta != NULL && mta[0] >= '0' && mta[0] <= '9') {
@@ -350,7 +357,15 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
     if (c == NULL)
         return SMFIS_TEMPFAIL;
     milter_msg_end(c);
-    if (milter_login(ctx, &c->login) < 0) {
+    if (c->at_eod) { /* decided at end-of-DATA: only BODY= and SMTPUTF8 now */
+        if (argv[0] != NULL) {
+            check_esmtp(&c->msg, argv + 1);
+            if ((c->mail_arg = strdup(argv[0])) == NULL)
+                log_error("%s: out of memory", milter_queue_id(ctx));
+        }
+        return c->mail_reply;
+    }
+    if (milter_login(ctx, "MAIL FROM", &c->login) < 0) {
         smfi_setreply(ctx, "451", "4.3.0", "Temporary failure, try again later");
         return SMFIS_TEMPFAIL;
     }
@@ -403,28 +418,50 @@ static sfsistat mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
     return c->body_enough; /* 8-bit data found: the rest is not needed */
 }
 
-static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
+/* A connection and its context, for check_held()'s callback. */
+struct milter_each {
+    SMFICTX *ctx;
+    struct milter_conn *c;
+};
+
+/* The decisions on header field NAME: logged, or kept for end-of-DATA. */
+static void milter_header_results(void *arg, const char *name,
+                                  const struct check_results *rs)
 {
-    struct milter_conn *c = smfi_getpriv(ctx);
-    struct check_results rs;
+    const struct milter_each *e = arg;
+    const char *stage = e->c->at_eod ? "end-of-data" : "header";
     size_t i;
 
-    if (c == NULL)
-        return SMFIS_CONTINUE;
-    if (check_header(&c->msg, name, value, &rs) < 0)
-        log_error("%s: out of memory", milter_queue_id(ctx));
-    for (i = 0; i < rs.n; i++) {
-        const struct check_result *r = &rs.v[i];
+    for (i = 0; i < rs->n; i++) {
+        const struct check_result *r = &rs->v[i];
 
         if (r->parse_error != NULL)
-            log_debug("%s: %s: malformed: %s", milter_queue_id(ctx), name,
+            log_debug("%s: %s: malformed: %s", milter_queue_id(e->ctx), name,
                       r->parse_error);
         /* What is kept or reported is logged at end of DATA, with the queue id. */
         if (r->v.decision != HM_ACCEPT && r->v.action == HM_ACCEPT)
-            milter_defer(ctx, c, name, r->written, &r->v, "header", r->in_name);
+            milter_defer(e->ctx, e->c, name, r->written, &r->v, stage, r->in_name);
         else if (log_level_enabled(HM_LOG_DEBUG))
-            milter_log(ctx, &c->msg, name, r->written, &r->v, "header", r->in_name);
+            milter_log(e->ctx, &e->c->msg, name, r->written, &r->v, stage, r->in_name);
     }
+}
+
+static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
+{
+    struct milter_conn *c = smfi_getpriv(ctx);
+    struct milter_each e = {ctx, c};
+    struct check_results rs;
+
+    if (c == NULL)
+        return SMFIS_CONTINUE;
+    if (c->at_eod) { /* the login is not known yet: decided at end-of-DATA */
+        if (check_hold(&c->msg, name, value) < 0)
+            log_error("%s: out of memory", milter_queue_id(ctx));
+        return c->header_reply;
+    }
+    if (check_header(&c->msg, name, value, &rs) < 0)
+        log_error("%s: out of memory", milter_queue_id(ctx));
+    milter_header_results(&e, name, &rs);
     check_results_clear(&rs);
     return c->header_reply;
 }
@@ -445,6 +482,58 @@ static void milter_remove_client_reports(SMFICTX *ctx, struct milter_conn *c)
                         field);
 }
 
+/* decide_at = "end-of-data": a message the MTA's macros do not let decide. */
+static sfsistat milter_eod_tempfail(SMFICTX *ctx)
+{
+    smfi_setreply(ctx, "451", "4.3.0", "Temporary failure, try again later");
+    return SMFIS_TEMPFAIL;
+}
+
+/*
+ * decide_at = "end-of-data": the login, the envelope sender and the held
+ * header fields, decided now in one step. Returns SMFIS_CONTINUE to go on
+ * as at any end-of-DATA, or the answer when the envelope sender ends the
+ * message here (logged, counted).
+ */
+static sfsistat milter_eod(SMFICTX *ctx, struct milter_conn *c)
+{
+    const char *addr = smfi_getsymval(ctx, "{mail_addr}");
+    struct milter_each e = {ctx, c};
+    struct check_result r;
+    char *sender = NULL;
+    sfsistat rc;
+
+    if (c->mail_arg == NULL && addr == NULL) {
+        /* Never a message unchecked: this one waits, the next connections
+         * are decided at MAIL FROM. */
+        if (__atomic_exchange_n(&c->gen->no_mail_addr, 1, __ATOMIC_RELAXED) == 0)
+            log_error("%s: policy.decide_at = \"end-of-data\", but the MTA sends no "
+                      "{mail_addr} at end-of-message: message tempfailed; new "
+                      "connections are decided at MAIL FROM until a reload",
+                      milter_queue_id(ctx));
+        return milter_eod_tempfail(ctx);
+    }
+    if (milter_login(ctx, "end-of-message", &c->login) < 0 ||
+        (c->mail_arg == NULL && asprintf(&sender, "<%s>", addr) < 0))
+        return milter_eod_tempfail(ctx);
+    check_login(&c->msg, c->login);
+    if (check_envelope(&c->msg, c->mail_arg ? c->mail_arg : sender, &r) < 0)
+        log_error("%s: out of memory", milter_queue_id(ctx));
+    free(sender);
+    if (r.v.action != HM_ACCEPT) {
+        milter_log(ctx, &c->msg, "sender", r.written, &r.v, "end-of-data", false);
+        rc = milter_answer(ctx, &r.v);
+        stats_message(r.v.action, r.v.reason);
+        check_result_clear(&r);
+        return rc;
+    }
+    milter_defer(ctx, c, "sender", r.written, &r.v, "end-of-data", false);
+    check_result_clear(&r);
+    if (check_held(&c->msg, milter_header_results, &e) < 0)
+        log_error("%s: out of memory", milter_queue_id(ctx));
+    return SMFIS_CONTINUE;
+}
+
 static sfsistat mlfi_eom(SMFICTX *ctx)
 {
     struct milter_conn *c = smfi_getpriv(ctx);
@@ -455,6 +544,10 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
 
     if (c == NULL)
         return SMFIS_CONTINUE;
+    if (c->at_eod && (rc = milter_eod(ctx, c)) != SMFIS_CONTINUE) {
+        milter_msg_end(c);
+        return rc;
+    }
     milter_flush(ctx, c); /* the lines that waited for the queue id */
     if ((failed = check_final(&c->msg)) != NULL) {
         milter_log_kept(ctx, &c->msg, failed);
@@ -499,6 +592,59 @@ static sfsistat mlfi_close(SMFICTX *ctx)
     return SMFIS_CONTINUE;
 }
 
+/* log_MSG once per process (*SAID: whether it was). */
+#define milter_once(said, ...)                                                           \
+    do {                                                                                 \
+        if (__atomic_exchange_n((said), 1, __ATOMIC_RELAXED) == 0)                       \
+            log_warning(__VA_ARGS__);                                                    \
+    } while (0)
+
+static int milter_said_no_eod, milter_said_mail_reply;
+
+/*
+ * Whether a connection of GEN's configuration is decided at end-of-DATA,
+ * given what the MTA offers (F0 actions, F1 steps); the steps to ask for
+ * then added to *WANT. The MTA must send the login and sender at
+ * end-of-message (symbol lists) and leave out the MAIL step, or, where
+ * eight_bit.undeclared needs MAIL's BODY= and SMTPUTF8, send it without
+ * waiting for a reply (else it waits: one more round trip, said once).
+ */
+static bool milter_eod_ok(const struct milter_gen *gen, unsigned long f0,
+                          unsigned long f1, unsigned long *want, sfsistat *mail_reply)
+{
+    bool esmtp = gen->cfg->eight_bit.undeclared == HM_UNDECLARED_REJECT;
+    const char *why = NULL;
+
+    if (gen->cfg->policy.decide_at != HM_DECIDE_EOD)
+        return false;
+    if (__atomic_load_n(&gen->no_mail_addr, __ATOMIC_RELAXED))
+        return false; /* said when it was found */
+    if (!(f0 & SMFIF_SETSYMLIST))
+        why = "it cannot be asked for macros at end-of-message (no symbol lists)";
+    else if (!esmtp && !(f1 & SMFIP_NOMAIL))
+        why = "it cannot leave out the MAIL step (SMFIP_NOMAIL)";
+    if (why != NULL) {
+        milter_once(&milter_said_no_eod,
+                    "policy.decide_at = \"end-of-data\" is not possible with this MTA: "
+                    "%s; its connections are decided at MAIL FROM",
+                    why);
+        return false;
+    }
+    *mail_reply = SMFIS_NOREPLY;
+    if (!esmtp) {
+        *want |= SMFIP_NOMAIL;
+    } else if (f1 & SMFIP_NR_MAIL) {
+        *want |= SMFIP_NR_MAIL;
+    } else {
+        *mail_reply = SMFIS_CONTINUE;
+        milter_once(&milter_said_mail_reply,
+                    "policy.decide_at = \"end-of-data\": eight_bit.undeclared needs "
+                    "MAIL FROM's BODY= and SMTPUTF8, and this MTA waits for a reply to "
+                    "MAIL FROM (no SMFIP_NR_MAIL): one more round trip per message");
+    }
+    return true;
+}
+
 static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                                unsigned long f2, unsigned long f3, unsigned long *pf0,
                                unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
@@ -531,7 +677,9 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
         want |= SMFIP_NOHDRS;
     else if (cfg != NULL)
         want |= SMFIP_NR_HDR;
-    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
+    if (c != NULL && gen != NULL)
+        c->at_eod = milter_eod_ok(gen, f0, f1, &want, &c->mail_reply);
+    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST);
     *pf1 = f1 & want;
     *pf2 = 0;
     *pf3 = 0;
@@ -541,6 +689,12 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
         c->body_enough = (*pf1 & SMFIP_SKIP) ? SMFIS_SKIP : SMFIS_CONTINUE;
     }
     /* "v" (the MTA's version) tells whether {auth_authen} is xtext. */
+    if (c != NULL && c->at_eod) {
+        smfi_setsymlist(ctx, SMFIM_EOM,
+                        "{auth_authen} {auth_type} {mail_addr} i v {i} {client_addr} "
+                        "{client_name}");
+        return SMFIS_CONTINUE;
+    }
     smfi_setsymlist(ctx, SMFIM_ENVFROM,
                     "{auth_authen} {auth_type} i v {client_addr} {client_name}");
     smfi_setsymlist(ctx, SMFIM_EOM, "i {i}");

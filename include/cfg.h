@@ -21,6 +21,8 @@ enum cfg_names { HM_NAMES_CHECK, HM_NAMES_IGNORE };
 enum cfg_undeclared { HM_UNDECLARED_ACCEPT, HM_UNDECLARED_REJECT };
 /* What of a home value is compared with local_hosts: all of it, or its RDN's value. */
 enum cfg_home_value { HM_HOME_HOST, HM_HOME_RDN };
+/* When a message is decided: at MAIL FROM, or all at once at end-of-DATA. */
+enum cfg_decide_at { HM_DECIDE_MAIL, HM_DECIDE_EOD };
 
 struct cfg_list {
     char **v;
@@ -74,6 +76,7 @@ struct cfg {
         char *report_header;
         int display_names;              /* enum cfg_names */
         struct cfg_list trusted_logins; /* never checked (list servers, relays) */
+        int decide_at;                  /* enum cfg_decide_at */
     } policy;
     struct {
         int ttl;

@@ -92,6 +92,12 @@ struct check_eight {
                                       the reported one), or NULL */
 };
 
+/* A header field kept until end-of-DATA (policy.decide_at = "end-of-data"). */
+struct check_held {
+    char *name;
+    char *value;
+};
+
 /* One message, from MAIL FROM to end-of-DATA. Set explain; only read the rest. */
 struct check_msg {
     const struct cfg *cfg;
@@ -117,6 +123,11 @@ struct check_msg {
     bool sender_not_owned;       /* ... one of whose addresses is not the login's own */
     const struct check_kept *late_report; /* report mode: a decision made at
                                              end-of-DATA (on behalf, 8-bit) */
+    struct check_held *held;              /* decide_at = "end-of-data": the checked fields
+                                             seen before the login was known */
+    size_t nheld;
+    const char *stage; /* where a kept header decision was made: "header",
+                          or "end-of-data" once the held fields are decided */
 };
 
 /*
@@ -183,6 +194,25 @@ bool check_body(struct check_msg *m, const void *data, size_t len);
  */
 int check_header(struct check_msg *m, const char *name, const char *value,
                  struct check_results *rs);
+
+/*
+ * check_hold - with policy.decide_at = "end-of-data", a header field NAME
+ * with VALUE that comes before the login is known: read now for the
+ * 8-bit rule and the report header, and when it is a checked field kept
+ * for check_held(). Returns 0, or -1 when out of memory (a tempfail is
+ * then kept for end-of-DATA: the message is never accepted unchecked).
+ */
+int check_hold(struct check_msg *m, const char *name, const char *value);
+
+/*
+ * check_held - at end-of-DATA, after check_login() and check_envelope():
+ * decide on the held fields in their order as check_header() would, each
+ * one's results handed to EACH(ARG, NAME, RESULTS) (which must not keep
+ * them), with "end-of-data" as the stage of a kept decision. Returns 0,
+ * or -1 when memory ran out for one (as check_header()).
+ */
+typedef void check_each_fn(void *arg, const char *name, const struct check_results *rs);
+int check_held(struct check_msg *m, check_each_fn *each, void *arg);
 
 /*
  * check_field - decide on every address of header field NAME with VALUE,

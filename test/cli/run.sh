@@ -141,6 +141,7 @@ for line in \
     'policy.reject_text_not_homed = "Mailbox is not local: %s"  # default: policy.reject_text' \
     'policy.reject_text_not_owned = "%u may not send as %s"' \
     'stats_interval = 3600  # default' \
+    'policy.decide_at = "mail"  # default' \
     'eight_bit.undeclared = "accept"  # default' \
     'eight_bit.seven_bit_only_domains = [ ]  # default'; do
     ok_if "-n -v: $line" grep -qxF -- "$line" "$T/out"
@@ -150,6 +151,18 @@ ok_if "-n -v -p inet:PORT: 127.0.0.1 too" grep -qxF \
     'socket = "inet:9999@127.0.0.1"  # inet:PORT without a host listens on 127.0.0.1 only' "$T/out"
 run -v -c "$T/full.conf"
 is "$RC" 64 "-v without -n exits 64"
+# policy.decide_at = "end-of-data": -n -v says where it cannot hold
+printf 'ldap = { base = "dc=x"; };\nlocal_hosts = [ "mail.example.com" ];\npolicy = { decide_at = "end-of-data"; };\n' \
+    > "$T/eod.conf"
+run -n -v -c "$T/eod.conf"
+ok_if "-n -v: decide_at = end-of-data, and when MAIL FROM decides instead" grep -qxF \
+    'policy.decide_at = "end-of-data"  # at MAIL FROM where the MTA cannot send the login and sender at end-of-message' \
+    "$T/out"
+printf 'eight_bit = { undeclared = "reject"; };\n' >> "$T/eod.conf"
+run -n -v -c "$T/eod.conf"
+ok_if "-n -v: decide_at = end-of-data with eight_bit.undeclared: the MAIL step kept" grep -qF \
+    '# at MAIL FROM where the MTA cannot send the login and sender at end-of-message; eight_bit.undeclared keeps the MAIL step (no reply) for BODY= and SMTPUTF8' \
+    "$T/out"
 
 # socket = "inet:PORT": the daemon listens on 127.0.0.1 only, not on every
 # interface (no directory is needed to start it).

@@ -32,8 +32,8 @@ hm_start notify env NOTIFY_SOCKET="$T/notify.dgram"
 ok_if "sd_notify: READY=1 once listening, with a STATUS naming the socket" \
     notified "$T/notify.msgs" "READY=1 STATUS=listening on unix:$T/notify.sock"
 like "$(grep 'started, listening' "$T/notify.log")" \
-    "started, listening on unix:$T/notify\\.sock; local_hosts: mail\\.example\\.com\$" \
-    "the start-up line states the socket and local_hosts"
+    "started, listening on unix:$T/notify\\.sock; local_hosts: mail\\.example\\.com; decisions at MAIL FROM \\(policy\\.decide_at\\)\$" \
+    "the start-up line states the socket, local_hosts and where messages are decided"
 kill -HUP "$(hm_pid notify)"
 ok_if "sd_notify: RELOADING=1 at a reload" notified "$T/notify.msgs" "^RELOADING=1"
 ok_if "sd_notify: READY=1 again after it" \

@@ -59,6 +59,13 @@
 --   log      list of strings the daemon's log must gain during the case
 --   nolog    list of strings it must not gain
 --   run      function(case) replacing message() (multi-message cases)
+--
+-- With -D eod=1 the same cases run against the daemons' twins configured
+-- with policy.decide_at = "end-of-data" (NAME_eod, which run.sh starts):
+-- the MAIL step is negotiated away, the macros go with end-of-DATA
+-- ({mail_addr}: the sender without its angle brackets), and a verdict a
+-- case expects at MAIL comes at end-of-DATA with the same reply. Log
+-- expectations say stage=end-of-data for stage=mail and stage=header.
 
 POSTFIX = "Postfix 3.7.11"
 SMFIC_EOM = string.byte("E")   -- SMFIC_BODYEOB; miltertest exports no name for it
@@ -81,8 +88,10 @@ function fail(fmt, ...)
     error(string.format(fmt, ...), 0)
 end
 
-function sock(daemon) return "unix:" .. dir .. "/" .. daemon .. ".sock" end
-function logfile(daemon) return dir .. "/" .. daemon .. ".log" end
+EOD = tostring(eod) == "1"
+local function twin(daemon) return EOD and daemon .. "_eod" or daemon end
+function sock(daemon) return "unix:" .. dir .. "/" .. twin(daemon) .. ".sock" end
+function logfile(daemon) return dir .. "/" .. twin(daemon) .. ".log" end
 
 function log_size(daemon)
     local f = io.open(logfile(daemon), "rb")
@@ -204,6 +213,7 @@ function message(conn, t)
         table.insert(m, "{client_name}") table.insert(m, t.client[1])
         table.insert(m, "{client_addr}") table.insert(m, t.client[2])
     end
+    if EOD then return message_eod(conn, t, m) end
     if #m > 0 then mt.macro(conn, SMFIC_MAIL, table.unpack(m)) end
     local err = mt.mailfrom(conn, t.sender, table.unpack(t.args or {}))
     if err ~= nil then fail("MAIL FROM:%s: %s", t.sender, err) end
@@ -222,6 +232,13 @@ function message(conn, t)
         end
     end
     if mail ~= "continue" then return end
+    message_data(conn, t, nil, t.eom or "accept")
+end
+
+-- message_data(conn, t, macros, eom): a message's steps after MAIL FROM,
+-- MACROS (a list of name, value) sent with end-of-DATA, EOM expected there
+function message_data(conn, t, macros, eom)
+    local err, r
     if t.rcpts ~= nil and mt.test_option(conn, SMFIP_NORCPT) then
         fail("the case sends recipients, but RCPT was negotiated away (SMFIP_NORCPT)")
     end
@@ -248,12 +265,17 @@ function message(conn, t)
             fail("body chunk %d %q: reply %s, want %s", i, chunk, r, want or "continue or skip")
         end
     end
-    if t.eom_qid ~= nil then mt.macro(conn, SMFIC_EOM, "i", t.eom_qid) end
+    macros = macros or {}
+    if t.eom_qid ~= nil then table.insert(macros, "i") table.insert(macros, t.eom_qid) end
+    if #macros > 0 then mt.macro(conn, SMFIC_EOM, table.unpack(macros)) end
     err = mt.eom(conn)
     if err ~= nil then fail("eom: %s", err) end
     r = mt.getreply(conn)
-    local eom = t.eom or "accept"
-    if eom == "accept" then
+    if eom == "tempfail" or eom == "reject" then
+        if r ~= SMFIR_REPLYCODE then
+            fail("end of DATA: reply %s, want %s (a reply code)", reply_name(r), eom)
+        end
+    elseif eom == "accept" then
         if r ~= SMFIR_CONTINUE and r ~= SMFIR_ACCEPT then
             fail("end of DATA: reply %s, want accept (continue)", reply_name(r))
         end
@@ -288,6 +310,35 @@ function message(conn, t)
     end
 end
 
+-- message_eod(conn, t, macros): message() against a daemon that decides at
+-- end-of-DATA: MACROS (those message() made for MAIL) and {mail_addr} go
+-- with end-of-DATA; the MAIL step must have been negotiated away
+function message_eod(conn, t, macros)
+    if t.args ~= nil then
+        -- eight_bit.undeclared: MAIL FROM is sent for its ESMTP arguments,
+        -- with no reply asked
+        if not mt.test_option(conn, SMFIP_NR_MAIL) then
+            fail("decide_at = end-of-data with ESMTP arguments: SMFIP_NR_MAIL not negotiated")
+        end
+        local err = mt.mailfrom(conn, t.sender, table.unpack(t.args))
+        if err ~= nil then fail("MAIL FROM:%s: %s", t.sender, err) end
+    elseif not mt.test_option(conn, SMFIP_NOMAIL) then
+        fail("decide_at = end-of-data, but the MAIL step was not negotiated away (SMFIP_NOMAIL)")
+    end
+    table.insert(macros, "{mail_addr}")
+    table.insert(macros, (string.gsub(t.sender, "^<(.*)>$", "%1")))
+    local mail, eom = t.mail or "continue", t.eom or "accept"
+    if mail == "accept" then
+        eom = "accept"
+    elseif mail ~= "continue" then
+        eom = t.mail_reply or mail
+    end
+    if t.headers == nil and not mt.test_option(conn, SMFIP_NOHDRS) then
+        t = setmetatable({ headers = { { "Subject", "decided at end of DATA" } } }, { __index = t })
+    end
+    message_data(conn, t, macros, eom)
+end
+
 -- The default case: one message on a new connection.
 function single(t)
     local conn = connect(t.daemon or "main", t.mta == nil and POSTFIX or t.mta, t.offer)
@@ -298,6 +349,11 @@ end
 local function check_log(t, offset)
     local got = log_since(t.daemon or "main", offset)
     for _, want in ipairs(t.log or {}) do
+        if EOD and not LOG_AS_IS then
+            want = string.gsub(string.gsub(want, "stage=mail", "stage=end-of-data"),
+                               "stage=header", "stage=end-of-data")
+            want = string.gsub(want, " at MAIL FROM", " at end-of-message")
+        end
         if not string.find(got, want, 1, true) then
             fail("the log lacks \"%s\"; it got:\n%s", want, got)
         end
@@ -327,12 +383,13 @@ function run_cases(cases)
                 pcall(mt.disconnect, open_conns[i], false)
                 open_conns[i] = nil
             end
+            local name = (EOD and "decide_at = end-of-data: " or "") .. t.name
             if ok then
-                io.stdout:write("ok ", t.name, "\n")
+                io.stdout:write("ok ", name, "\n")
             else
                 failed = failed + 1
-                io.stdout:write("not ok ", t.name, "\n")
-                io.stderr:write("FAIL: ", t.name, ": ", tostring(err), "\n")
+                io.stdout:write("not ok ", name, "\n")
+                io.stderr:write("FAIL: ", name, ": ", tostring(err), "\n")
             end
         end
     end

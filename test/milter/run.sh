@@ -77,6 +77,21 @@ conf deleg_cache "$SEND_AS" "$ON_BEHALF" "$TRUSTED" "$DEBUG" cache.ttl=3600 cach
 DAEMONS="main unauth report erraccept errreject noheaders hup names plus reportbare"
 DAEMONS="$DAEMONS eight_domains eight_undeclared eight_seven eight_all eight_report eight_report7 eight_bare"
 DAEMONS="$DAEMONS deleg deleg_report deleg_cache"
+# The decision table again with policy.decide_at = "end-of-data"
+# (decisions.lua with -D eod=1 talks to NAME_eod): a twin of each daemon it
+# uses outside the HUP phases.
+EOD='policy.decide_at="end-of-data"'
+conf main_eod "$EOD"
+conf unauth_eod "$EOD" 'policy.unauthenticated="reject"'
+conf report_eod "$EOD" 'policy.mode="report"'
+conf erraccept_eod "$EOD" 'policy.on_directory_error="accept"'
+conf errreject_eod "$EOD" 'policy.on_directory_error="reject"'
+conf noheaders_eod "$EOD" 'policy.header_fields=[]'
+# eod.lua's own
+conf nomailaddr_eod "$EOD"
+conf eight_undeclared_eod "$EOD" 'eight_bit.undeclared="reject"'
+DAEMONS="$DAEMONS main_eod unauth_eod report_eod erraccept_eod errreject_eod noheaders_eod"
+DAEMONS="$DAEMONS nomailaddr_eod eight_undeclared_eod"
 NOT_UP=""
 for d in $DAEMONS; do hm_start "$d"; done
 for d in $DAEMONS; do hm_up "$d" || NOT_UP="$NOT_UP $d"; done
@@ -144,6 +159,8 @@ hm_stop stats
 
 # --- slapd up: the decision table and the sessions ----------------------------------
 lua decisions.lua up
+lua decisions.lua up -D eod=1
+lua eod.lua up -D eod=1
 lua sessions.lua up
 lua shown.lua up
 lua eight.lua up
@@ -314,6 +331,7 @@ like "$(grep 'reloaded' "$W/hup.log" | tail -1)" "^homed-milter: info: reloaded 
 # --- slapd stopped, then started again ---------------------------------------------------
 slapd_stop
 lua decisions.lua down
+lua decisions.lua down -D eod=1
 lua eight.lua down
 lua delegation.lua down
 raw main "$JANED" "$POSTFIX" 'mail:<janed@example.com>'
@@ -326,6 +344,7 @@ slapd_start || diag "slapd did not start again"
 # A URI that did not answer is tried again once a second, by one connection.
 sleep 1.1
 lua decisions.lua back
+lua decisions.lua back -D eod=1
 
 # --- a second instance on the socket of a running one -------------------------------------
 # Only a stale socket may be removed: a second start (a typo, a second unit)

@@ -600,6 +600,81 @@ static void test_messages_in_a_row(void **state)
 }
 
 /* No directory client (out of memory making one): a directory error, 451. */
+/* check_held()'s callback: how often, and how many decisions in all. */
+static void count_held(void *arg, const char *name, const struct check_results *rs)
+{
+    size_t *counts = arg;
+
+    assert_non_null(name);
+    counts[0]++;
+    counts[1] += rs->n;
+}
+
+/*
+ * decide_at = "end-of-data": header fields come before the login is known;
+ * they are held (no lookup yet), then decided after the envelope sender,
+ * a kept decision marked stage end-of-data; nothing stays for the next.
+ */
+static void test_held(void **state)
+{
+    struct msg t;
+    size_t counts[2] = {0, 0};
+    const struct check_kept *k;
+
+    (void)state;
+    msg_begin(&t, "mode = \"report\";", HM_LOOKUP_FOUND, homes_here, NULL);
+    assert_int_equal(check_hold(&t.m, "Subject", "hello"), 0);
+    assert_int_equal(check_hold(&t.m, "X-Homed-Milter", "accept"), 0);
+    assert_int_equal(check_hold(&t.m, "From", "John <johnd@company1.com>"), 0);
+    assert_int_equal(check_hold(&t.m, "sender", "janed@example.com"), 0);
+    assert_int_equal(t.m.nheld, 2);          /* the checked fields only */
+    assert_int_equal(t.m.client_reports, 1); /* counted as they come */
+    assert_int_equal(t.fd.lookups, 0);       /* no login yet */
+    check_login(&t.m, "janed");
+    envelope(&t, "<jane.doe@example.com>", HM_ACCEPT, "owned");
+    assert_int_equal(check_held(&t.m, count_held, counts), 0);
+    assert_int_equal(counts[0], 2);
+    assert_int_equal(counts[1], 2); /* report mode decides on, every field */
+    assert_null(check_final(&t.m));
+    assert_non_null(t.m.reported.field);
+    assert_string_equal(t.m.reported.field, "From");
+    assert_string_equal(t.m.reported.stage, "end-of-data");
+    report(&t, "reject reason=not-owned address=johnd@company1.com");
+    check_end(&t.m);
+    assert_int_equal(t.m.nheld, 0);
+    assert_null(t.m.held);
+    assert_int_equal(t.fd.lookups, 1);
+    cfg_unref(t.cfg);
+
+    /* enforce: the first failure is kept, the fields after it not decided */
+    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, NULL);
+    assert_int_equal(check_hold(&t.m, "From", "janed@example.com, alice@example.org"), 0);
+    assert_int_equal(check_hold(&t.m, "Sender", "johnd@company1.com"), 0);
+    check_login(&t.m, "janed");
+    envelope(&t, "<janed@example.com>", HM_ACCEPT, "owned");
+    counts[0] = counts[1] = 0;
+    assert_int_equal(check_held(&t.m, count_held, counts), 0);
+    assert_int_equal(counts[0], 2);
+    assert_int_equal(counts[1], 2); /* janed, alice; Sender: not decided */
+    k = check_final(&t.m);
+    assert_non_null(k);
+    assert_string_equal(k->v.shown, "alice@example.org");
+    assert_string_equal(k->stage, "end-of-data");
+    msg_end(&t);
+
+    /* not authenticated: held, never decided */
+    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, NULL);
+    assert_int_equal(check_hold(&t.m, "From", "johnd@company1.com"), 0);
+    check_login(&t.m, NULL);
+    envelope(&t, "<johnd@company1.com>", HM_ACCEPT, "unauthenticated");
+    counts[0] = counts[1] = 0;
+    assert_int_equal(check_held(&t.m, count_held, counts), 0);
+    assert_int_equal(counts[1], 0);
+    assert_null(check_final(&t.m));
+    assert_int_equal(t.fd.lookups, 0);
+    msg_end(&t);
+}
+
 static void test_no_directory(void **state)
 {
     struct cfg *cfg = load("");
@@ -638,6 +713,7 @@ int main(void)
         cmocka_unit_test(test_directory_error),
         cmocka_unit_test(test_two_entries),
         cmocka_unit_test(test_no_directory),
+        cmocka_unit_test(test_held),
         cmocka_unit_test_setup_teardown(test_explain_decides_all, msg_setup,
                                         msg_teardown),
         cmocka_unit_test_setup_teardown(test_messages_in_a_row, msg_setup, msg_teardown),
