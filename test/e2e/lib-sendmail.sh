@@ -87,6 +87,11 @@ sendmail_ns() {
     exec "$SM_DIR/sendmail" -C "$SM_DIR/sendmail.cf" "$@"
 }
 
+# sendmail_defines NAME VALUE...: the m4 line define(`NAME', `VALUE')dnl for each pair
+sendmail_defines() {
+    printf "define(\`%s', \`%s')dnl\n" "$@"
+}
+
 sendmail_init() {
     _r=$SM_DIR/root
     SM_HOSTNAME=${3:-mail.example.com}
@@ -98,27 +103,28 @@ sendmail_init() {
     printf '127.0.0.1 %s localhost %s\n::1 %s localhost %s\n' \
         "$SM_HOSTNAME" "$_h" "$SM_HOSTNAME" "$_h" > "$SM_DIR/hosts"
     if [ -n "${2:-}" ]; then
-        _delivery="define(\`SMART_HOST', \`relay:[127.0.0.1]')dnl
-define(\`RELAY_MAILER_ARGS', \`TCP \$h $2')dnl
-define(\`confDELIVERY_MODE', \`background')dnl"
+        _delivery=$(sendmail_defines SMART_HOST 'relay:[127.0.0.1]' \
+            RELAY_MAILER_ARGS "TCP \$h $2" confDELIVERY_MODE background)
     else
-        _delivery="define(\`confDELIVERY_MODE', \`queue')dnl"
+        _delivery=$(sendmail_defines confDELIVERY_MODE queue)
     fi
+    _defines=$(sendmail_defines \
+        confDOMAIN_NAME "$SM_HOSTNAME" \
+        confSERVICE_SWITCH_FILE "$SM_DIR/service.switch" \
+        confHOSTS_FILE /etc/hosts \
+        QUEUE_DIR "$SM_DIR/mqueue" \
+        confPID_FILE "$SM_DIR/sendmail.pid" \
+        STATUS_FILE "$SM_DIR/statistics" \
+        HELP_FILE "$_r/etc/mail/helpfile" \
+        ALIAS_FILE "$SM_DIR/aliases" \
+        confDONT_BLAME_SENDMAIL TrustStickyBit \
+        confDONT_PROBE_INTERFACES True \
+        confTO_IDENT 0s \
+        confAUTH_MECHANISMS "PLAIN LOGIN")
     cat > "$SM_DIR/e2e.mc" <<MC
 include(\`$_r/usr/share/sendmail/cf/m4/cf.m4')dnl
 OSTYPE(\`linux')dnl
-define(\`confDOMAIN_NAME', \`$SM_HOSTNAME')dnl
-define(\`confSERVICE_SWITCH_FILE', \`$SM_DIR/service.switch')dnl
-define(\`confHOSTS_FILE', \`/etc/hosts')dnl
-define(\`QUEUE_DIR', \`$SM_DIR/mqueue')dnl
-define(\`confPID_FILE', \`$SM_DIR/sendmail.pid')dnl
-define(\`STATUS_FILE', \`$SM_DIR/statistics')dnl
-define(\`HELP_FILE', \`$_r/etc/mail/helpfile')dnl
-define(\`ALIAS_FILE', \`$SM_DIR/aliases')dnl
-define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
-define(\`confDONT_PROBE_INTERFACES', \`True')dnl
-define(\`confTO_IDENT', \`0s')dnl
-define(\`confAUTH_MECHANISMS', \`PLAIN LOGIN')dnl
+$_defines
 TRUST_AUTH_MECH(\`PLAIN LOGIN')dnl
 $_delivery
 FEATURE(\`no_default_msa')dnl
