@@ -149,6 +149,13 @@ refused_at_mail() {
     printf '%s\n' "$SUBJECT" >> "$BASE/refused"
 }
 
+# mail_refused MTA NAME LOGIN FROM DESC: LOGIN sends as FROM (to
+# bob@example.org) and is told at MAIL FROM that FROM is not local
+mail_refused() {
+    send "$1-$2" "$3" --from "$4" --to bob@example.org
+    refused_at_mail "$1" "$5" "$NOT_LOCAL $4"
+}
+
 # refused_at_eom MTA DESC REPLY: MAIL FROM was fine, the end of DATA got REPLY
 refused_at_eom() {
     like "$(reply_to "$OUT" "MAIL FROM")" '^<-  250 ' "$1, $2: MAIL FROM accepted"
@@ -236,8 +243,7 @@ delegation() {
 
     accepted_with_sender "$1" sendas-sender "Sales <sales@example.com>" "send as"
 
-    send "$1-sendas-alice" alice --from sales@example.com --to bob@example.org
-    refused_at_mail "$1" "alice (no right) as MAIL FROM sales@example.com" "$NOT_LOCAL sales@example.com"
+    mail_refused "$1" sendas-alice alice sales@example.com "alice (no right) as MAIL FROM sales@example.com"
     logged_now "$1" "alice as sales@" "login=alice sender=sales@example.com reject reason=not-owned stage=mail"
     send "$1-sendas-alice-from" alice --from alice@example.com --to bob@example.org \
         --header "From: Sales <sales@example.com>"
@@ -261,8 +267,7 @@ delegation() {
         --header "From: Copier <copier@example.net>"
     accepted "$1" "device account scanner (@example.net) as copier@example.net"
     logged_now "$1" "device account" "login=scanner sender=copier@example.net accept reason=owned stage=mail"
-    send "$1-device-sub" scanner --from copier@sub.example.net --to bob@example.org
-    refused_at_mail "$1" "device account as copier@sub.example.net" "$NOT_LOCAL copier@sub.example.net"
+    mail_refused "$1" device-sub scanner copier@sub.example.net "device account as copier@sub.example.net"
     send "$1-device-other" scanner --from scanner@example.com --to bob@example.org \
         --header "From: copier@example.org"
     refused_at_eom "$1" "device account, From: copier@example.org" "$NOT_LOCAL copier@example.org"
@@ -285,8 +290,7 @@ delegation() {
         logged_now "$1" "U-label envelope" \
             "$(printf 'login=buecher sender=info@b\303\274cher.example accept reason=owned stage=mail')"
     fi
-    send "$1-idna-bad" janed --from x@xn--zz.example --to bob@example.org
-    refused_at_mail "$1" "an invalid IDNA label (x@xn--zz.example)" "$NOT_LOCAL x@xn--zz.example"
+    mail_refused "$1" idna-bad janed x@xn--zz.example "an invalid IDNA label (x@xn--zz.example)"
     logged_now "$1" "invalid IDNA label" "login=janed sender=x@xn--zz.example reject reason=malformed stage=mail"
 
     send "$1-trusted" lists --from list-bounces@lists.example.org --to bob@example.org \
@@ -305,12 +309,10 @@ core() {
         --header "From: Jane Doe <jane.doe@example.com>"
     accepted "$1" "janed as her alias, in another case"
 
-    send "$1-other" janed --from johnd@company1.com --to bob@example.org
-    refused_at_mail "$1" "janed as johnd@company1.com" "$NOT_LOCAL johnd@company1.com"
+    mail_refused "$1" other janed johnd@company1.com "janed as johnd@company1.com"
     logged "$1" "other" "login=janed sender=johnd@company1.com reject reason=not-owned stage=mail"
 
-    send "$1-homed" johnd --from JohnD@COMPANY1.com --to bob@example.org
-    refused_at_mail "$1" "johnd (homed elsewhere) as himself" "$NOT_LOCAL JohnD@COMPANY1.com"
+    mail_refused "$1" homed johnd JohnD@COMPANY1.com "johnd (homed elsewhere) as himself"
     logged "$1" "homed" "login=johnd sender=JohnD@COMPANY1.com reject reason=not-homed stage=mail"
 
     send "$1-from" janed --from janed@example.com --to bob@example.org \
@@ -378,8 +380,7 @@ send postfix-sender janed --from janed@example.com --to bob@example.org \
     --header "Sender: johnd@company1.com"
 refused_at_eom postfix "good From:, forged Sender:" "$NOT_LOCAL johnd@company1.com"
 
-send postfix-ghost ghost --from ghost@example.com --to bob@example.org
-refused_at_mail postfix "a login with no directory entry" "$NOT_LOCAL ghost@example.com"
+mail_refused postfix ghost ghost ghost@example.com "a login with no directory entry"
 logged postfix "ghost" "login=ghost sender=ghost@example.com reject reason=no-entry stage=mail"
 
 # The milter logs the queue id at end of DATA, as Postfix does, and the
