@@ -375,6 +375,7 @@ static const struct {
     {"policy.report_header", "{ }", "a group", "a string"},
     {"policy.display_names", "false", "a boolean", "a string"},
     {"policy.trusted_logins", "{ }", "a group", "a list of strings"},
+    {"policy.decide_at", "true", "a boolean", "a string"},
     {"cache.ttl", "1.5", "a number with a fraction", "an integer"},
     {"cache.negative_ttl", "true", "a boolean", "an integer"},
     {"cache.size", "\"big\"", "a string", "an integer"},
