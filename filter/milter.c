@@ -2,7 +2,8 @@
  * NAME
  *	milter - the libmilter glue
  * SUMMARY
- *	milter_register(), milter_set_config(), milter_shutdown()
+ *	milter_register(), milter_set_config(), milter_shutdown() (milter_log.c:
+ *	its log lines)
  * DESCRIPTION
  *	Maps the milter protocol onto check, which decides, and nothing
  *	else:
@@ -44,36 +45,9 @@
 #include "directory.h"
 #include "log.h"
 #include "milter.h"
+#include "milter_priv.h"
 #include "policy.h"
 #include "stats.h"
-
-/* A configuration and the directory client made for it. */
-struct milter_gen {
-    struct cfg *cfg;
-    struct dir *dir;
-    unsigned refs;
-    int no_mail_addr; /* decide_at = "end-of-data", but the MTA sent no
-                         {mail_addr} there: new connections decide at MAIL */
-};
-
-/* A message's log lines wait for end-of-DATA, where the queue id is known. */
-#define MILTER_PENDING_MAX 32
-
-struct milter_conn {
-    struct milter_gen *gen;
-    struct check_msg msg;              /* the current message */
-    char *login;                       /* its login, which msg references */
-    sfsistat header_reply;             /* SMFIS_NOREPLY when the MTA expects none */
-    sfsistat rcpt_reply;               /* the same for RCPT TO */
-    sfsistat body_enough;              /* SMFIS_SKIP when the MTA offers it */
-    bool at_eod;                       /* decided at end-of-DATA (policy.decide_at) */
-    sfsistat mail_reply;               /* at_eod, MAIL kept: SMFIS_NOREPLY if possible */
-    char *mail_arg;                    /* at_eod: MAIL FROM's sender, as written */
-    char *pending[MILTER_PENDING_MAX]; /* its log lines, without the queue id */
-    enum log_level pending_level[MILTER_PENDING_MAX];
-    size_t npending;
-    size_t dropped; /* lines beyond MILTER_PENDING_MAX */
-};
 
 static pthread_mutex_t milter_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct milter_gen *milter_current;
@@ -128,17 +102,6 @@ void milter_shutdown(void)
     milter_gen_unref(old);
 }
 
-/* milter_pending_clear - forget the message's waiting log lines. */
-static void milter_pending_clear(struct milter_conn *c)
-{
-    size_t i;
-
-    for (i = 0; i < c->npending; i++)
-        free(c->pending[i]);
-    c->npending = 0;
-    c->dropped = 0;
-}
-
 /* milter_msg_end - forget the current message. */
 static void milter_msg_end(struct milter_conn *c)
 {
@@ -165,16 +128,6 @@ static struct milter_conn *milter_conn(SMFICTX *ctx)
     }
     check_begin(&c->msg, c->gen->cfg, check_dir_lookup, check_dir_grant, c->gen->dir);
     return c;
-}
-
-/* The queue id for log lines: {i} or i, else NOQUEUE. */
-static const char *milter_queue_id(SMFICTX *ctx)
-{
-    const char *id = smfi_getsymval(ctx, "{i}");
-
-    if (id == NULL)
-        id = smfi_getsymval(ctx, "i");
-    return id != NULL && *id != '\0' ? id : "NOQUEUE";
 }
 
 /* Reply text for smfi_setreply: '%' must be doubled. */
@@ -206,112 +159,6 @@ static sfsistat milter_answer(SMFICTX *ctx, const struct policy_verdict *v)
         log_warning("%s: cannot set the reply text", milter_queue_id(ctx));
     free(text);
     return v->action == HM_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
-}
-
-/*
- * The client as Postfix names it, "client=NAME[ADDR] ", from the macros the
- * milter asks for itself; "" when the MTA sent none.
- */
-static char *milter_client(SMFICTX *ctx)
-{
-    const char *addr = smfi_getsymval(ctx, "{client_addr}");
-    const char *name = smfi_getsymval(ctx, "{client_name}");
-    char *out;
-
-    if (addr == NULL || *addr == '\0')
-        return strdup("");
-    if (asprintf(&out, "client=%s[%s] ", name != NULL && *name != '\0' ? name : "unknown",
-                 addr) < 0)
-        return NULL;
-    return out;
-}
-
-/*
- * One verdict's log line, without the queue id: malloc'd, or NULL when out
- * of memory. IN_NAME: the address was shown by a display name. DOMAIN: the
- * 7-bit-only domain of an 8-bit verdict, or NULL.
- */
-static char *milter_line(SMFICTX *ctx, const struct check_msg *m, const char *what,
-                         const char *address, const struct policy_verdict *v,
-                         const char *stage, bool in_name, const char *domain)
-{
-    const char *detail = check_detail(m, v);
-    /* decided by an entry kept through an outage (cache.stale_ttl) */
-    bool stale = m->lookup == HM_LOOKUP_FOUND && m->detail != NULL;
-    char *client = milter_client(ctx), *line;
-
-    if (client == NULL ||
-        asprintf(
-            &line, "%slogin=%s %s=%s %s%s reason=%s stage=%s%s%s%s%s%s%s", client,
-            m->login ? m->login : "(none)", what, address && *address ? address : "<>",
-            v->action != v->decision ? "report " : "", policy_action_name(v->decision),
-            policy_reason_name(v->reason), stage, in_name ? " in=name" : "",
-            detail ? " error=" : "", detail ? detail : "", domain ? " domain=" : "",
-            domain ? domain : "", stale ? " cache=stale" : "") < 0)
-        line = NULL;
-    free(client);
-    return line;
-}
-
-static enum log_level milter_level(const struct policy_verdict *v)
-{
-    return v->decision == HM_ACCEPT ? HM_LOG_INFO : HM_LOG_WARNING;
-}
-
-/* Log a verdict now, under the queue id the MTA gave so far (or NOQUEUE). */
-static void milter_log(SMFICTX *ctx, const struct check_msg *m, const char *what,
-                       const char *address, const struct policy_verdict *v,
-                       const char *stage, bool in_name)
-{
-    char *line = milter_line(ctx, m, what, address, v, stage, in_name, NULL);
-
-    log_msg(milter_level(v), "%s: %s", milter_queue_id(ctx),
-            line ? line : "out of memory");
-    free(line);
-}
-
-/* Log a decision kept until end-of-DATA: a header's, or the 8-bit rule's. */
-static void milter_log_kept(SMFICTX *ctx, const struct check_msg *m,
-                            const struct check_kept *k)
-{
-    char *line = milter_line(ctx, m, k->field ? k->field : "sender", k->v.shown, &k->v,
-                             k->stage, k->in_name, k->domain);
-
-    log_msg(milter_level(&k->v), "%s: %s", milter_queue_id(ctx),
-            line ? line : "out of memory");
-    free(line);
-}
-
-/* Keep a verdict's line until end-of-DATA, when the queue id is known. */
-static void milter_defer(SMFICTX *ctx, struct milter_conn *c, const char *what,
-                         const char *address, const struct policy_verdict *v,
-                         const char *stage, bool in_name)
-{
-    char *line;
-
-    if (!log_level_enabled(milter_level(v)))
-        return;
-    if (c->npending == MILTER_PENDING_MAX ||
-        (line = milter_line(ctx, &c->msg, what, address, v, stage, in_name, NULL)) ==
-            NULL) {
-        c->dropped++;
-        return;
-    }
-    c->pending_level[c->npending] = milter_level(v);
-    c->pending[c->npending++] = line;
-}
-
-/* Log the waiting lines under the queue id end-of-DATA gives. */
-static void milter_flush(SMFICTX *ctx, struct milter_conn *c)
-{
-    const char *id = milter_queue_id(ctx);
-    size_t i;
-
-    for (i = 0; i < c->npending; i++)
-        log_msg(c->pending_level[i], "%s: %s", id, c->pending[i]);
-    if (c->dropped > 0)
-        log_warning("%s: %zu more decisions on this message not logged", id, c->dropped);
-    milter_pending_clear(c);
 }
 
 /*
