@@ -7,10 +7,22 @@
 ## mltload (test/tools/mltload.c) drives it, so make check builds it: it is
 ## also in tools.mk's EXTRA_PROGRAMS, which automake accepts (one set of
 ## rules; make clean and make distcheck are fine with both).
-SCRIPT_TESTS += test/faults/run.sh
+## postfix-soak.sh: a timed stream through a private chrooted Postfix while
+## slapd restarts every 30 s and the daemon reloads every 10 s; make check
+## runs it for 75 s (its default), make soak-postfix for HM_SOAK_SECONDS
+## (default 300). Both need root (Postfix); without it the test skips.
+SCRIPT_TESTS += test/faults/run.sh test/faults/postfix-soak.sh
 check_PROGRAMS += test/tools/mltload
 EXTRA_DIST += \
 	test/faults/countlisten.pl \
 	test/faults/gen-workload.sh \
 	test/faults/slowproxy.pl \
-	test/faults/smtpfeed.pl
+	test/faults/smtpfeed.pl \
+	test/faults/soakfeed.pl
+
+soak-postfix: homed-milter$(EXEEXT)
+	$(AM_TESTS_ENVIRONMENT) \
+	HM_SOAK_SECONDS=$${HM_SOAK_SECONDS:-300}; export HM_SOAK_SECONDS; \
+	$(SHELL) $(srcdir)/test/faults/postfix-soak.sh
+
+.PHONY: soak-postfix
