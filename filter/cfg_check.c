@@ -578,12 +578,7 @@ static const char *cfg_print_note(const struct cfg *cfg, const struct cfg_key *k
         return "inet:PORT without a host listens on 127.0.0.1 only";
     if (strcmp(k->name, "policy.decide_at") == 0 &&
         cfg->policy.decide_at == HM_DECIDE_EOD)
-        return cfg->eight_bit.undeclared == HM_UNDECLARED_REJECT
-                   ? "at MAIL FROM where the MTA cannot send the login and sender at "
-                     "end-of-message; eight_bit.undeclared keeps the MAIL step (no "
-                     "reply) for BODY= and SMTPUTF8"
-                   : "at MAIL FROM where the MTA cannot send the login and sender at "
-                     "end-of-message";
+        return "MAIL FROM passed without a reply, every decision at end-of-DATA";
     if (set)
         return NULL;
     if (strncmp(k->name, "policy.reject_text_", 19) == 0)

@@ -304,10 +304,8 @@ static void daemon_started(const struct cfg *cfg)
     }
     log_info("started, listening on %s; local_hosts: %s; decisions at %s", cfg->socket,
              hosts ? hosts : "(out of memory)",
-             cfg->policy.decide_at == HM_DECIDE_MAIL
-                 ? "MAIL FROM (policy.decide_at)"
-                 : "end-of-DATA (policy.decide_at), or at MAIL FROM on the connections "
-                   "of an MTA that cannot send the login and sender there (logged)");
+             cfg->policy.decide_at == HM_DECIDE_MAIL ? "MAIL FROM (policy.decide_at)"
+                                                     : "end-of-DATA (policy.decide_at)");
     free(hosts);
 }
 

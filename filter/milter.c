@@ -204,13 +204,13 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
     if (c == NULL)
         return SMFIS_TEMPFAIL;
     milter_msg_end(c);
-    if (c->at_eod) { /* decided at end-of-DATA: only BODY= and SMTPUTF8 now */
+    if (c->at_eod) { /* decided at end-of-DATA: the sender and BODY= kept */
         if (argv[0] != NULL) {
             check_esmtp(&c->msg, argv + 1);
             if ((c->mail_arg = strdup(argv[0])) == NULL)
                 log_error("%s: out of memory", milter_queue_id(ctx));
         }
-        return c->mail_reply;
+        return SMFIS_NOREPLY; /* libmilter answers an MTA that waits */
     }
     if (milter_login(ctx, "MAIL FROM", &c->login) < 0) {
         smfi_setreply(ctx, "451", "4.3.0", "Temporary failure, try again later");
@@ -301,7 +301,7 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
 
     if (c == NULL)
         return SMFIS_CONTINUE;
-    if (c->at_eod) { /* the login is not known yet: decided at end-of-DATA */
+    if (c->at_eod) { /* kept: decided at end-of-DATA, with the sender */
         if (check_hold(&c->msg, name, value) < 0)
             log_error("%s: out of memory", milter_queue_id(ctx));
         return c->header_reply;
@@ -329,44 +329,27 @@ static void milter_remove_client_reports(SMFICTX *ctx, struct milter_conn *c)
                         field);
 }
 
-/* decide_at = "end-of-data": a message the MTA's macros do not let decide. */
-static sfsistat milter_eod_tempfail(SMFICTX *ctx)
-{
-    smfi_setreply(ctx, "451", "4.3.0", "Temporary failure, try again later");
-    return SMFIS_TEMPFAIL;
-}
-
 /*
  * decide_at = "end-of-data": the login, the envelope sender and the held
- * header fields, decided now in one step. Returns SMFIS_CONTINUE to go on
- * as at any end-of-DATA, or the answer when the envelope sender ends the
- * message here (logged, counted).
+ * header fields, decided now in one step (the MAIL macros and MAIL FROM
+ * came without a reply). Returns SMFIS_CONTINUE to go on as at any
+ * end-of-DATA, or the answer when the envelope sender ends the message
+ * here (logged, counted). Never a message accepted unchecked: without its
+ * MAIL FROM (out of memory) or with contradicting macros, a tempfail.
  */
 static sfsistat milter_eod(SMFICTX *ctx, struct milter_conn *c)
 {
-    const char *addr = smfi_getsymval(ctx, "{mail_addr}");
     struct milter_each e = {ctx, c};
     struct check_result r;
-    char *sender = NULL;
     sfsistat rc;
 
-    if (c->mail_arg == NULL && addr == NULL) {
-        /* Never a message unchecked: this one waits, the next connections
-         * are decided at MAIL FROM. */
-        if (__atomic_exchange_n(&c->gen->no_mail_addr, 1, __ATOMIC_RELAXED) == 0)
-            log_error("%s: policy.decide_at = \"end-of-data\", but the MTA sends no "
-                      "{mail_addr} at end-of-message: message tempfailed; new "
-                      "connections are decided at MAIL FROM until a reload",
-                      milter_queue_id(ctx));
-        return milter_eod_tempfail(ctx);
+    if (c->mail_arg == NULL || milter_login(ctx, "MAIL FROM", &c->login) < 0) {
+        smfi_setreply(ctx, "451", "4.3.0", "Temporary failure, try again later");
+        return SMFIS_TEMPFAIL;
     }
-    if (milter_login(ctx, "end-of-message", &c->login) < 0 ||
-        (c->mail_arg == NULL && asprintf(&sender, "<%s>", addr) < 0))
-        return milter_eod_tempfail(ctx);
     check_login(&c->msg, c->login);
-    if (check_envelope(&c->msg, c->mail_arg ? c->mail_arg : sender, &r) < 0)
+    if (check_envelope(&c->msg, c->mail_arg, &r) < 0)
         log_error("%s: out of memory", milter_queue_id(ctx));
-    free(sender);
     if (r.v.action != HM_ACCEPT) {
         milter_log(ctx, &c->msg, "sender", r.written, &r.v, "end-of-data", false);
         rc = milter_answer(ctx, &r.v);
@@ -439,59 +422,6 @@ static sfsistat mlfi_close(SMFICTX *ctx)
     return SMFIS_CONTINUE;
 }
 
-/* log_MSG once per process (*SAID: whether it was). */
-#define milter_once(said, ...)                                                           \
-    do {                                                                                 \
-        if (__atomic_exchange_n((said), 1, __ATOMIC_RELAXED) == 0)                       \
-            log_warning(__VA_ARGS__);                                                    \
-    } while (0)
-
-static int milter_said_no_eod, milter_said_mail_reply;
-
-/*
- * Whether a connection of GEN's configuration is decided at end-of-DATA,
- * given what the MTA offers (F0 actions, F1 steps); the steps to ask for
- * then added to *WANT. The MTA must send the login and sender at
- * end-of-message (symbol lists) and leave out the MAIL step, or, where
- * eight_bit.undeclared needs MAIL's BODY= and SMTPUTF8, send it without
- * waiting for a reply (else it waits: one more round trip, said once).
- */
-static bool milter_eod_ok(const struct milter_gen *gen, unsigned long f0,
-                          unsigned long f1, unsigned long *want, sfsistat *mail_reply)
-{
-    bool esmtp = gen->cfg->eight_bit.undeclared == HM_UNDECLARED_REJECT;
-    const char *why = NULL;
-
-    if (gen->cfg->policy.decide_at != HM_DECIDE_EOD)
-        return false;
-    if (__atomic_load_n(&gen->no_mail_addr, __ATOMIC_RELAXED))
-        return false; /* said when it was found */
-    if (!(f0 & SMFIF_SETSYMLIST))
-        why = "it cannot be asked for macros at end-of-message (no symbol lists)";
-    else if (!esmtp && !(f1 & SMFIP_NOMAIL))
-        why = "it cannot leave out the MAIL step (SMFIP_NOMAIL)";
-    if (why != NULL) {
-        milter_once(&milter_said_no_eod,
-                    "policy.decide_at = \"end-of-data\" is not possible with this MTA: "
-                    "%s; its connections are decided at MAIL FROM",
-                    why);
-        return false;
-    }
-    *mail_reply = SMFIS_NOREPLY;
-    if (!esmtp) {
-        *want |= SMFIP_NOMAIL;
-    } else if (f1 & SMFIP_NR_MAIL) {
-        *want |= SMFIP_NR_MAIL;
-    } else {
-        *mail_reply = SMFIS_CONTINUE;
-        milter_once(&milter_said_mail_reply,
-                    "policy.decide_at = \"end-of-data\": eight_bit.undeclared needs "
-                    "MAIL FROM's BODY= and SMTPUTF8, and this MTA waits for a reply to "
-                    "MAIL FROM (no SMFIP_NR_MAIL): one more round trip per message");
-    }
-    return true;
-}
-
 static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                                unsigned long f2, unsigned long f3, unsigned long *pf0,
                                unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
@@ -524,8 +454,17 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
         want |= SMFIP_NOHDRS;
     else if (cfg != NULL)
         want |= SMFIP_NR_HDR;
-    if (c != NULL && gen != NULL)
-        c->at_eod = milter_eod_ok(gen, f0, f1, &want, &c->mail_reply);
+    /*
+     * decide_at = "end-of-data": MAIL FROM without a reply (libmilter
+     * answers it itself for an MTA that does not know SMFIP_NR_MAIL), for
+     * the sender as the client wrote it, BODY= and the MAIL macros; the
+     * MAIL step left out instead would leave only the MTA's {mail_addr},
+     * which Postfix lowercases and canonicalizes.
+     */
+    if (c != NULL && cfg->policy.decide_at == HM_DECIDE_EOD) {
+        c->at_eod = true;
+        want |= SMFIP_NR_MAIL;
+    }
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST);
     *pf1 = f1 & want;
     *pf2 = 0;
@@ -536,12 +475,6 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
         c->body_enough = (*pf1 & SMFIP_SKIP) ? SMFIS_SKIP : SMFIS_CONTINUE;
     }
     /* "v" (the MTA's version) tells whether {auth_authen} is xtext. */
-    if (c != NULL && c->at_eod) {
-        smfi_setsymlist(ctx, SMFIM_EOM,
-                        "{auth_authen} {auth_type} {mail_addr} i v {i} {client_addr} "
-                        "{client_name}");
-        return SMFIS_CONTINUE;
-    }
     smfi_setsymlist(ctx, SMFIM_ENVFROM,
                     "{auth_authen} {auth_type} i v {client_addr} {client_name}");
     smfi_setsymlist(ctx, SMFIM_EOM, "i {i}");

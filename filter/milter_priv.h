@@ -22,8 +22,6 @@ struct milter_gen {
     struct cfg *cfg;
     struct dir *dir;
     unsigned refs;
-    int no_mail_addr; /* decide_at = "end-of-data", but the MTA sent no
-                         {mail_addr} there: new connections decide at MAIL */
 };
 
 /* A message's log lines wait for end-of-DATA, where the queue id is known. */
@@ -37,7 +35,6 @@ struct milter_conn {
     sfsistat rcpt_reply;               /* the same for RCPT TO */
     sfsistat body_enough;              /* SMFIS_SKIP when the MTA offers it */
     bool at_eod;                       /* decided at end-of-DATA (policy.decide_at) */
-    sfsistat mail_reply;               /* at_eod, MAIL kept: SMFIS_NOREPLY if possible */
     char *mail_arg;                    /* at_eod: MAIL FROM's sender, as written */
     char *pending[MILTER_PENDING_MAX]; /* its log lines, without the queue id */
     enum log_level pending_level[MILTER_PENDING_MAX];

@@ -325,6 +325,36 @@ core() {
     logged "$1" "xtext" "login=ops+2Bbot sender=ops@example.com accept reason=owned"
 }
 
+# eod_core MTA: policy.decide_at = "end-of-data" (homed-milter.conf(5)): the
+# same verdicts, all at end of DATA, in one step
+eod_core() {
+    milter_conf accept 'policy.decide_at="end-of-data"'
+    ok_if "$1, end-of-data: the milter reloads" milter_reload
+    _eod_mark=$(wc -l < "$MILTER_LOG")
+    send "$1-eod-owned" janed --from janed@example.com --to bob@example.org \
+        --header "From: Jane Doe <janed@example.com>"
+    accepted "$1" "end-of-data: janed as janed@example.com"
+    logged_now "$1" "end-of-data, owned" \
+        "login=janed sender=janed@example.com accept reason=owned stage=end-of-data"
+    send "$1-eod-envelope" janed --from JohnD@COMPANY1.com --to bob@example.org
+    refused_at_eom "$1" "end-of-data: janed as JohnD@COMPANY1.com" "$NOT_LOCAL JohnD@COMPANY1.com"
+    logged_now "$1" "end-of-data, envelope" \
+        "login=janed sender=JohnD@COMPANY1.com reject reason=not-owned stage=end-of-data"
+    send "$1-eod-from" janed --from janed@example.com --to bob@example.org \
+        --header "From: John Doe <JohnD@COMPANY1.com>"
+    refused_at_eom "$1" "end-of-data: forged From:" "$NOT_LOCAL JohnD@COMPANY1.com"
+    logged_now "$1" "end-of-data, From:" \
+        "login=janed From=JohnD@COMPANY1.com reject reason=not-owned stage=end-of-data"
+    send "$1-eod-unauth" - --from carol@example.org --to bob@example.org \
+        --header "From: John Doe <JohnD@COMPANY1.com>"
+    accepted "$1" "end-of-data: unauthenticated, unauthenticated = accept"
+    ok_if "$1, end-of-data: no fallback to MAIL FROM logged" \
+        sh -c '! tail -n "+$2" "$1" | grep -qF "is not possible with this MTA"' sh \
+        "$MILTER_LOG" "$((_eod_mark + 1))"
+    milter_conf accept
+    ok_if "$1, back to decide_at = mail: the milter reloads" milter_reload
+}
+
 # --- Postfix -----------------------------------------------------------------------
 SERVER=127.0.0.1:$PF_PORT
 ACCEPT_RE='^<-  250 2\.0\.0 Ok: queued as [0-9A-F]+$'
@@ -435,6 +465,9 @@ milter_conf accept
 ok_if "the milter reloads on SIGHUP (unauthenticated = accept)" milter_reload
 send postfix-unauth-again - --from carol@example.org --to bob@example.org
 accepted postfix "unauthenticated, accept again after the reload"
+
+# policy.decide_at = "end-of-data"
+eod_core postfix
 
 # --- From: and Sender: as the recipient's mail client shows them -------------------
 # janed with her own envelope sender, on the second smtpd (the header as
@@ -572,6 +605,7 @@ else
         delegation_reload on
         delegation sendmail
         delegation_reload off
+        eod_core sendmail
     else
         tap_result 1 "sendmail started"
     fi

@@ -32,7 +32,10 @@ local cases = {
           end
           if mt.test_option(conn, SMFIP_NOHDRS) then fail("SMFIP_NOHDRS negotiated: From: would go unchecked") end
           if not mt.test_option(conn, SMFIP_NR_HDR) then fail("SMFIP_NR_HDR not negotiated: the MTA waits for a reply to each header") end
-          if mt.test_option(conn, SMFIP_NOMAIL) ~= EOD then fail("SMFIP_NOMAIL %s", EOD and "not negotiated (decide_at = end-of-data)" or "negotiated") end
+          if mt.test_option(conn, SMFIP_NOMAIL) then fail("SMFIP_NOMAIL negotiated") end
+          if mt.test_option(conn, SMFIP_NR_MAIL) ~= EOD then
+              fail("SMFIP_NR_MAIL %s", EOD and "not negotiated (decide_at = end-of-data)" or "negotiated")
+          end
           -- miltertest exports no SMFIF_*: report mode adds its header
           -- (ADDHDRS) and removes the copies a client sent (CHGHDRS)
           local SMFIF_ADDHDRS, SMFIF_CHGHDRS = 0x01, 0x10

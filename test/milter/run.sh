@@ -88,10 +88,9 @@ conf erraccept_eod "$EOD" 'policy.on_directory_error="accept"'
 conf errreject_eod "$EOD" 'policy.on_directory_error="reject"'
 conf noheaders_eod "$EOD" 'policy.header_fields=[]'
 # eod.lua's own
-conf nomailaddr_eod "$EOD"
 conf eight_undeclared_eod "$EOD" 'eight_bit.undeclared="reject"'
 DAEMONS="$DAEMONS main_eod unauth_eod report_eod erraccept_eod errreject_eod noheaders_eod"
-DAEMONS="$DAEMONS nomailaddr_eod eight_undeclared_eod"
+DAEMONS="$DAEMONS eight_undeclared_eod"
 NOT_UP=""
 for d in $DAEMONS; do hm_start "$d"; done
 for d in $DAEMONS; do hm_up "$d" || NOT_UP="$NOT_UP $d"; done
