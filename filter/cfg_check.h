@@ -9,9 +9,12 @@
 #ifndef HM_CFG_CHECK_H
 #define HM_CFG_CHECK_H
 
+#include <libconfig.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
+
+#include "cfg.h"
 
 /* What a key's value is. */
 enum cfg_type { T_STRING, T_INT, T_BOOL, T_LIST, T_ENUM, T_RESERVED };
@@ -75,5 +78,28 @@ int cfg_read_secret(const char *path, char **secret_r, const char **error_r);
  * *error_r, which is NULL when out of memory. In cfg_include.c.
  */
 int cfg_check_includes(const char *path, const char *include_dir, char **error_r);
+
+/* The state of one load (cfg.c): where errors go. */
+struct cfg_loader {
+    const char *path;
+    char *error;
+};
+
+/*
+ * cfg_fail - the load's error: "FILE:LINE: message" (FILE NULL: the main
+ * file), the first one only. Returns -1.
+ */
+int cfg_fail(struct cfg_loader *ld, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* cfg_list_push - a copy of VALUE at the end of L; -1 when out of memory. */
+int cfg_list_push(struct cfg_list *l, const char *value);
+
+/*
+ * cfg_check_all - after the walk of the file C into CFG: the checks across
+ * keys, and what depends on other keys filled in (cfg_all.c). Returns 0,
+ * or -1 with the error in LD.
+ */
+int cfg_check_all(struct cfg_loader *ld, const config_t *c, struct cfg *cfg);
 
 #endif

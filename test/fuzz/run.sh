@@ -134,7 +134,7 @@ build_harness() {
         # gethostname() is the harness's own (see fuzz_config.c); ldap.uri is
         # checked with libldap's ldap_url_parse().
         # shellcheck disable=SC2086
-        build config filter/cfg.c filter/cfg_check.c filter/cfg_include.c -- \
+        build config filter/cfg.c filter/cfg_all.c filter/cfg_check.c filter/cfg_include.c -- \
             -Wl,--wrap=gethostname $HM_LIBCONFIG_LIBS $HM_LDAP_LIBS
         ;;
     *) return 1 ;;
