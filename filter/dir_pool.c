@@ -61,6 +61,8 @@ struct dir_pool {
     int *uri_state;       /* enum dir_uri_state per ldap.uri, atomic */
     long long *retry_at;  /* per ldap.uri: no connect before (ms, monotonic);
                              0: none failed; atomic */
+    long long *pending;   /* per ldap.uri: since when a connect to it has had
+                             no answer (ms, monotonic); 0: none; atomic */
     char **last_error;    /* per ldap.uri: why it failed last; under lock */
     int last_uri;         /* the URI the last connection went to; -1: none yet */
     size_t nconns;
@@ -91,10 +93,13 @@ struct dir_pool *dir_pool_new(const struct cfg *cfg)
     pool->last_uri = -1;
     if ((pool->uri_state = calloc(cfg->ldap.uri.n + 1, sizeof(int))) == NULL ||
         (pool->retry_at = calloc(cfg->ldap.uri.n + 1, sizeof(long long))) == NULL ||
+        (pool->pending = calloc(cfg->ldap.uri.n + 1, sizeof(long long))) == NULL ||
         (pool->last_error = calloc(cfg->ldap.uri.n + 1, sizeof(char *))) == NULL ||
         pthread_mutex_init(&pool->lock, NULL) != 0) {
         free(pool->uri_state);
         free(pool->retry_at);
+        free(pool->pending);
+        free(pool->pending);
         free(pool->last_error);
         free(pool);
         return NULL;
@@ -106,6 +111,8 @@ struct dir_pool *dir_pool_new(const struct cfg *cfg)
         pthread_mutex_destroy(&pool->lock);
         free(pool->uri_state);
         free(pool->retry_at);
+        free(pool->pending);
+        free(pool->pending);
         free(pool->last_error);
         free(pool);
         return NULL;
@@ -134,6 +141,7 @@ void dir_pool_free(struct dir_pool *pool)
     pthread_mutex_destroy(&pool->lock);
     free(pool->uri_state);
     free(pool->retry_at);
+    free(pool->pending);
     for (i = 0; i < pool->cfg->ldap.uri.n; i++)
         free(pool->last_error[i]);
     free(pool->last_error);
@@ -350,6 +358,32 @@ static LDAP *dir_connect_one(const struct dir_pool *pool, const char *uri, char 
     return ld;
 }
 
+/* Milliseconds on the monotonic clock. */
+static long long dir_now_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/*
+ * dir_connect_uri - dir_connect_one() to URI number I, the first of
+ * simultaneous connects to it marked pending until it is answered.
+ */
+static LDAP *dir_connect_uri(struct dir_pool *pool, size_t i, char **detail,
+                             bool *refused_r)
+{
+    long long zero = 0, now = dir_now_ms();
+    bool mine = __atomic_compare_exchange_n(&pool->pending[i], &zero, now, false,
+                                            __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    LDAP *ld = dir_connect_one(pool, pool->cfg->ldap.uri.v[i], detail, refused_r);
+
+    if (mine)
+        __atomic_store_n(&pool->pending[i], 0, __ATOMIC_RELEASE);
+    return ld;
+}
+
 /* URI number I failed (its REASON): logged when it answered before. */
 static void dir_uri_failed(struct dir_pool *pool, size_t i, const char *reason,
                            bool refused)
@@ -380,15 +414,6 @@ static void dir_uri_answered(struct dir_pool *pool, size_t i)
                     cfg->ldap.uri.v[last]);
 }
 
-/* Milliseconds on the monotonic clock. */
-static long long dir_now_ms(void)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 /*
  * dir_may_try - whether URI number I may be tried now: it did not fail,
  * or its second has passed and this caller is the one of all connections
@@ -402,6 +427,14 @@ static bool dir_may_try(struct dir_pool *pool, size_t i, bool probing)
     /* The taker's try may last ldap.timeout: the others wait that out too. */
     long long next = now + DIR_RETRY_MS + 1000LL * pool->cfg->ldap.timeout;
 
+    /*
+     * A connect that has had no answer for a second: the server hangs (or
+     * is slower than we wait), and is not asked by every connection at once.
+     */
+    long long since = __atomic_load_n(&pool->pending[i], __ATOMIC_ACQUIRE);
+
+    if (since != 0 && now - since >= DIR_RETRY_MS)
+        return false;
     if (at == 0)
         return true;
     /*
@@ -458,7 +491,7 @@ void dir_pool_fail_back(struct dir_pool *pool, struct dir_conn *c)
     for (i = 0; i < cur && i < uris->n; i++) {
         if (!dir_may_try(pool, i, true))
             continue;
-        if ((ld = dir_connect_one(pool, uris->v[i], &why, &refused)) != NULL) {
+        if ((ld = dir_connect_uri(pool, i, &why, &refused)) != NULL) {
             ldap_unbind_ext(c->ld, NULL, NULL);
             c->ld = ld;
             c->uri = uris->v[i];
@@ -481,11 +514,17 @@ int dir_pool_connect(struct dir_pool *pool, struct dir_conn *c, char **detail)
     for (i = 0; i < uris->n; i++) {
         if (!dir_may_try(pool, i, false)) {
             /* Not hammered while down: the next URI, or an answer at once. */
+            long long since = __atomic_load_n(&pool->pending[i], __ATOMIC_ACQUIRE);
+
             pthread_mutex_lock(&pool->lock);
-            dir_say(&one, "%s (not tried again yet: once a second)",
-                    pool->last_error[i] ? pool->last_error[i] : uris->v[i]);
+            if (since != 0)
+                dir_say(&one, "%s: a connection to it has had no answer for %lld ms",
+                        uris->v[i], dir_now_ms() - since);
+            else
+                dir_say(&one, "%s (not tried again yet: once a second)",
+                        pool->last_error[i] ? pool->last_error[i] : uris->v[i]);
             pthread_mutex_unlock(&pool->lock);
-        } else if ((c->ld = dir_connect_one(pool, uris->v[i], &one, &refused)) != NULL) {
+        } else if ((c->ld = dir_connect_uri(pool, i, &one, &refused)) != NULL) {
             __atomic_store_n(&pool->retry_at[i], 0, __ATOMIC_RELEASE);
             c->uri = uris->v[i];
             dir_uri_answered(pool, i);

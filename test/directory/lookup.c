@@ -7,6 +7,8 @@
  *	LOGIN		answer "found DN", "not-found DETAIL" or "error DETAIL"
  *	parallel N LOGIN
  *			N threads look LOGIN up at once; N answer lines
+ *	stagger N MS LOGIN
+ *			the same, the threads started MS milliseconds apart
  *	send-as ADDRESS LOGIN
  *	on-behalf ADDRESS LOGIN
  *			look LOGIN up, then search the right over ADDRESS
@@ -22,9 +24,11 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cfg.h"
 #include "directory.h"
@@ -106,21 +110,29 @@ static void *run_job(void *arg)
 }
 
 /* "N LOGIN": N threads at once, each one lookup. */
-static void parallel(struct dir *dir, const char *args)
+/* ARGS: "N LOGIN", or with STAGGER "N MS LOGIN" (MS between the starts). */
+static void parallel(struct dir *dir, const char *args, bool stagger)
 {
     pthread_t threads[64];
     struct job job = {dir, NULL};
     char *end;
-    long n = strtol(args, &end, 10), i, started = 0;
+    long n = strtol(args, &end, 10), i, started = 0, ms = 0;
 
-    if (n < 1 || n > 64 || *end != ' ') {
+    if (stagger && n >= 1 && *end == ' ')
+        ms = strtol(end + 1, &end, 10);
+    if (n < 1 || n > 64 || ms < 0 || ms > 10000 || *end != ' ') {
         printf("error bad parallel command\n");
         return;
     }
     job.login = end + 1;
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
+        struct timespec gap = {ms / 1000, (ms % 1000) * 1000000};
+
+        if (i > 0 && ms > 0)
+            nanosleep(&gap, NULL);
         if (pthread_create(&threads[started], NULL, run_job, &job) == 0)
             started++;
+    }
     for (i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     for (i = started; i < n; i++)
@@ -146,7 +158,9 @@ int main(int argc, char **argv)
     while (dir != NULL && (len = getline(&line, &cap, stdin)) > 0) {
         line[strcspn(line, "\n")] = '\0';
         if (strncmp(line, "parallel ", 9) == 0)
-            parallel(dir, line + 9);
+            parallel(dir, line + 9, false);
+        else if (strncmp(line, "stagger ", 8) == 0)
+            parallel(dir, line + 8, true);
         else if (strncmp(line, "send-as ", 8) == 0)
             grant(dir, HM_RIGHT_SEND_AS, line + 8);
         else if (strncmp(line, "on-behalf ", 10) == 0)

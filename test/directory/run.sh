@@ -402,6 +402,35 @@ if [ -x "$LOOKUP" ]; then
     client_end
     is "$?" 0 "long-lived client: exits cleanly"
 
+    # A server that hangs before its first answer: the connects to it are
+    # not every lookup's. Eight lookups 300 ms apart on a new client while
+    # slapd is hung: those that start once a connect has had no answer for
+    # a second go to no new connection (an error at once, said so); then
+    # the URI is tried once a second.
+    hm_conf hangfresh "$LDAP" ldap.connections=8
+    client hangfresh
+    slapd_hang
+    _before=$(ldap_conns)
+    # the most connections to slapd open at once, sampled while they wait
+    ( _max=0; while [ ! -f "$SLAPD_DIR/sampled" ]; do
+        _n=$(ldap_conns); [ "$_n" -gt "$_max" ] && _max=$_n && echo "$_max" > "$SLAPD_DIR/peak"
+        sleep 0.05; done ) &
+    _sampler=$!
+    ask "stagger 8 300 janed" 8
+    touch "$SLAPD_DIR/sampled"
+    wait "$_sampler"
+    _made=$(($(cat "$SLAPD_DIR/peak" 2>/dev/null || echo 0) - _before))
+    slapd_resume
+    _last8=$(sed -n "$((ASKED - 7)),${ASKED}p" "$SLAPD_DIR/answers")
+    is "$(printf '%s\n' "$_last8" | grep -c '^error ')" 8 "slapd hung from the start: every lookup a directory error"
+    ok_if "slapd hung from the start: at most 5 connections waiting on it for 8 lookups over 2.1 s (saw $_made)" \
+        [ "$_made" -ge 1 ] && [ "$_made" -le 5 ]
+    like "$_last8" "a connection to it has had no answer for [0-9]+ ms" \
+        "slapd hung from the start: a lookup not sent to it says why"
+    ask_again janed "found uid=janed,ou=people,dc=example,dc=com"
+    is "$ANSWER" "found uid=janed,ou=people,dc=example,dc=com" "slapd resumed: the new client finds"
+    client_end
+
     # cache.stale_ttl: past its ttl a found entry still decides while the
     # directory cannot answer, within stale_ttl; "no such login" never.
     hm_conf stale "$LDAP" cache.ttl=1 cache.negative_ttl=1 cache.stale_ttl=4
