@@ -161,6 +161,10 @@ else
     FAILED=$((FAILED + 1))
 fi
 
+say "soak behind Postfix: 75 s, slapd restarted every 30 s, reloads every 10 s"
+make -C "$OUT/normal" soak-postfix HM_SOAK_SECONDS=75 >"$OUT/soak-postfix.out" 2>&1
+count_tap soak-postfix "$OUT/soak-postfix.out" $?
+
 say "unit tests under valgrind"
 make -C "$OUT/normal" check-unit \
     LOG_COMPILER="valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite" \
