@@ -80,6 +80,19 @@ void dir_say(char **detail, const char *fmt, ...)
     va_end(ap);
 }
 
+/* dir_pool_unmade - free a POOL dir_pool_new() could not finish; NULL. */
+static struct dir_pool *dir_pool_unmade(struct dir_pool *pool, bool mutex_made)
+{
+    if (mutex_made)
+        pthread_mutex_destroy(&pool->lock);
+    free(pool->uri_state);
+    free(pool->retry_at);
+    free(pool->pending);
+    free(pool->last_error);
+    free(pool);
+    return NULL;
+}
+
 struct dir_pool *dir_pool_new(const struct cfg *cfg)
 {
     size_t n = (size_t)cfg->ldap.connections;
@@ -95,28 +108,13 @@ struct dir_pool *dir_pool_new(const struct cfg *cfg)
         (pool->retry_at = calloc(cfg->ldap.uri.n + 1, sizeof(long long))) == NULL ||
         (pool->pending = calloc(cfg->ldap.uri.n + 1, sizeof(long long))) == NULL ||
         (pool->last_error = calloc(cfg->ldap.uri.n + 1, sizeof(char *))) == NULL ||
-        pthread_mutex_init(&pool->lock, NULL) != 0) {
-        free(pool->uri_state);
-        free(pool->retry_at);
-        free(pool->pending);
-        free(pool->pending);
-        free(pool->last_error);
-        free(pool);
-        return NULL;
-    }
+        pthread_mutex_init(&pool->lock, NULL) != 0)
+        return dir_pool_unmade(pool, false);
     /* The wait for a connection is timed on the monotonic clock. */
     if (pthread_condattr_init(&attr) != 0 ||
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
-        pthread_cond_init(&pool->given, &attr) != 0) {
-        pthread_mutex_destroy(&pool->lock);
-        free(pool->uri_state);
-        free(pool->retry_at);
-        free(pool->pending);
-        free(pool->pending);
-        free(pool->last_error);
-        free(pool);
-        return NULL;
-    }
+        pthread_cond_init(&pool->given, &attr) != 0)
+        return dir_pool_unmade(pool, true);
     pthread_condattr_destroy(&attr);
     return pool;
 }
