@@ -23,6 +23,12 @@
  *			says what would have been done, and the client's
  *			copies of it are removed.
  *
+ *	With policy.decide_at = "end-of-data" MAIL FROM and the header
+ *	fields come without a reply asked (SMFIP_NR_MAIL, SMFIP_NR_HDR) and
+ *	are only kept (check_hold()); at end of DATA the login, the sender
+ *	and the kept fields are decided in one step: one round trip per
+ *	message instead of two.
+ *
  *	A generation (configuration + directory client) is reference
  *	counted: each connection holds the one in force when it started, so
  *	a reload never changes a connection under its feet. Per-connection
