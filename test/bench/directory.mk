@@ -7,7 +7,10 @@
 ##                      warm rate, and the time from slapd's return to the
 ##                      first accepted owned message (test/bench/dir.sh)
 ##   make bench-cpu     callgrind instructions per warm decision, cache +
-##                      policy against the policy alone (test/bench/cpu.sh)
+##                      policy against the policy alone; then per message
+##                      of the daemon at log_level info against the null
+##                      milter, at decide_at "mail" and "end-of-data"
+##                      (test/bench/cpu.sh)
 ##   make bench-scale   directories of 1 000, 100 000 and 1 000 000 entries:
 ##                      slapadd time, lookup cost per size, and the daemon's
 ##                      RSS with 100 000 cached logins (test/bench/scale.sh).
@@ -34,7 +37,8 @@ BENCH_ENVIRONMENT += \
 bench-dir: test/bench/dirbench$(EXEEXT) homed-milter$(EXEEXT) test/tools/mltload$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(SHELL) $(srcdir)/test/bench/dir.sh
 
-bench-cpu: test/bench/cpubench$(EXEEXT)
+bench-cpu: test/bench/cpubench$(EXEEXT) homed-milter$(EXEEXT) test/tools/mltload$(EXEEXT) \
+		test/bench/nullmilter$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(SHELL) $(srcdir)/test/bench/cpu.sh
 
 bench-scale: homed-milter$(EXEEXT) test/bench/dirbench$(EXEEXT) test/tools/mltload$(EXEEXT)

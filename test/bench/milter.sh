@@ -10,7 +10,13 @@
 # homed, null, homed...) for each number of connections, in these modes:
 #
 #   warm  a few hundred users over and over, after a warm-up pass: what
-#         a busy submission server sees once its cache is full
+#         a busy submission server sees once its cache is full, decided at
+#         MAIL FROM (policy.decide_at = "mail", the default)
+#   eod   the same, decided at end-of-DATA (policy.decide_at =
+#         "end-of-data": MAIL FROM without a reply, SMFIP_NR_MAIL, so one
+#         round trip per message); the baseline is nullmilter -e, which
+#         negotiates the same steps and macros. Its rounds alternate with
+#         warm's, each mode with a daemon of its own
 #   cold  every message from another login, homed-milter restarted before
 #         each round: every message costs a directory search
 #   scan  warm, with an 8-bit rule on (eight_bit.seven_bit_only_domains,
@@ -23,8 +29,12 @@
 #         nullmilter takes it all
 #
 # and prints msgs/s (min-max over the rounds), the ratio of the medians and
-# the latencies (medians over the rounds). The targets: warm, scan and
-# skip >= 0.90 x null.
+# the latencies (medians over the rounds). The targets: eod >= 1.00 x
+# null; warm, scan and skip >= 0.90 x null. Before the rounds, each
+# daemon (warm's, eod's) answers a forged sender with a reject and an
+# owned one with an accept, through mltload: verdicts are counted right
+# in both modes (eod answers the envelope's at end-of-message, and MAIL
+# FROM gets no reply).
 # Exit status 1 when a run had a wrong decision, a tempfail or an error;
 # a missed target is only reported, unless HM_BENCH_STRICT=1.
 #
@@ -33,10 +43,11 @@
 # per cold round (10000), HM_BENCH_BODY_MESSAGES per scan or skip round
 # (20000), HM_BENCH_BODY_SIZE (65536 bytes: two chunks, 65535 + 1, as
 # Postfix sends them), HM_BENCH_ROUNDS (3), HM_BENCH_CONNS ("1 8 32"),
-# HM_BENCH_MODES ("warm cold body"; body: scan and skip),
-# HM_BENCH_LOG_LEVEL (warning: one line per rejected message; "info" adds one
-# per accepted message, whose cost is mostly the host's syslog), HM_KEEP=1
-# keeps the work directory.
+# HM_BENCH_MODES ("warm eod cold body"; body: scan and skip),
+# HM_BENCH_LOG_LEVEL (info, the default users run: one line per message,
+# written to the daemon's stderr, a file, since it runs in the foreground
+# (and to syslog when the host has /dev/log); "warning" logs rejects only),
+# HM_KEEP=1 keeps the work directory.
 set -u
 SRC=${HM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BENCH=milter.sh
@@ -44,9 +55,11 @@ BENCH=milter.sh
 bench_tools NULLMILTER=test/bench/nullmilter
 # MESSAGES: per warm round
 bench_vars USERS=10000 WARM_USERS=300 MESSAGES=20000 COLD_MESSAGES=10000 ROUNDS=3 \
-    "CONNS=1 8 32" LOG_LEVEL=warning BODY_MESSAGES=20000 BODY_SIZE=65536 \
-    "MODES=warm cold body"
+    "CONNS=1 8 32" LOG_LEVEL=info BODY_MESSAGES=20000 BODY_SIZE=65536 \
+    "MODES=warm eod cold body"
 TARGET=0.90
+EOD_TARGET=1.00
+EOD='policy.decide_at="end-of-data"'
 
 bench_need "make bench-milter builds the tools" "$HM" "$MLTLOAD" "$NULLMILTER" "$SLAPD" \
     "$SLAPADD" ldapsearch
@@ -55,8 +68,10 @@ bench_need "make bench-milter builds the tools" "$HM" "$MLTLOAD" "$NULLMILTER" "
 bench_dir
 NULL_PID=""
 NULLB_PID=""
+NULLE_PID=""
 N=0
-bench_cleanup() { hm_stop_pid "$NULL_PID"; hm_stop_pid "$NULLB_PID"; }
+EOD_N=0
+bench_cleanup() { hm_stop_pid "$NULL_PID"; hm_stop_pid "$NULLB_PID"; hm_stop_pid "$NULLE_PID"; }
 has() { case " $MODES " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # answers SOCKET: one message (the default one, from janed) is accepted
@@ -77,11 +92,46 @@ start_homed() {
         fail "homed-milter did not come up: $(tail -5 "$W/homed$N.log")"
 }
 
+# start_eod: the same for eod's daemon (decide_at = "end-of-data"), kept
+# beside warm's so that their rounds can alternate
+start_eod() {
+    [ "$EOD_N" = 0 ] || hm_term "eod$EOD_N"
+    EOD_N=$((EOD_N + 1))
+    EOD_SOCK=$W/eod$EOD_N.sock
+    hm_conf "eod$EOD_N" "log_level=\"$LOG_LEVEL\"" ldap.timeout=5 cache.ttl=300 \
+        cache.negative_ttl=60 cache.size=100000 "$EOD" "$@"
+    hm_start "eod$EOD_N"
+    wait_for 100 answers "$EOD_SOCK" ||
+        fail "homed-milter (end-of-data) did not come up: $(tail -5 "$W/eod$EOD_N.log")"
+}
+
+# verdicts MODE SOCKET: an owned sender accepted, a forged one (u00001 as
+# u00002) rejected, each counted where mltload expects it; in eod, MAIL
+# FROM negotiated without a reply (SMFIP_NR_MAIL, 0x4000)
+verdicts() {
+    printf 'u00001\tu00002@mail.example.com\tu00001@mail.example.com\treject\n' > "$W/mixed.wl"
+    printf 'u00001\tu00001@mail.example.com\tu00001@mail.example.com\taccept\n' >> "$W/mixed.wl"
+    "$MLTLOAD" -s "unix:$2" -n 4 -w "$W/mixed.wl" -C -v > "$W/verdicts.out" 2> "$W/verdicts.err" &&
+        [ "$(bench_v expect_reject_got_reject "$W/verdicts.out")" = 2 ] &&
+        [ "$(bench_v expect_accept_got_accept "$W/verdicts.out")" = 2 ] &&
+        _steps=$(sed -n 's/.* steps \(0x[0-9a-f]*\) .*/\1/p' "$W/verdicts.err" | head -1) &&
+        [ $((${_steps:-0} & 0x4000)) = "$([ "$1" = eod ] && echo 16384 || echo 0)" ] &&
+        return 0
+    echo "milter.sh: $1: verdicts not as expected:" >&2
+    cat "$W/verdicts.out" "$W/verdicts.err" >&2
+    BROKEN=1
+}
+
 # run KIND CONNS MODE ROUND WORKLOAD MESSAGES [OPTION...]: one mltload run
 # (with these options too), one result line. ROUND 0: a warm-up, not kept.
 run() {
     _out=$W/run.out
-    case $1 in homed) _sock=$HOMED_SOCK ;; *) _sock=$NULL_SOCK ;; esac
+    case $1.$3 in
+    homed.eod) _sock=$EOD_SOCK ;;
+    null.eod) _sock=$NULLE_SOCK ;;
+    homed.*) _sock=$HOMED_SOCK ;;
+    *) _sock=$NULL_SOCK ;;
+    esac
     _k=$1 _c=$2 _m=$3 _r=$4 _wl=$5 _n=$6
     shift 6
     "$MLTLOAD" -s "unix:$_sock" -c "$_c" -n "$_n" -w "$_wl" -C "$@" > "$_out" 2> "$W/run.err"
@@ -103,6 +153,12 @@ bench_workload "$W/cold.wl" "$COLD_MESSAGES"
 "$NULLMILTER" -p "unix:$W/null.sock" > "$W/null.log" 2>&1 3>&- &
 NULL_PID=$!
 wait_for 100 answers "$W/null.sock" || fail "nullmilter did not come up"
+NULLE_SOCK=$W/nulle.sock
+if has eod; then
+    "$NULLMILTER" -e -p "unix:$NULLE_SOCK" > "$W/nulle.log" 2>&1 3>&- &
+    NULLE_PID=$!
+    wait_for 100 answers "$NULLE_SOCK" || fail "nullmilter -e did not come up"
+fi
 if has body; then
     "$NULLMILTER" -b -r -p "unix:$W/nullb.sock" > "$W/nullb.log" 2>&1 3>&- &
     NULLB_PID=$!
@@ -113,20 +169,26 @@ EIGHT='eight_bit.seven_bit_only_domains=[ "domino.example.com" ]'
 BROKEN=0
 : > "$W/results"
 echo "# $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) (everything else on" \
-    "the host competes for them); $USERS users in slapd; warm: $WARM_USERS users," \
+    "the host competes for them); log_level $LOG_LEVEL; $USERS users in slapd;" \
+    "warm, eod: $WARM_USERS users," \
     "$MESSAGES messages a round; cold: $COLD_MESSAGES logins a round; scan, skip:" \
     "$BODY_MESSAGES messages of $BODY_SIZE bytes a round; $ROUNDS rounds"
 for c in $CONNS; do
     NULL_SOCK=$W/null.sock
-    if has warm; then
-        start_homed
-        run null "$c" warm 0 "$W/warm.wl" "$((WARM_USERS * 4))"
-        run homed "$c" warm 0 "$W/warm.wl" "$((WARM_USERS * 4))"
-    fi
+    for m in warm eod; do
+        has $m || continue
+        if [ $m = warm ]; then start_homed; else start_eod; fi
+        [ "$c" != "${CONNS%% *}" ] || verdicts "$m" "$([ $m = warm ] && echo "$HOMED_SOCK" || echo "$EOD_SOCK")"
+        run null "$c" $m 0 "$W/warm.wl" "$((WARM_USERS * 4))"
+        run homed "$c" $m 0 "$W/warm.wl" "$((WARM_USERS * 4))"
+    done
     r=1
-    while has warm && [ $r -le "$ROUNDS" ]; do
-        run null "$c" warm $r "$W/warm.wl" "$MESSAGES"
-        run homed "$c" warm $r "$W/warm.wl" "$MESSAGES"
+    while { has warm || has eod; } && [ $r -le "$ROUNDS" ]; do
+        for m in warm eod; do
+            has $m || continue
+            run null "$c" $m $r "$W/warm.wl" "$MESSAGES"
+            run homed "$c" $m $r "$W/warm.wl" "$MESSAGES"
+        done
         r=$((r + 1))
     done
     r=1
@@ -155,7 +217,7 @@ for c in $CONNS; do
 done
 
 # One row per (conns, mode): min-max and median of the rates, median latencies.
-awk -v target="$TARGET" -f "$STATS" -f - "$W/results" <<'AWK'
+awk -v target="$TARGET" -v eod_target="$EOD_TARGET" -f "$STATS" -f - "$W/results" <<'AWK'
 {
     k = $1 " " $2
     if (!(k in seen)) { seen[k] = 1; order[++nk] = k }
@@ -172,9 +234,9 @@ END {
             f[1], f[2], h, lo(rate[k, "homed"]), hi(rate[k, "homed"]), n, lo(rate[k, "null"]),
             hi(rate[k, "null"]), ratio, med(p50[k, "homed"]), med(p99[k, "homed"]),
             med(p50[k, "null"]), med(p99[k, "null"])
-        if (f[2] != "cold") {
-            met(sprintf("%s >= %.2f x null, %d connections", f[2], target, f[1]), ratio, target)
-        }
+        goal = f[2] == "eod" ? eod_target : target
+        if (f[2] != "cold")
+            met(sprintf("%s >= %.2f x null, %d connections", f[2], goal, f[1]), ratio, goal)
     }
     print "(latencies in ms; medians over the rounds)"
     exit verdicts()
@@ -182,7 +244,7 @@ END {
 AWK
 missed=$?
 hm_stop
-cat "$W"/homed*.log > "$W/homed.logs"
+cat "$W"/homed*.log "$W"/eod*.log > "$W/homed.logs" 2>/dev/null
 if grep -q ': error: ' "$W/homed.logs"; then
     echo "milter.sh: homed-milter logged errors:" >&2
     grep ': error: ' "$W/homed.logs" | sort | uniq -c | sort -rn | head -5 >&2

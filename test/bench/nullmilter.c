@@ -2,7 +2,7 @@
  * NAME
  *	nullmilter - a milter that decides nothing, the benchmark baseline
  * SUMMARY
- *	nullmilter -p SOCKET [-H] [-b] [-r]
+ *	nullmilter -p SOCKET [-e] [-H] [-b] [-r]
  * DESCRIPTION
  *	Negotiates the steps, flags and macros homed-milter negotiates, and
  *	does what its callbacks do minus the directory and the policy: at
@@ -10,6 +10,10 @@
  *	reply when the MTA offers that (SMFIP_NR_HDR), end of message
  *	accepts. What homed-milter costs beyond this is its own work.
  *
+ *	-e	as homed-milter with policy.decide_at = "end-of-data": MAIL
+ *		FROM without a reply too (SMFIP_NR_MAIL; libmilter answers an
+ *		MTA that does not offer it), so that the MTA waits for the
+ *		milter once per message, at end-of-message.
  *	-H	no header fields either (homed-milter with header_fields = []).
  *	-b	the body too, every chunk answered "continue" (homed-milter
  *		with an 8-bit rule on, minus the scan; it also offers to
@@ -32,7 +36,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-static bool null_no_headers, null_want_body, null_want_rcpt;
+static bool null_at_eod, null_no_headers, null_want_body, null_want_rcpt;
 
 /* The priv pointer holds the steps negotiated, shifted, with bit 0 set. */
 static unsigned long null_steps(SMFICTX *ctx)
@@ -52,12 +56,15 @@ static sfsistat null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     want |= null_no_headers ? SMFIP_NOHDRS : SMFIP_NR_HDR;
     want |= null_want_body ? SMFIP_SKIP : SMFIP_NOBODY;
     want |= null_want_rcpt ? SMFIP_NR_RCPT : SMFIP_NORCPT;
-    *pf0 = f0 & SMFIF_ADDHDRS;
+    want |= null_at_eod ? SMFIP_NR_MAIL : 0;
+    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST);
     *pf1 = f1 & want;
     *pf2 = 0;
     *pf3 = 0;
     smfi_setpriv(ctx, (void *)(uintptr_t)(*pf1 << 1 | 1));
-    smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {auth_type} i v");
+    /* homed-milter's lists, word for word */
+    smfi_setsymlist(ctx, SMFIM_ENVFROM,
+                    "{auth_authen} {auth_type} i v {client_addr} {client_name}");
     smfi_setsymlist(ctx, SMFIM_EOM, "i {i}");
     return SMFIS_CONTINUE;
 }
@@ -68,7 +75,8 @@ static sfsistat null_envfrom(SMFICTX *ctx, char **argv)
 
     (void)argv;
     (void)login;
-    return SMFIS_CONTINUE;
+    /* -e: no reply (libmilter answers an MTA that waits for one) */
+    return null_at_eod ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat null_envrcpt(SMFICTX *ctx, char **argv)
@@ -106,7 +114,7 @@ static sfsistat null_close(SMFICTX *ctx)
 
 static int null_usage(void)
 {
-    fputs("usage: nullmilter -p SOCKET [-H] [-b] [-r]\n", stderr);
+    fputs("usage: nullmilter -p SOCKET [-e] [-H] [-b] [-r]\n", stderr);
     return EX_USAGE;
 }
 
@@ -115,7 +123,7 @@ int main(int argc, char **argv)
     struct smfiDesc desc = {
         .xxfi_name = "nullmilter",
         .xxfi_version = SMFI_VERSION,
-        .xxfi_flags = SMFIF_ADDHDRS,
+        .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
         .xxfi_envfrom = null_envfrom,
         .xxfi_envrcpt = null_envrcpt,
         .xxfi_header = null_header,
@@ -127,8 +135,11 @@ int main(int argc, char **argv)
     const char *sock = NULL;
     int c;
 
-    while ((c = getopt(argc, argv, "Hbp:r")) != -1) {
+    while ((c = getopt(argc, argv, "Hbep:r")) != -1) {
         switch (c) {
+        case 'e':
+            null_at_eod = true;
+            break;
         case 'H':
             null_no_headers = true;
             break;
