@@ -508,6 +508,12 @@ static int parse_field(const char *in, size_t len, bool shown, unsigned flags,
         return fail_r(error_r, "no output");
     if (addr_lex_start(&ps, in, len, false) < 0)
         return fail_r(error_r, ps.error);
+    if (shown && !(flags & HM_ADDR_NO_PLAIN)) {
+        int rc = addr_lex_plain(&ps, out);
+
+        if (rc != 0)
+            return rc < 0 ? fail_r(error_r, ps.error) : 0;
+    }
     ps.utf8 = addr_lex_valid_utf8(in, len);
     ps.shown = shown;
     ps.names = shown && (flags & HM_ADDR_NAMES) != 0;

@@ -120,6 +120,14 @@ const char *addr_lex_comment_refused(unsigned c);
 int addr_lex_list_push(struct addr_lex_parser *ps, struct addr_list *l, struct addr *a);
 
 /*
+ * addr_lex_plain - the everyday value ("a@b", "<a@b>", "Name <a@b>") in *PS,
+ * read without the parser (address_plain.c): returns 1 with its address
+ * appended to *L, 0 when the value is not one (the parser must read it),
+ * or -1 with ps->error set when out of memory.
+ */
+int addr_lex_plain(struct addr_lex_parser *ps, struct addr_list *l);
+
+/*
  * addr_lex_names_scan - append to *L every address that the spans recorded in
  * *PS show once decoded (RFC 2047) and read as a client shows a name;
  * each has in_name set. Returns 0, or -1 with ps->error set.

@@ -56,6 +56,7 @@ int addr_parse_list(const char *in, size_t len, struct addr_list *out,
 /* Flags of addr_parse_shown(). */
 #define HM_ADDR_NO_GROUP 0x1u /* From:, Sender:: a group makes the field malformed */
 #define HM_ADDR_NAMES    0x2u /* return the addresses display names and comments hold */
+#define HM_ADDR_NO_PLAIN 0x4u /* tests: the parser even for "Name <a@b>" */
 
 /*
  * addr_parse_shown - parse a header field body the way a recipient's mail

@@ -28,6 +28,8 @@
  *	  each is well-formed UTF-8, as the input had to be;
  *	- the addresses of one list come from disjoint parts of the input:
  *	  the "written" lengths add up to at most the input length;
+ *	- addr_parse_shown() gives the same with and without its plain path
+ *	  (HM_ADDR_NO_PLAIN): the same return, message, and addresses;
  *	- the envelope grammar is the strict subset of the header grammar: a
  *	  non-null envelope sender that parses parses the same way as a
  *	  header field holding it alone;
@@ -446,20 +448,32 @@ static bool quote_in_word(const char *in, size_t size)
     return false;
 }
 
-/* fuzz_shown - addr_parse_shown() as for From:, judged by the model. */
+/*
+ * fuzz_shown - addr_parse_shown() as for From:, judged by the model; and
+ * the same without the plain path (HM_ADDR_NO_PLAIN): the same answer.
+ */
 static void fuzz_shown(const char *in, size_t size)
 {
-    struct addr_list l = {0};
-    const char *error = NULL;
-    int rc;
+    const unsigned flags = HM_ADDR_NO_GROUP | HM_ADDR_NAMES;
+    struct addr_list l = {0}, slow = {0};
+    const char *error = NULL, *slow_error = NULL;
+    int rc, slow_rc;
+    size_t i;
 
-    rc = addr_parse_shown(in, size, HM_ADDR_NO_GROUP | HM_ADDR_NAMES, &l, &error);
+    rc = addr_parse_shown(in, size, flags, &l, &error);
     CHECK(rc == 0 || rc == -1);
     if (rc < 0)
         CHECK(error != NULL && *error != '\0' && l.n == 0 && l.v == NULL);
     else if (l.n > 0 && utf8_ok((const unsigned char *)in, size) &&
              !quote_in_word(in, size))
         check_model(in, size, &l);
+    slow_rc = addr_parse_shown(in, size, flags | HM_ADDR_NO_PLAIN, &slow, &slow_error);
+    CHECK(slow_rc == rc && slow.n == l.n);
+    if (rc < 0)
+        CHECK(strcmp(error, slow_error) == 0);
+    for (i = 0; i < l.n && i < slow.n; i++)
+        CHECK(same_addr(&l.v[i], &slow.v[i]) && l.v[i].in_name == slow.v[i].in_name);
+    addr_list_free(&slow);
     addr_list_free(&l);
 }
 

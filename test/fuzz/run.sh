@@ -126,7 +126,7 @@ build_harness() {
     case $1 in
     address)
         # tbmodel.c: Thunderbird's reading, which addr_parse_shown() is checked against.
-        build address filter/address.c filter/address_lex.c filter/address_name.c \
+        build address filter/address.c filter/address_lex.c filter/address_name.c filter/address_plain.c \
             filter/address_rfc2047.c filter/address_shown.c filter/address_text.c test/fuzz/tbmodel.c
         ;;
     xtext) build xtext filter/address_text.c ;;

@@ -399,6 +399,79 @@ static void test_list_parser_unchanged(void **state)
 }
 
 /* A 1 MB display name full of at signs: linear, bounded, no crash. */
+/*
+ * The plain path (address_plain.c) gives what the parser gives, on the
+ * values it takes and on those next to them that it must leave alone.
+ */
+static void test_plain_same(void **state)
+{
+    static const char *const values[] = {
+        "janed@example.com",
+        "  janed@example.com  ",
+        "<janed@example.com>",
+        "Jane Doe <janed@example.com>",
+        "Jane Doe   <jane.doe@mail.example.com>",
+        "J 2 <a+b_c-d@x-y.example>",
+        "Jane <JaneD@EXAMPLE.com>",
+        "Jane  Doe <a@b>",
+        "Jane Doe<a@b>",
+        "Jane <a..b@c>",
+        "Jane <.a@b>",
+        "Jane <a.@b>",
+        "Jane <a@b.>",
+        "Jane <a@.b>",
+        "Jane <a@b..c>",
+        "<a@b",
+        "a@b>",
+        "a@b@c",
+        "Jane <a@b> x",
+        "Jane <a@b>, bob@c",
+        "x <a@-b->",
+        "a_b@c_d",
+        "\tjaned@example.com",
+        "=?utf-8?q?x?= <a@b>",
+        "Jane Doe",
+        "<>",
+        "",
+        " ",
+        "@b",
+        "a@",
+        "Jane <a@b>>",
+        "Jane.Doe <a@b>",
+        "\"Jane\" <a@b>",
+        "Jane (x) <a@b>",
+        "janed@example.com (Jane)",
+        "a@b <c@d>",
+        "Jane Doe <janed@example.com>\r\n",
+        "j\xc3\xa9 <a@b>",
+        "1 <2@3>",
+    };
+    const unsigned flags = HM_ADDR_NO_GROUP | HM_ADDR_NAMES;
+    size_t i, j;
+
+    (void)state;
+    for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        struct addr_list fast = {0}, slow = {0};
+        const char *e1 = NULL, *e2 = NULL;
+        const char *in = values[i];
+        int r1 = addr_parse_shown(in, strlen(in), flags, &fast, &e1);
+        int r2 = addr_parse_shown(in, strlen(in), flags | HM_ADDR_NO_PLAIN, &slow, &e2);
+
+        if (r1 != r2 || fast.n != slow.n || (r1 < 0 && strcmp(e1, e2) != 0))
+            fail_msg("%s: %d %zu %s, parser %d %zu %s", in, r1, fast.n, e1 ? e1 : "", r2,
+                     slow.n, e2 ? e2 : "");
+        for (j = 0; j < fast.n; j++) {
+            assert_string_equal(fast.v[j].written, slow.v[j].written);
+            assert_string_equal(fast.v[j].local, slow.v[j].local);
+            assert_string_equal(fast.v[j].domain, slow.v[j].domain);
+            assert_int_equal(fast.v[j].in_name, slow.v[j].in_name);
+            assert_int_equal(fast.v[j].is_null, slow.v[j].is_null);
+        }
+        addr_list_free(&fast);
+        addr_list_free(&slow);
+    }
+}
+
 static void test_big_name(void **state)
 {
     size_t n = 1024 * 1024, i;
@@ -430,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_names_ignored),
         cmocka_unit_test(test_list_parser_unchanged),
         cmocka_unit_test(test_big_name),
+        cmocka_unit_test(test_plain_same),
     };
 
     return cmocka_run_group_tests_name("shown", tests, NULL, NULL);
