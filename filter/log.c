@@ -33,6 +33,7 @@
 #include "log.h"
 
 #define HM_LOG_LINE_MAX 2000
+#define HM_LOG_ID_MAX   64 /* a queue id longer than this is cut */
 #define HM_LOG_RECHECK  10 /* seconds between looks for syslogd's socket */
 #ifndef _PATH_LOG
 #define _PATH_LOG "/dev/log"
@@ -123,6 +124,38 @@ const char *log_level_name(enum log_level level)
     return log_names[level];
 }
 
+/* log_emit - LINE (harmless already) to syslog and/or stderr. */
+static void log_emit(enum log_level level, const char *id, const char *line)
+{
+    const char *sep = id != NULL ? ": " : "";
+
+    id = id != NULL ? id : "";
+    if (log_to_syslog && log_syslog_there())
+        syslog(log_priority[level], "%s%s%s", id, sep, line);
+    if (log_to_stderr)
+        fprintf(stderr, "%s: %s: %s%s%s\n", log_ident, log_names[level], id, sep, line);
+}
+
+void log_line(enum log_level level, const char *id, char *line)
+{
+    char oom[] = "out of memory", *clean = NULL;
+    size_t i;
+
+    if ((int)level > __atomic_load_n(&log_max, __ATOMIC_RELAXED))
+        return;
+    /* A queue id is short and plain; anything else is shown cut and cleaned. */
+    for (i = 0; id[i] != '\0'; i++)
+        if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f || i == HM_LOG_ID_MAX) {
+            if ((clean = strndup(id, HM_LOG_ID_MAX)) != NULL)
+                log_sanitize(clean);
+            id = clean != NULL ? clean : "?";
+            break;
+        }
+    log_sanitize(line = line != NULL ? line : oom);
+    log_emit(level, id, line);
+    free(clean);
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
     va_list ap;
@@ -137,9 +170,6 @@ void log_msg(enum log_level level, const char *fmt, ...)
     if (line == NULL)
         return;
     log_sanitize(line);
-    if (log_to_syslog && log_syslog_there())
-        syslog(log_priority[level], "%s", line);
-    if (log_to_stderr)
-        fprintf(stderr, "%s: %s: %s\n", log_ident, log_names[level], line);
+    log_emit(level, NULL, line);
     free(line);
 }

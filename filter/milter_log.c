@@ -42,49 +42,78 @@ const char *milter_queue_id(SMFICTX *ctx)
     return id != NULL && *id != '\0' ? id : "NOQUEUE";
 }
 
-/*
- * The client as Postfix names it, "client=NAME[ADDR] ", from the macros the
- * milter asks for itself; "" when the MTA sent none.
- */
-static char *milter_client(SMFICTX *ctx)
-{
-    const char *addr = smfi_getsymval(ctx, "{client_addr}");
-    const char *name = smfi_getsymval(ctx, "{client_name}");
-    char *out;
+/* The most pieces a log line has. */
+#define MILTER_PARTS 24
 
-    if (addr == NULL || *addr == '\0')
-        return strdup("");
-    if (asprintf(&out, "client=%s[%s] ", name != NULL && *name != '\0' ? name : "unknown",
-                 addr) < 0)
+/* milter_join - the N strings of PART one after the other, malloc'd. */
+static char *milter_join(const char *const *part, size_t n)
+{
+    size_t len[MILTER_PARTS], total = 1, i;
+    char *out, *p;
+
+    for (i = 0; i < n; i++)
+        total += len[i] = strlen(part[i]);
+    if ((out = p = malloc(total)) == NULL)
         return NULL;
+    for (i = 0; i < n; i++) {
+        memcpy(p, part[i], len[i]);
+        p += len[i];
+    }
+    *p = '\0';
     return out;
 }
 
 /*
  * One verdict's log line, without the queue id: malloc'd, or NULL when out
- * of memory. IN_NAME: the address was shown by a display name. DOMAIN: the
- * 7-bit-only domain of an 8-bit verdict, or NULL.
+ * of memory. It names the client as Postfix does, "client=NAME[ADDR] ",
+ * from the macros the milter asks for itself (nothing when the MTA sent
+ * none). IN_NAME: the address was shown by a display name. DOMAIN: the
+ * 7-bit-only domain of an 8-bit verdict, or NULL. Put together from its
+ * pieces (one line per accepted message at info: no printf machinery).
  */
 static char *milter_line(SMFICTX *ctx, const struct check_msg *m, const char *what,
                          const char *address, const struct policy_verdict *v,
                          const char *stage, bool in_name, const char *domain)
 {
+    const char *addr = smfi_getsymval(ctx, "{client_addr}");
+    const char *name = smfi_getsymval(ctx, "{client_name}");
     const char *detail = check_detail(m, v);
-    /* decided by an entry kept through an outage (cache.stale_ttl) */
-    bool stale = m->lookup == HM_LOOKUP_FOUND && m->detail != NULL;
-    char *client = milter_client(ctx), *line;
+    const char *part[MILTER_PARTS];
+    size_t n = 0;
 
-    if (client == NULL ||
-        asprintf(
-            &line, "%slogin=%s %s=%s %s%s reason=%s stage=%s%s%s%s%s%s%s", client,
-            m->login ? m->login : "(none)", what, address && *address ? address : "<>",
-            v->action != v->decision ? "report " : "", policy_action_name(v->decision),
-            policy_reason_name(v->reason), stage, in_name ? " in=name" : "",
-            detail ? " error=" : "", detail ? detail : "", domain ? " domain=" : "",
-            domain ? domain : "", stale ? " cache=stale" : "") < 0)
-        line = NULL;
-    free(client);
-    return line;
+    if (addr != NULL && *addr != '\0') {
+        part[n++] = "client=";
+        part[n++] = name != NULL && *name != '\0' ? name : "unknown";
+        part[n++] = "[";
+        part[n++] = addr;
+        part[n++] = "] ";
+    }
+    part[n++] = "login=";
+    part[n++] = m->login ? m->login : "(none)";
+    part[n++] = " ";
+    part[n++] = what;
+    part[n++] = "=";
+    part[n++] = address && *address ? address : "<>";
+    part[n++] = v->action != v->decision ? " report " : " ";
+    part[n++] = policy_action_name(v->decision);
+    part[n++] = " reason=";
+    part[n++] = policy_reason_name(v->reason);
+    part[n++] = " stage=";
+    part[n++] = stage;
+    if (in_name)
+        part[n++] = " in=name";
+    if (detail != NULL) {
+        part[n++] = " error=";
+        part[n++] = detail;
+    }
+    if (domain != NULL) {
+        part[n++] = " domain=";
+        part[n++] = domain;
+    }
+    /* decided by an entry kept through an outage (cache.stale_ttl) */
+    if (m->lookup == HM_LOOKUP_FOUND && m->detail != NULL)
+        part[n++] = " cache=stale";
+    return milter_join(part, n);
 }
 
 static enum log_level milter_level(const struct policy_verdict *v)
@@ -99,8 +128,7 @@ void milter_log(SMFICTX *ctx, const struct check_msg *m, const char *what,
 {
     char *line = milter_line(ctx, m, what, address, v, stage, in_name, NULL);
 
-    log_msg(milter_level(v), "%s: %s", milter_queue_id(ctx),
-            line ? line : "out of memory");
+    log_line(milter_level(v), milter_queue_id(ctx), line);
     free(line);
 }
 
@@ -110,8 +138,7 @@ void milter_log_kept(SMFICTX *ctx, const struct check_msg *m, const struct check
     char *line = milter_line(ctx, m, k->field ? k->field : "sender", k->v.shown, &k->v,
                              k->stage, k->in_name, k->domain);
 
-    log_msg(milter_level(&k->v), "%s: %s", milter_queue_id(ctx),
-            line ? line : "out of memory");
+    log_line(milter_level(&k->v), milter_queue_id(ctx), line);
     free(line);
 }
 
@@ -141,7 +168,7 @@ void milter_flush(SMFICTX *ctx, struct milter_conn *c)
     size_t i;
 
     for (i = 0; i < c->npending; i++)
-        log_msg(c->pending_level[i], "%s: %s", id, c->pending[i]);
+        log_line(c->pending_level[i], id, c->pending[i]);
     if (c->dropped > 0)
         log_warning("%s: %zu more decisions on this message not logged", id, c->dropped);
     milter_pending_clear(c);

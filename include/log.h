@@ -35,6 +35,13 @@ bool log_level_enabled(enum log_level level);
 /* log_level_name - "error", "warning", "info" or "debug". */
 const char *log_level_name(enum log_level level);
 
+/*
+ * log_line - emit "ID: LINE" at LEVEL without formatting it again: LINE is
+ * the caller's, made harmless in place (it may be cut); NULL is logged as
+ * "out of memory". ID (a queue id from the MTA) is made harmless too.
+ */
+void log_line(enum log_level level, const char *id, char *line);
+
 /* log_msg - format and emit one line at LEVEL. */
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
