@@ -267,6 +267,16 @@ raw main "$JANED" "$POSTFIX" 'mail:<johnd@company1.com>%00<janed@example.com>'
 is "$(raw_step mail)" "mail y 554 5.7.1 Mailbox is not local: johnd@company1.com" \
     "a NUL byte in MAIL FROM: the part before it is decided on (554)"
 
+# A queue id is the MTA's: one with a newline, or a very long one, cannot
+# split or flood a log line (the line is written as it is built, the id
+# cleaned on a copy).
+raw main "$JANED" "$POSTFIX" 'M:i=AB%0ACD' 'mail:<johnd@company1.com>'
+ok_if "a queue id with a newline: logged on one line, the newline shown as '?'" \
+    grep -q '^homed-milter: warning: AB?CD: login=janed sender=johnd@company1.com reject ' "$W/main.log"
+raw main "$JANED" "$POSTFIX" "M:i=$(printf '%0100d' 7)" 'mail:<johnd@company1.com>'
+ok_if "a queue id of 100 characters: cut at 64" \
+    grep -q "^homed-milter: warning: $(printf '%064d' 0): login=janed sender=johnd@company1.com reject " "$W/main.log"
+
 # Report mode: every copy of the report header the client sent is deleted,
 # from the last to the first (an MTA counts the copies of a name from 1,
 # whatever their case), before the milter adds its own.
