@@ -15,8 +15,8 @@
 # client got:
 #   - no forged sender was ever accepted, no owned sender got a 5xx
 #     (mltload -C), and the table adds up to the messages sent (>= 200);
-#   - every message got a reply (no broken connection, no read timeout),
-#     and every tempfail was "451 4.3.0";
+#   - every message got a reply (no broken connection, no reply later
+#     than MT_WAIT, 10 s), and every tempfail was "451 4.3.0";
 #   - the fault was felt where it must be (tempfails), and not where it
 #     must not (slow but in time, failover, reloads);
 #   - owned senders are accepted again within the stream once the fault
@@ -154,22 +154,20 @@ wait_count() {
 }
 
 # --- mltload ---------------------------------------------------------------------------
-# The client waits for each reply as long as Postfix does by default
-# (milter_command_timeout = 30s); HM_FAULTS_WAIT sets another limit. 10 s
-# is not yet held: with slapd slower than ldap.timeout, some of the new
-# milter connections of a stream are now and then left unserved for 7 s
-# and more, their option negotiation (17 bytes) unread, while two
-# libmilter workers stay inside the other connections (seen with gdb and
-# ss). Debian's libmilter is built with _FFR_WORKERS_POOL, whose pool
-# takes a worker already woken for one connection as idle for the next,
-# starts none, and serves those only when a worker comes free. Seen in one
-# run in eight since f451f4a, in every run before it. Every stream prints
-# its slowest message.
-MT_WAIT=${HM_FAULTS_WAIT:-30}
+# MT_WAIT: the client waits at most this long for any reply of the daemon,
+# the option negotiation's included (HM_FAULTS_WAIT; default 10 s, a
+# third of Postfix's milter_command_timeout); a later reply is an error.
+# The client opens its connections one after the other, each once the one
+# before has its negotiation reply (mltload -S): libmilter's worker pool
+# can leave a connection of a burst unserved for as long as the others
+# send their commands with no pause, as mltload does and an MTA, waiting
+# on its SMTP clients, does not (README, Known limits). Every stream
+# prints its slowest message, reply and negotiation.
+MT_WAIT=${HM_FAULTS_WAIT:-10}
 # stream_start NAME TAG [MESSAGES]: mltload against daemon NAME in the
 # background (at most 60 s), every verdict on TAG.err (-v)
 stream_start() {
-    "$MLTLOAD" -s "unix:$W/$1.sock" -C -c "$CONNS" -n "${3:-100000000}" -d 60 -t "$MT_WAIT" -v \
+    "$MLTLOAD" -s "unix:$W/$1.sock" -C -S -c "$CONNS" -n "${3:-100000000}" -d 60 -t "$MT_WAIT" -v \
         -w "$W/workload" > "$W/$2.out" 2> "$W/$2.err" 3>&- &
     ML_PID=$!
 }
@@ -203,7 +201,7 @@ chain_start() {
     (
         _i=0
         while [ ! -f "$W/$2.stop" ] && [ ! -f "$W/stop-all" ] && [ $_i -lt 1000 ]; do
-            "$MLTLOAD" -s "unix:$W/$1.sock" -C -c "$CONNS" -n "$CHAIN" -t "$MT_WAIT" -v \
+            "$MLTLOAD" -s "unix:$W/$1.sock" -C -S -c "$CONNS" -n "$CHAIN" -t "$MT_WAIT" -v \
                 -w "$W/workload" > "$W/$2.$_i.out" 2> "$W/$2.$_i.err"
             echo "$?" > "$W/$2.$_i.rc"
             _i=$((_i + 1))
@@ -213,8 +211,9 @@ chain_start() {
 }
 
 # chain_end TAG: stop the chain after the run in flight; TAG.out gets the
-# sums of the runs' key=value lines, the slowest message of all (max_ms)
-# and their table, TAG.err their verdict lines, ML_RC the worst exit status
+# sums of the runs' key=value lines, the largest of their *max_ms (the
+# slowest message, reply, negotiation) and their table, TAG.err their
+# verdict lines, ML_RC the worst exit status
 chain_end() {
     touch "$W/$1.stop"
     wait "$ML_PID"
@@ -222,10 +221,10 @@ chain_end() {
     ML_RC=$(cat "$W/$1".*.rc | sort -n | tail -1)
     cat "$W/$1".*.err > "$W/$1.err"
     awk -F= '/^[a-z_0-9]+=[0-9]+$/ && $1 !~ /ms$|^rate$|^seconds$/ { s[$1] += $2; if (!($1 in o)) { o[$1] = ++n; k[n] = $1 } }
-        $1 == "max_ms" && $2 + 0 >= max + 0 { max = $2 }
+        $1 ~ /max_ms$/ && (!($1 in max) || $2 + 0 > max[$1] + 0) { max[$1] = $2 }
         END {
             for (i = 1; i <= n; i++) print k[i] "=" s[k[i]]
-            print "max_ms=" max
+            for (m in max) print m "=" max[m]
             print "runs=" FILENAME_COUNT
             printf "\n%-16s %9s %9s %9s %9s\n", "expected \\ got", "accept", "reject", "tempfail", "error"
             split("accept reject", e, " ")
@@ -261,7 +260,8 @@ stream_check() {
         [ "${_msgs:-0}" -ge 200 ] && [ "$_sum" = "$_msgs" ]
     is "$(val "$_t" error)" 0 "$2: every message got a reply from the daemon within ${MT_WAIT} s (no error)"
     _p99=$(val "$_t" p99_ms)
-    diag "$2: slowest message $(val "$_t" max_ms) ms${_p99:+, p99 $_p99 ms}"
+    diag "$2: slowest message $(val "$_t" max_ms) ms${_p99:+, p99 $_p99 ms}; slowest reply" \
+        "$(val "$_t" reply_max_ms) ms, slowest negotiation $(val "$_t" optneg_max_ms) ms"
     [ "$(val "$_t" error)" = 0 ] || diag "slowest message: $(val "$_t" max_ms) ms; what mltload saw:" \
         "$(grep '^mltload: connection [0-9]*: ' "$W/$_t.err" | grep -v ': version [0-9]' | head -5)"
     _tf=$(grep -c ': tempfail' "$W/$_t.err")
@@ -275,7 +275,7 @@ stream_check() {
 clean_stream() {
     CLEAN_N=$((CLEAN_N + 1))
     _t=clean-$1-$CLEAN_N
-    "$MLTLOAD" -s "unix:$W/$1.sock" -C -c 4 -n "$CLEAN" -t "$MT_WAIT" -w "$W/workload" \
+    "$MLTLOAD" -s "unix:$W/$1.sock" -C -S -c 4 -n "$CLEAN" -t "$MT_WAIT" -w "$W/workload" \
         > "$W/$_t.out" 2> "$W/$_t.err" 3>&-
     _rc=$?
     _want_a=$(head -n "$CLEAN" "$W/workload" | grep -c '	accept$')
@@ -572,6 +572,16 @@ stream_end
 stream_check slow-above "slapd slower than ldap.timeout (2.5 s a chunk)"
 ok_if "slapd slower than ldap.timeout: felt (owned senders tempfailed: $(val slow-above expect_accept_got_tempfail))" \
     [ "$(val slow-above expect_accept_got_tempfail)" -gt 0 ]
+# Whatever MT_WAIT is: every connection of the stream (opened one after
+# the other) had its negotiation reply within 5 s, and every command its
+# reply within 10 s. The negotiation asks nothing of the directory: it
+# takes milliseconds unless libmilter leaves the connection unserved
+# (README, Known limits), as it did here for 6 to 9 s in most runs when
+# the connections were opened all at once.
+ok_if "slapd slower than ldap.timeout: all $CONNS connections negotiated within 5 s, every reply within 10 s (connections $(val slow-above connections), slowest negotiation $(val slow-above optneg_max_ms) ms, slowest reply $(val slow-above reply_max_ms) ms)" \
+    awk -v c="$(val slow-above connections)" -v n="$(val slow-above optneg_max_ms)" \
+    -v r="$(val slow-above reply_max_ms)" -v want="$CONNS" \
+    'BEGIN { exit !(c >= want && n != "" && n <= 5000 && r != "" && r <= 10000) }'
 echo 0 > "$W/delay"
 clean_stream slow "slapd slow"
 
