@@ -434,7 +434,10 @@ int check_hold(struct check_msg *m, const char *name, const char *value)
     struct check_held *more;
 
     check_seen(m, name, value);
-    if (!check_is_field(m->cfg, name))
+    /* What check_header() would only read for the 8-bit rule is not kept. */
+    if (!check_is_field(m->cfg, name) ||
+        (m->login == NULL && m->cfg->policy.unauthenticated == HM_UNAUTH_ACCEPT) ||
+        policy_is_trusted(m->cfg, m->login))
         return 0;
     more = realloc(m->held, (m->nheld + 1) * sizeof(*more));
     if (more == NULL)

@@ -210,8 +210,14 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
     if (c == NULL)
         return SMFIS_TEMPFAIL;
     milter_msg_end(c);
-    if (c->at_eod) { /* decided at end-of-DATA: the sender and BODY= kept */
-        if (argv[0] != NULL) {
+    if (c->at_eod) {
+        /*
+         * Decided at end-of-DATA: the login looked up now, the sender and
+         * BODY= kept. Without them (the MTA's macros contradict each
+         * other, out of memory) the message gets 451 there.
+         */
+        if (argv[0] != NULL && milter_login(ctx, "MAIL FROM", &c->login) == 0) {
+            check_login(&c->msg, c->login);
             check_esmtp(&c->msg, argv + 1);
             if ((c->mail_arg = strdup(argv[0])) == NULL)
                 log_error("%s: out of memory", milter_queue_id(ctx));
@@ -336,9 +342,9 @@ static void milter_remove_client_reports(SMFICTX *ctx, struct milter_conn *c)
 }
 
 /*
- * decide_at = "end-of-data": the login, the envelope sender and the held
- * header fields, decided now in one step (the MAIL macros and MAIL FROM
- * came without a reply). Returns SMFIS_CONTINUE to go on as at any
+ * decide_at = "end-of-data": the envelope sender and the held header
+ * fields, decided now in one step (MAIL FROM, its macros and the login's
+ * lookup came before, without a reply). Returns SMFIS_CONTINUE to go on as at any
  * end-of-DATA, or the answer when the envelope sender ends the message
  * here (logged, counted). Never a message accepted unchecked: without its
  * MAIL FROM (out of memory) or with contradicting macros, a tempfail.
@@ -349,11 +355,10 @@ static sfsistat milter_eod(SMFICTX *ctx, struct milter_conn *c)
     struct check_result r;
     sfsistat rc;
 
-    if (c->mail_arg == NULL || milter_login(ctx, "MAIL FROM", &c->login) < 0) {
+    if (c->mail_arg == NULL) {
         smfi_setreply(ctx, "451", "4.3.0", "Temporary failure, try again later");
         return SMFIS_TEMPFAIL;
     }
-    check_login(&c->msg, c->login);
     if (check_envelope(&c->msg, c->mail_arg, &r) < 0)
         log_error("%s: out of memory", milter_queue_id(ctx));
     if (r.v.action != HM_ACCEPT) {

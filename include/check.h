@@ -196,11 +196,14 @@ int check_header(struct check_msg *m, const char *name, const char *value,
                  struct check_results *rs);
 
 /*
- * check_hold - with policy.decide_at = "end-of-data", a header field NAME
- * with VALUE that comes before the login is known: read now for the
- * 8-bit rule and the report header, and when it is a checked field kept
- * for check_held(). Returns 0, or -1 when out of memory (a tempfail is
- * then kept for end-of-DATA: the message is never accepted unchecked).
+ * check_hold - with policy.decide_at = "end-of-data", after check_login():
+ * a header field NAME with VALUE, read now for the 8-bit rule and the
+ * report header, and kept for check_held() when the homed rule checks it
+ * (a checked field of an authenticated, untrusted login, or of any client
+ * with policy.unauthenticated = "reject"): mail that is not the rule's is
+ * neither copied nor parsed. Returns 0, or -1 when out of memory (a
+ * tempfail is then kept for end-of-DATA: the message is never accepted
+ * unchecked).
  */
 int check_hold(struct check_msg *m, const char *name, const char *value);
 

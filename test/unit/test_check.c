@@ -611,9 +611,10 @@ static void count_held(void *arg, const char *name, const struct check_results *
 }
 
 /*
- * decide_at = "end-of-data": header fields come before the login is known;
- * they are held (no lookup yet), then decided after the envelope sender,
- * a kept decision marked stage end-of-data; nothing stays for the next.
+ * decide_at = "end-of-data": header fields are held after the login's
+ * lookup at MAIL FROM, then decided after the envelope sender at
+ * end-of-DATA, a kept decision marked stage end-of-data; nothing stays
+ * for the next message; mail that is not the rule's is not kept.
  */
 static void test_held(void **state)
 {
@@ -622,15 +623,13 @@ static void test_held(void **state)
     const struct check_kept *k;
 
     (void)state;
-    msg_begin(&t, "mode = \"report\";", HM_LOOKUP_FOUND, homes_here, NULL);
+    msg_begin(&t, "mode = \"report\";", HM_LOOKUP_FOUND, homes_here, "janed");
     assert_int_equal(check_hold(&t.m, "Subject", "hello"), 0);
     assert_int_equal(check_hold(&t.m, "X-Homed-Milter", "accept"), 0);
     assert_int_equal(check_hold(&t.m, "From", "John <johnd@company1.com>"), 0);
     assert_int_equal(check_hold(&t.m, "sender", "janed@example.com"), 0);
     assert_int_equal(t.m.nheld, 2);          /* the checked fields only */
     assert_int_equal(t.m.client_reports, 1); /* counted as they come */
-    assert_int_equal(t.fd.lookups, 0);       /* no login yet */
-    check_login(&t.m, "janed");
     envelope(&t, "<jane.doe@example.com>", HM_ACCEPT, "owned");
     assert_int_equal(check_held(&t.m, count_held, counts), 0);
     assert_int_equal(counts[0], 2);
@@ -647,10 +646,9 @@ static void test_held(void **state)
     cfg_unref(t.cfg);
 
     /* enforce: the first failure is kept, the fields after it not decided */
-    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, NULL);
+    msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, "janed");
     assert_int_equal(check_hold(&t.m, "From", "janed@example.com, alice@example.org"), 0);
     assert_int_equal(check_hold(&t.m, "Sender", "johnd@company1.com"), 0);
-    check_login(&t.m, "janed");
     envelope(&t, "<janed@example.com>", HM_ACCEPT, "owned");
     counts[0] = counts[1] = 0;
     assert_int_equal(check_held(&t.m, count_held, counts), 0);
@@ -662,16 +660,26 @@ static void test_held(void **state)
     assert_string_equal(k->stage, "end-of-data");
     msg_end(&t);
 
-    /* not authenticated: held, never decided */
+    /* not authenticated (unauthenticated = accept), or a trusted login:
+     * not the rule's, nothing kept; with unauthenticated = reject, kept */
     msg_begin(&t, "", HM_LOOKUP_FOUND, homes_here, NULL);
     assert_int_equal(check_hold(&t.m, "From", "johnd@company1.com"), 0);
-    check_login(&t.m, NULL);
+    assert_int_equal(t.m.nheld, 0);
     envelope(&t, "<johnd@company1.com>", HM_ACCEPT, "unauthenticated");
     counts[0] = counts[1] = 0;
     assert_int_equal(check_held(&t.m, count_held, counts), 0);
-    assert_int_equal(counts[1], 0);
+    assert_int_equal(counts[0], 0);
     assert_null(check_final(&t.m));
     assert_int_equal(t.fd.lookups, 0);
+    msg_end(&t);
+    msg_begin(&t, "trusted_logins = [ \"janed\" ];", HM_LOOKUP_FOUND, homes_here,
+              "janed");
+    assert_int_equal(check_hold(&t.m, "From", "johnd@company1.com"), 0);
+    assert_int_equal(t.m.nheld, 0);
+    msg_end(&t);
+    msg_begin(&t, "unauthenticated = \"reject\";", HM_LOOKUP_FOUND, homes_here, NULL);
+    assert_int_equal(check_hold(&t.m, "From", "johnd@company1.com"), 0);
+    assert_int_equal(t.m.nheld, 1);
     msg_end(&t);
 }
 
