@@ -3,7 +3,7 @@
  *	log - one place for every log line
  * SUMMARY
  *	log_open(), log_set_stderr(), log_set_level(), log_level_enabled(),
- *	log_level_name(), log_msg()
+ *	log_level_name(), log_msg(), log_line()
  * DESCRIPTION
  *	Lines go to syslog with facility mail and, when asked, to stderr
  *	prefixed with the program name; not to a stderr that is systemd's
