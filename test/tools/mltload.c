@@ -2,7 +2,7 @@
  * NAME
  *	mltload - a milter protocol load generator
  * SUMMARY
- *	mltload -s SOCKET [-CSv] [-c CONNS] [-n MESSAGES] [-d SECONDS]
+ *	mltload -s SOCKET [-CSv] [-c CONNS] [-n MESSAGES] [-d SECONDS] [-p MS]
  *		[-i SECONDS] [-t SECONDS] [-w WORKLOAD] [-b BYTES] [-8 OFFSET]
  * DESCRIPTION
  *	Plays the MTA side of the milter protocol (version 6, no libmilter;
@@ -21,7 +21,11 @@
  *	waits only until no other is being opened. libmilter's worker pool can leave a
  *	connection of a burst unserved while the others keep their workers
  *	busy with no pause between commands (README, Known limits); -S
- *	keeps that out of what is measured.
+ *	keeps that out of what is measured for the first connections, and
+ *	-p MS, a pause of MS milliseconds before each message but a
+ *	connection's first (as an MTA waits for its SMTP client's next MAIL
+ *	FROM), lets a connection made later (again, after an error) be
+ *	served within a message's time.
  *
  *	The workload file has one message per line, TAB-separated: login
  *	("-": not authenticated), envelope sender (empty: <>), From: value,
@@ -153,6 +157,10 @@ static void *ml_worker_main(void *arg)
     int r;
 
     while (ml_next(&ticket)) {
+        if (ml.pause_ms > 0 && w->fd >= 0) /* an MTA's wait for its client */
+            nanosleep(
+                &(struct timespec){ml.pause_ms / 1000, (ml.pause_ms % 1000) * 1000000L},
+                NULL);
         m.line = &ml.lines[ticket % ml.nlines];
         snprintf(m.queue_id, sizeof(m.queue_id), "%010" PRIX64, ticket + 0x1000000);
         started = ml_now();
@@ -186,7 +194,7 @@ static void ml_usage(void)
 {
     fputs("usage: mltload -s SOCKET [-CSv] [-c CONNS] [-n MESSAGES] [-d SECONDS]\n"
           "               [-i SECONDS] [-t SECONDS] [-w WORKLOAD] [-b BYTES]\n"
-          "               [-8 OFFSET]\n"
+          "               [-8 OFFSET] [-p MS]\n"
           "  SOCKET: unix:/path, inet:PORT@HOST or inet6:PORT@HOST\n"
           "  WORKLOAD: login TAB sender TAB From-value TAB accept|reject per line\n",
           stderr);
@@ -429,7 +437,7 @@ int main(int argc, char **argv)
     int c;
 
     ml.body_len = 1088;
-    while ((c = getopt(argc, argv, "8:CSb:c:d:hi:n:s:t:vw:")) != -1) {
+    while ((c = getopt(argc, argv, "8:CSb:c:d:hi:n:p:s:t:vw:")) != -1) {
         switch (c) {
         case '8':
             eight = ml_number(optarg, 0, 1 << 30);
@@ -454,6 +462,9 @@ int main(int argc, char **argv)
             break;
         case 'n':
             ml.messages = ml_number(optarg, 1, UINT64_MAX >> 2);
+            break;
+        case 'p':
+            ml.pause_ms = ml_number(optarg, 0, 10000);
             break;
         case 's':
             sock = optarg;

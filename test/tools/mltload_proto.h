@@ -67,7 +67,8 @@ struct ml_run {
     uint64_t messages; /* 0: until -d or a signal */
     int timeout;       /* seconds, for every connect, read and write */
     bool verbose;
-    bool stagger; /* -S */
+    bool stagger;      /* -S */
+    unsigned pause_ms; /* -p: before each message but a connection's first */
     char *body;
     size_t body_len;
     uint64_t ticket, done, bad; /* atomics from here on */
