@@ -28,8 +28,10 @@
 #         stops there and the rest of the body is declined (SMFIS_SKIP);
 #         nullmilter takes it all
 #
-# and prints msgs/s (min-max over the rounds), the ratio of the medians and
-# the latencies (medians over the rounds). The targets: eod >= 1.00 x
+# and prints msgs/s (min-max over the rounds), the median of each round's
+# ratio, the latencies and each milter's CPU time per message (medians
+# over the rounds; the CPU time is what one decision costs, logging
+# included, against the null milter's). The targets: eod >= 1.00 x
 # null; warm, scan and skip >= 0.90 x null. Before the rounds, each
 # daemon (warm's, eod's) answers a forged sender with a reject and an
 # owned one with an accept, through mltload: verdicts are counted right
@@ -127,15 +129,20 @@ verdicts() {
 run() {
     _out=$W/run.out
     case $1.$3 in
-    homed.eod) _sock=$EOD_SOCK ;;
-    null.eod) _sock=$NULLE_SOCK ;;
-    homed.*) _sock=$HOMED_SOCK ;;
-    *) _sock=$NULL_SOCK ;;
+    homed.eod) _sock=$EOD_SOCK _pid=$(hm_pid "eod$EOD_N") ;;
+    null.eod) _sock=$NULLE_SOCK _pid=$NULLE_PID ;;
+    homed.*) _sock=$HOMED_SOCK _pid=$(hm_pid "homed$N") ;;
+    null.scan | null.skip) _sock=$NULL_SOCK _pid=$NULLB_PID ;;
+    *) _sock=$NULL_SOCK _pid=$NULL_PID ;;
     esac
     _k=$1 _c=$2 _m=$3 _r=$4 _wl=$5 _n=$6
     shift 6
+    _t0=$(bench_cputicks "$_pid")
     "$MLTLOAD" -s "unix:$_sock" -c "$_c" -n "$_n" -w "$_wl" -C "$@" > "$_out" 2> "$W/run.err"
     _rc=$?
+    # the milter's CPU time per message, in us
+    _us=$(awk -v a="$_t0" -v b="$(bench_cputicks "$_pid")" -v hz="$HZ" -v n="$_n" \
+        'BEGIN { printf "%.1f", (b - a) * 1e6 / hz / n }')
     set -- "$_k" "$_c" "$_m" "$_r" # KIND CONNS MODE ROUND again
     _v() { sed -n "s/^$1=//p" "$_out"; }
     if [ $_rc -ne 0 ] || [ "$(_v error)" != 0 ] || [ "$(_v tempfail)" != 0 ]; then
@@ -144,7 +151,7 @@ run() {
         head -5 "$W/run.err" >&2
         BROKEN=1
     fi
-    [ "$4" = 0 ] || echo "$2 $3 $1 $4 $(_v rate) $(_v p50_ms) $(_v p99_ms)" >> "$W/results"
+    [ "$4" = 0 ] || echo "$2 $3 $1 $4 $(_v rate) $(_v p50_ms) $(_v p99_ms) $_us" >> "$W/results"
 }
 
 bench_slapd "$USERS"
@@ -216,29 +223,35 @@ for c in $CONNS; do
     echo "# $c connections done; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 
-# One row per (conns, mode): min-max and median of the rates, median latencies.
+# One row per (conns, mode): min-max and median of the rates, the median of
+# each round's ratio (a round runs null, then homed, one after the other),
+# median latencies, and the milters' CPU time per message.
 awk -v target="$TARGET" -v eod_target="$EOD_TARGET" -f "$STATS" -f - "$W/results" <<'AWK'
 {
     k = $1 " " $2
     if (!(k in seen)) { seen[k] = 1; order[++nk] = k }
     rate[k, $3] = add(rate[k, $3], $5); p50[k, $3] = add(p50[k, $3], $6)
-    p99[k, $3] = add(p99[k, $3], $7)
+    p99[k, $3] = add(p99[k, $3], $7); cpu[k, $3] = add(cpu[k, $3], $8)
+    round[k, $3, $4] = $5
+    if ($3 == "homed" && round[k, "null", $4] > 0)
+        ratios[k] = add(ratios[k], $5 / round[k, "null", $4])
 }
 END {
-    printf "%5s %-4s  %-22s %-22s %6s  %-15s %-15s\n", "conns", "mode", "homed msgs/s (min-max)",
-        "null msgs/s (min-max)", "ratio", "homed p50/p99", "null p50/p99"
+    printf "%5s %-4s  %-22s %-22s %6s  %-15s %-15s %s\n", "conns", "mode", "homed msgs/s (min-max)",
+        "null msgs/s (min-max)", "ratio", "homed p50/p99", "null p50/p99", "CPU us/msg homed, null"
     for (i = 1; i <= nk; i++) {
         k = order[i]; split(k, f, " ")
-        h = med(rate[k, "homed"]); n = med(rate[k, "null"]); ratio = n > 0 ? h / n : 0
-        printf "%5d %-4s  %7.0f (%6.0f-%6.0f)  %7.0f (%6.0f-%6.0f)  %6.2f  %6.3f/%-8.3f %6.3f/%-8.3f\n",
+        h = med(rate[k, "homed"]); n = med(rate[k, "null"]); ratio = med(ratios[k])
+        printf "%5d %-4s  %7.0f (%6.0f-%6.0f)  %7.0f (%6.0f-%6.0f)  %6.2f  %6.3f/%-8.3f %6.3f/%-8.3f %5.1f, %.1f\n",
             f[1], f[2], h, lo(rate[k, "homed"]), hi(rate[k, "homed"]), n, lo(rate[k, "null"]),
             hi(rate[k, "null"]), ratio, med(p50[k, "homed"]), med(p99[k, "homed"]),
-            med(p50[k, "null"]), med(p99[k, "null"])
+            med(p50[k, "null"]), med(p99[k, "null"]), med(cpu[k, "homed"]), med(cpu[k, "null"])
         goal = f[2] == "eod" ? eod_target : target
         if (f[2] != "cold")
             met(sprintf("%s >= %.2f x null, %d connections", f[2], goal, f[1]), ratio, goal)
     }
-    print "(latencies in ms; medians over the rounds)"
+    print "(ratio: the median of the rounds' homed/null; latencies in ms and CPU time"
+    print " per message (user + system, the milter process alone): medians over the rounds)"
     exit verdicts()
 }
 AWK

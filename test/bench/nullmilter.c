@@ -2,7 +2,7 @@
  * NAME
  *	nullmilter - a milter that decides nothing, the benchmark baseline
  * SUMMARY
- *	nullmilter -p SOCKET [-e] [-H] [-b] [-r]
+ *	nullmilter -p SOCKET [-e | -n] [-H] [-b] [-r]
  * DESCRIPTION
  *	Negotiates the steps, flags and macros homed-milter negotiates, and
  *	does what its callbacks do minus the directory and the policy: at
@@ -14,6 +14,11 @@
  *		FROM without a reply too (SMFIP_NR_MAIL; libmilter answers an
  *		MTA that does not offer it), so that the MTA waits for the
  *		milter once per message, at end-of-message.
+ *	-n	no MAIL step at all (SMFIP_NOMAIL), the MAIL macros asked at
+ *		end-of-message with {mail_addr} instead: what a milter that
+ *		takes the sender from the MTA's {mail_addr} would negotiate
+ *		(homed-milter does not: Postfix lowercases that macro), to
+ *		measure what the MAIL step without a reply costs the MTA.
  *	-H	no header fields either (homed-milter with header_fields = []).
  *	-b	the body too, every chunk answered "continue" (homed-milter
  *		with an 8-bit rule on, minus the scan; it also offers to
@@ -36,7 +41,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-static bool null_at_eod, null_no_headers, null_want_body, null_want_rcpt;
+static bool null_at_eod, null_no_mail, null_no_headers, null_want_body, null_want_rcpt;
 
 /* The priv pointer holds the steps negotiated, shifted, with bit 0 set. */
 static unsigned long null_steps(SMFICTX *ctx)
@@ -57,15 +62,22 @@ static sfsistat null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     want |= null_want_body ? SMFIP_SKIP : SMFIP_NOBODY;
     want |= null_want_rcpt ? SMFIP_NR_RCPT : SMFIP_NORCPT;
     want |= null_at_eod ? SMFIP_NR_MAIL : 0;
+    want |= null_no_mail ? SMFIP_NOMAIL : 0;
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST);
     *pf1 = f1 & want;
     *pf2 = 0;
     *pf3 = 0;
     smfi_setpriv(ctx, (void *)(uintptr_t)(*pf1 << 1 | 1));
-    /* homed-milter's lists, word for word */
-    smfi_setsymlist(ctx, SMFIM_ENVFROM,
-                    "{auth_authen} {auth_type} i v {client_addr} {client_name}");
-    smfi_setsymlist(ctx, SMFIM_EOM, "i {i}");
+    /* homed-milter's lists, word for word (-n: all of them at the end) */
+    if (null_no_mail)
+        smfi_setsymlist(ctx, SMFIM_EOM,
+                        "{auth_authen} {auth_type} {mail_addr} i {i} v "
+                        "{client_addr} {client_name}");
+    else {
+        smfi_setsymlist(ctx, SMFIM_ENVFROM,
+                        "{auth_authen} {auth_type} i v {client_addr} {client_name}");
+        smfi_setsymlist(ctx, SMFIM_EOM, "i {i}");
+    }
     return SMFIS_CONTINUE;
 }
 
@@ -102,7 +114,10 @@ static sfsistat null_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 
 static sfsistat null_eom(SMFICTX *ctx)
 {
-    (void)ctx;
+    /* -n: what -e reads at MAIL FROM */
+    const char *login = null_no_mail ? smfi_getsymval(ctx, "{auth_authen}") : NULL;
+
+    (void)login;
     return SMFIS_ACCEPT;
 }
 
@@ -114,7 +129,7 @@ static sfsistat null_close(SMFICTX *ctx)
 
 static int null_usage(void)
 {
-    fputs("usage: nullmilter -p SOCKET [-e] [-H] [-b] [-r]\n", stderr);
+    fputs("usage: nullmilter -p SOCKET [-e | -n] [-H] [-b] [-r]\n", stderr);
     return EX_USAGE;
 }
 
@@ -135,10 +150,13 @@ int main(int argc, char **argv)
     const char *sock = NULL;
     int c;
 
-    while ((c = getopt(argc, argv, "Hbep:r")) != -1) {
+    while ((c = getopt(argc, argv, "Hbenp:r")) != -1) {
         switch (c) {
         case 'e':
             null_at_eod = true;
+            break;
+        case 'n':
+            null_no_mail = true;
             break;
         case 'H':
             null_no_headers = true;
@@ -156,7 +174,7 @@ int main(int argc, char **argv)
             return null_usage();
         }
     }
-    if (sock == NULL || optind != argc)
+    if (sock == NULL || optind != argc || (null_at_eod && null_no_mail))
         return null_usage();
     if (smfi_setconn((char *)sock) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS ||
         smfi_opensocket(true) != MI_SUCCESS) {

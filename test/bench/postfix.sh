@@ -12,6 +12,11 @@
 #       decide_at = "end-of-data" (nullmilter -e: MAIL FROM and header
 #       fields without replies, end-of-message),
 #   (f) homed-milter with policy.decide_at = "end-of-data",
+#   (g) the null milter without the MAIL step at all (nullmilter -n:
+#       SMFIP_NOMAIL, the sender as the MTA's {mail_addr} at
+#       end-of-message), what a milter deciding from {mail_addr} would
+#       cost; homed-milter does not (Postfix lowercases that macro),
+#       the row says what the MAIL step without a reply costs Postfix,
 # against a private slapd with HM_BENCH_USERS generated mailboxes. Postfix
 # runs with Debian's stock master.cf (smtpd chrooted, test/e2e/lib-postfix.sh),
 # the milters' sockets in its queue directory. Delivery
@@ -25,6 +30,7 @@
 # 1 ms of their null milter's.
 #
 # Environment (defaults in brackets):
+#   HM_BENCH_CONFIGS [a b c d e f g]  which configurations, in this order
 #   HM_BENCH_USERS [10000]        mailboxes in LDAP, all of them SASL users
 #                                 (without db_load: HM_BENCH_SASL_USERS [200])
 #   HM_BENCH_ROUNDS [3]           rounds
@@ -94,16 +100,19 @@ HM_DIR=$M_DIR
 mkdir -p "$SLAPD_DIR" "$PF_DIR" "$M_DIR"
 NULL_PID=""
 NULLE_PID=""
+NULLN_PID=""
 
 # stop_milters: TERM all at once, then wait (libmilter takes seconds)
 stop_milters() {
     hm_term
-    for _p in $NULL_PID $NULLE_PID; do kill -TERM "$_p" 2>/dev/null; done
+    for _p in $NULL_PID $NULLE_PID $NULLN_PID; do kill -TERM "$_p" 2>/dev/null; done
     hm_stop
     hm_stop_pid "$NULL_PID" 100
     hm_stop_pid "$NULLE_PID" 100
+    hm_stop_pid "$NULLN_PID" 100
     NULL_PID=""
     NULLE_PID=""
+NULLN_PID=""
 }
 cleanup() {
     postfix_stop 2>/dev/null
@@ -208,6 +217,7 @@ say "# slapd: $N_USERS mailboxes loaded in $(($(date +%s) - _t)) s"
 postfix_milter_dir || fail "cannot create the milters' directory in Postfix's queue directory"
 NULL_SOCK=$PF_MILTER_DIR/null.sock
 NULLE_SOCK=$PF_MILTER_DIR/null-eod.sock
+NULLN_SOCK=$PF_MILTER_DIR/null-nomail.sock
 HM_SOCK=$PF_MILTER_DIR/homed-milter.sock
 EOD_SOCK=$PF_MILTER_DIR/homed-eod.sock
 # the defaults (log_level info, decide_at "mail", cache on), and the same
@@ -230,12 +240,15 @@ EOD_PID=$(hm_pid homed-eod)
 NULL_PID=$!
 (umask 0 && exec "$NULLMILTER" -e -p "unix:$NULLE_SOCK") </dev/null >>"$M_DIR/nullmilter-eod.log" 2>&1 3>&- &
 NULLE_PID=$!
-wait_for 100 eval '[ -S "$HM_SOCK" ] && [ -S "$NULL_SOCK" ] && [ -S "$EOD_SOCK" ] && [ -S "$NULLE_SOCK" ]' || {
+(umask 0 && exec "$NULLMILTER" -n -p "unix:$NULLN_SOCK") </dev/null >>"$M_DIR/nullmilter-nomail.log" 2>&1 3>&- &
+NULLN_PID=$!
+wait_for 100 eval '[ -S "$HM_SOCK" ] && [ -S "$NULL_SOCK" ] && [ -S "$EOD_SOCK" ] && [ -S "$NULLE_SOCK" ] &&
+    [ -S "$NULLN_SOCK" ]' || {
     sed 's/^/# /' "$M_DIR/homed-milter.log" "$M_DIR/homed-eod.log" "$M_DIR/nullmilter.log" \
-        "$M_DIR/nullmilter-eod.log" >&2
+        "$M_DIR/nullmilter-eod.log" "$M_DIR/nullmilter-nomail.log" >&2
     fail "the milters did not come up"
 }
-for _p in "$HM_PID" "$EOD_PID" "$NULL_PID" "$NULLE_PID"; do alive "$_p" || fail "a milter exited at once"; done
+for _p in "$HM_PID" "$EOD_PID" "$NULL_PID" "$NULLE_PID" "$NULLN_PID"; do alive "$_p" || fail "a milter exited at once"; done
 
 # --- Postfix -----------------------------------------------------------------------
 postfix_init "" mail.example.com || fail "cannot configure Postfix"
@@ -278,8 +291,12 @@ fi
 postfix_start || fail "Postfix did not start"
 SPOOL=$PF_DIR/spool
 
-CONFIGS="a b c d e f"
-[ "$HAVE_LDAP" = 1 ] || CONFIGS="a c d e f"
+CONFIGS=${HM_BENCH_CONFIGS:-a b c d e f g}
+for _c in $CONFIGS; do
+    case $_c in [a-g]) ;; *) fail "HM_BENCH_CONFIGS: no configuration '$_c' (a to g)" ;; esac
+done
+case " $CONFIGS " in *" a "*) ;; *) fail "HM_BENCH_CONFIGS must name a (the baseline)" ;; esac
+[ "$HAVE_LDAP" = 1 ] || CONFIGS=$(echo " $CONFIGS " | sed 's/ b / /')
 label() {
     case $1 in
     a) say "(a) Postfix alone" ;;
@@ -288,11 +305,12 @@ label() {
     d) say "(d) homed-milter, mail" ;;
     e) say "(e) null milter, end-of-data" ;;
     f) say "(f) homed-milter, end-of-data" ;;
+    g) say "(g) null milter, no MAIL step" ;;
     esac
 }
 # the milter process of a configuration ("" for none)
 milter_pid() {
-    case $1 in c) echo "$NULL_PID" ;; d) echo "$HM_PID" ;; e) echo "$NULLE_PID" ;; f) echo "$EOD_PID" ;; esac
+    case $1 in c) echo "$NULL_PID" ;; d) echo "$HM_PID" ;; e) echo "$NULLE_PID" ;; f) echo "$EOD_PID" ;; g) echo "$NULLN_PID" ;; esac
 }
 configure() { # CONFIG: stop Postfix, set it up for CONFIG, start it
     postfix_stop 2>/dev/null # alive() may race a vanishing pid: no noise
@@ -308,6 +326,8 @@ configure() { # CONFIG: stop Postfix, set it up for CONFIG, start it
     e) postfix_set "smtpd_milters = unix:$(postfix_chroot_name "$NULLE_SOCK")" 'smtpd_sender_login_maps =' \
         'smtpd_sender_restrictions =' ;;
     f) postfix_set "smtpd_milters = unix:$(postfix_chroot_name "$EOD_SOCK")" 'smtpd_sender_login_maps =' \
+        'smtpd_sender_restrictions =' ;;
+    g) postfix_set "smtpd_milters = unix:$(postfix_chroot_name "$NULLN_SOCK")" 'smtpd_sender_login_maps =' \
         'smtpd_sender_restrictions =' ;;
     esac || fail "postconf failed for ($1)"
     postfix_start || fail "Postfix did not start for ($1)"
@@ -342,12 +362,6 @@ sanity() {
     }
 }
 
-# cputicks PID: user + system CPU time of PID in clock ticks (0 if none)
-cputicks() {
-    { [ -n "$1" ] && sed 's/.*) //' "/proc/$1/stat" 2>/dev/null || echo; } |
-        awk '{ print ($12 + $13) + 0 }'
-}
-HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 SLAPD_PID=$(cat "$SLAPD_DIR/slapd.pid" 2>/dev/null)
 
 if [ "$PER_SESSION" = 0 ]; then
@@ -392,12 +406,12 @@ while [ "$r" -le "$ROUNDS" ]; do
         fi
         _res=$BASE/run.$r.$c
         _mpid=$(milter_pid "$c")
-        _cpu0="$(cputicks "$_mpid") $(cputicks "$SLAPD_PID")"
+        _cpu0="$(bench_cputicks "$_mpid") $(bench_cputicks "$SLAPD_PID")"
         _sut0=$([ -n "$CG_SUT" ] && cg_usage "$CG_SUT" || echo 0)
         _cli0=$([ -n "$CG_SUT" ] && cg_usage "$CG_CLIENT" || echo 0)
         load "$_res" -n "$MESSAGES" -k "$PER_SESSION" -o "$_off" -v
         _rc=$?
-        _cpu1="$(cputicks "$_mpid") $(cputicks "$SLAPD_PID")"
+        _cpu1="$(bench_cputicks "$_mpid") $(bench_cputicks "$SLAPD_PID")"
         _sut1=$([ -n "$CG_SUT" ] && cg_usage "$CG_SUT" || echo 0)
         _cli1=$([ -n "$CG_SUT" ] && cg_usage "$CG_CLIENT" || echo 0)
         # CPU time per message of everything but the client, and of the client
@@ -439,6 +453,7 @@ END {
     name["a"] = "(a) Postfix alone"; name["b"] = "(b) native sender_login_maps"
     name["c"] = "(c) null milter, mail"; name["d"] = "(d) homed-milter, mail"
     name["e"] = "(e) null milter, end-of-data"; name["f"] = "(f) homed-milter, end-of-data"
+    name["g"] = "(g) null milter, no MAIL"
     nc = split(configs, C, " ")
     printf "\n%-29s %-15s %-21s %-20s %-7s %-13s %-20s %s\n", "configuration", "msgs/s",
         "ratio to (a)", "p50 ms", "p99 ms", "server us/msg", "(a) us / this us", "milter, slapd us/msg"
@@ -461,11 +476,31 @@ END {
     printf "relative to (a), if CPU were the only limit (steadier than msgs/s on a busy machine).\n"
     missed = 0
     print ""
-    if (index(configs, "b"))
+    if (has("f") && has("b"))
         missed += ratio("f", "b", 1.00)
-    missed += ratio("d", "c", 0.95) + latency("d", "c")
-    missed += ratio("f", "e", 0.95) + latency("f", "e")
+    if (has("d") && has("c"))
+        missed += ratio("d", "c", 0.95) + latency("d", "c")
+    if (has("f") && has("e"))
+        missed += ratio("f", "e", 0.95) + latency("f", "e")
+    # not targets: what the MAIL step costs Postfix, and the best any milter could do
+    if (has("g") && has("e"))
+        compare("e", "g")
+    if (has("g") && has("b"))
+        compare("g", "b")
     exit strict == 1 && missed > 0
+}
+function has(c) { return index(" " configs " ", " " c " ") > 0 }
+# compare X Y: X/Y in msgs/s and by CPU, no target
+function compare(x, y,   q, e, r) {
+    q = e = ""
+    for (r = 1; r <= R; r++) {
+        q = add(q, rate[r, x] / rate[r, y])
+        e = add(e, sut[r, x] > 0 ? sut[r, y] / sut[r, x] : 0)
+    }
+    printf "(%s)/(%s), no target:            %-22s", x, y, spread(q, "%.3f", "..")
+    if (havecg)
+        printf "       (by CPU: (%s) us / (%s) us = %s)", y, x, spread(e, "%.3f", "..")
+    printf "\n"
 }
 # ratio X Y GOAL: the target X/Y >= GOAL in msgs/s (and what CPU says); 1 if missed
 function ratio(x, y, goal,   q, e, r, m) {

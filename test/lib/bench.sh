@@ -24,6 +24,8 @@
 #                        answers in W/run.out; when it failed says so
 #                        (WHAT names the run), sets BROKEN=1, returns 1
 # bench_v KEY [FILE]     the value of a KEY=VALUE line of FILE (W/run.out)
+# bench_cputicks PID     user + system CPU time of process PID so far, in
+#                        clock ticks (HZ of them a second); 0 without PID
 # bench_workload FILE N  mltload's workload: users u00001..N, each sending
 #                        as itself (to be accepted)
 # STATS                  the statistics helper for the tables (stats.awk):
@@ -94,6 +96,12 @@ bench_workload() {
 }
 
 bench_v() { sed -n "s/^$1=//p" "${2:-$W/run.out}"; }
+bench_cputicks() {
+    { [ -n "$1" ] && sed 's/.*) //' "/proc/$1/stat" 2>/dev/null || echo; } |
+        awk '{ print ($12 + $13) + 0 }'
+}
+# shellcheck disable=SC2034
+HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 bench_dirbench() {
     "$DIRBENCH" -m both -c "$2" -t "$3" -n "$LOOKUPS" -u "$4" -s $(($5 * LOOKUPS)) -P "$6" \
