@@ -134,14 +134,11 @@ const char *log_level_name(enum log_level level)
     return log_names[level];
 }
 
-/*
- * log_stderr - "IDENT: LEVEL: ID: LINE\n" to stderr in one write(2);
- * ID may be empty (no ": " after it then).
- */
-static void log_stderr(enum log_level level, const char *id, const char *line)
+/* log_stderr - "IDENT: LEVEL: ID" SEP "LINE\n" to stderr in one write(2). */
+static void log_stderr(enum log_level level, const char *id, const char *sep,
+                       const char *line)
 {
-    const char *part[] = {log_ident,       ": ", log_names[level], ": ", id,
-                          *id ? ": " : "", line};
+    const char *part[] = {log_ident, ": ", log_names[level], ": ", id, sep, line};
     size_t n[sizeof part / sizeof *part], i, len = 1, off = 0;
     ssize_t w;
     char *buf;
@@ -149,8 +146,7 @@ static void log_stderr(enum log_level level, const char *id, const char *line)
     for (i = 0; i < sizeof part / sizeof *part; i++)
         len += n[i] = strlen(part[i]);
     if ((buf = malloc(len)) == NULL) {
-        fprintf(stderr, "%s: %s: %s%s%s\n", log_ident, log_names[level], id,
-                *id ? ": " : "", line);
+        fprintf(stderr, "%s: %s: %s%s%s\n", log_ident, log_names[level], id, sep, line);
         return;
     }
     for (i = 0; i < sizeof part / sizeof *part; i++) {
@@ -176,7 +172,7 @@ static void log_emit(enum log_level level, const char *id, const char *line)
     if (log_to_syslog && log_syslog_there())
         syslog(log_priority[level], "%s%s%s", id, sep, line);
     if (log_to_stderr)
-        log_stderr(level, id, line);
+        log_stderr(level, id, sep, line);
 }
 
 void log_line(enum log_level level, const char *id, char *line)

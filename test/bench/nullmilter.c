@@ -68,12 +68,17 @@ static sfsistat null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     *pf2 = 0;
     *pf3 = 0;
     smfi_setpriv(ctx, (void *)(uintptr_t)(*pf1 << 1 | 1));
-    /* homed-milter's lists, word for word (-n: all of them at the end) */
-    if (null_no_mail)
+    /*
+     * homed-milter's lists, word for word; -n: all of them at the end, and
+     * at MAIL (whose macros Postfix sends even when the step is left out)
+     * the shortest list, as an empty one means the MTA's default
+     */
+    if (null_no_mail) {
+        smfi_setsymlist(ctx, SMFIM_ENVFROM, "i");
         smfi_setsymlist(ctx, SMFIM_EOM,
                         "{auth_authen} {auth_type} {mail_addr} i {i} v "
                         "{client_addr} {client_name}");
-    else {
+    } else {
         smfi_setsymlist(ctx, SMFIM_ENVFROM,
                         "{auth_authen} {auth_type} i v {client_addr} {client_name}");
         smfi_setsymlist(ctx, SMFIM_EOM, "i {i}");

@@ -84,6 +84,15 @@ static char *take(void)
     return text;
 }
 
+/* stderr got exactly WANT since the last look */
+static void expect(const char *want)
+{
+    char *text = take();
+
+    assert_string_equal(text, want);
+    free(text);
+}
+
 static void test_harmless(void **state)
 {
     char line[] = "a\nforged: line\x7f", *big = malloc(5000), *text;
@@ -92,9 +101,7 @@ static void test_harmless(void **state)
     assert_non_null(big);
     log_set_level(HM_LOG_INFO);
     log_line(HM_LOG_INFO, "Q1\r", line);
-    text = take();
-    assert_string_equal(text, "t: info: Q1?: a?forged: line?\n");
-    free(text);
+    expect("t: info: Q1?: a?forged: line?\n");
     memset(big, 'x', 4999);
     big[4999] = '\0';
     log_line(HM_LOG_WARNING, "Q2", big);
@@ -105,15 +112,11 @@ static void test_harmless(void **state)
     free(text);
     free(big);
     log_line(HM_LOG_ERROR, "Q3", NULL);
-    text = take();
-    assert_string_equal(text, "t: error: Q3: out of memory\n");
-    free(text);
+    expect("t: error: Q3: out of memory\n");
 }
 
 static void test_level(void **state)
 {
-    char *text;
-
     (void)state;
     log_set_level(HM_LOG_WARNING);
     assert_false(log_level_enabled(HM_LOG_INFO));
@@ -121,9 +124,7 @@ static void test_level(void **state)
     log_warning("kept %d", 2);
     log_set_level(HM_LOG_INFO);
     log_info("kept %d", 3);
-    text = take();
-    assert_string_equal(text, "t: warning: kept 2\nt: info: kept 3\n");
-    free(text);
+    expect("t: warning: kept 2\nt: info: kept 3\n");
 }
 
 static void *logger(void *arg)
