@@ -38,11 +38,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <ldap.h>
-
 #include "cfg.h"
 #include "cfg_check.h"
 #include "dir_filter.h"
+#include "directory.h"
 
 #define CFG_SECRET_MAX 4096
 
@@ -177,45 +176,15 @@ static int cfg_check_domain(const char *value, const char **error_r)
     return 0;
 }
 
-/* What ldap_url_parse() says of a URI it refuses. */
-static const char *cfg_url_error(int rc)
-{
-    switch (rc) {
-    case LDAP_URL_ERR_MEM:
-        return "out of memory";
-    case LDAP_URL_ERR_BADENCLOSURE:
-        return "libldap cannot parse this URI: a '<' without its '>'";
-    case LDAP_URL_ERR_BADHOST:
-        return "libldap cannot parse this URI: bad host or port";
-    case LDAP_URL_ERR_BADATTRS:
-    case LDAP_URL_ERR_BADSCOPE:
-    case LDAP_URL_ERR_BADFILTER:
-    case LDAP_URL_ERR_BADEXTS:
-        return "libldap cannot parse this URI: bad attributes, scope, filter or "
-               "extensions after the host";
-    default:
-        return "libldap cannot parse this URI";
-    }
-}
-
-/* As the directory will: libldap's parser (ldap_url_parse) has the last word. */
+/* As the directory will: libldap's parser has the last word (dir_uri_check). */
 static int cfg_check_uri(const char *value, const char **error_r)
 {
-    LDAPURLDesc *url = NULL;
-    int rc, port;
-
     if (!cfg_is_graph(value))
         return cfg_bad(error_r, "must not hold blanks or control characters");
     if (strncasecmp(value, "ldap://", 7) != 0 && strncasecmp(value, "ldaps://", 8) != 0 &&
         strncasecmp(value, "ldapi://", 8) != 0)
         return cfg_bad(error_r, "expected an ldap://, ldaps:// or ldapi:// URI");
-    if ((rc = ldap_url_parse(value, &url)) != LDAP_URL_SUCCESS)
-        return cfg_bad(error_r, cfg_url_error(rc));
-    port = url->lud_port;
-    ldap_free_urldesc(url);
-    if (port < 0 || port > 65535)
-        return cfg_bad(error_r, "the port must be a number from 1 to 65535");
-    return 0;
+    return dir_uri_check(value, error_r);
 }
 
 /* The template syntax is the directory's: see dir_filter.h. */

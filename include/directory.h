@@ -28,6 +28,13 @@ struct dir *dir_new(struct cfg *cfg);
 void dir_library_init(void);
 
 /*
+ * dir_uri_check - whether libldap's parser accepts URI, as the directory
+ * will use it (a port in range included). Returns 0, or -1 with a static
+ * message in *ERROR_R. Pure; the configuration's check of ldap.uri.
+ */
+int dir_uri_check(const char *uri, const char **error_r);
+
+/*
  * dir_attributes - the attributes a lookup of CFG asks for: the address
  * attributes, then the home and login attributes when set. A malloc'd,
  * NULL-terminated array of CFG's own strings (caller frees the array

@@ -132,9 +132,10 @@ build_harness() {
     xtext) build xtext filter/address_text.c ;;
     config)
         # gethostname() is the harness's own (see fuzz_config.c); ldap.uri is
-        # checked with libldap's ldap_url_parse().
+        # checked with libldap's ldap_url_parse() (filter/dir_uri.c).
         # shellcheck disable=SC2086
-        build config filter/cfg.c filter/cfg_all.c filter/cfg_check.c filter/cfg_include.c -- \
+        build config filter/cfg.c filter/cfg_all.c filter/cfg_check.c filter/cfg_include.c \
+            filter/dir_uri.c -- \
             -Wl,--wrap=gethostname $HM_LIBCONFIG_LIBS $HM_LDAP_LIBS
         ;;
     *) return 1 ;;
