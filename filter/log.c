@@ -63,16 +63,16 @@ static const char *const log_names[] = {"error", "warning", "info", "debug"};
  */
 static void log_sanitize(char *line)
 {
-    size_t i;
+    static const char control[] = "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d"
+                                  "\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a"
+                                  "\x1b\x1c\x1d\x1e\x1f\x7f";
+    char *p;
 
-    for (i = 0; line[i] != '\0'; i++) {
-        if (i == HM_LOG_LINE_MAX) {
-            strcpy(line + i - 3, "...");
-            return;
-        }
-        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
-            line[i] = '?';
-    }
+    if (strnlen(line, HM_LOG_LINE_MAX + 1) > HM_LOG_LINE_MAX)
+        strcpy(line + HM_LOG_LINE_MAX - 3, "...");
+    /* libc's strcspn looks bytes up in a table: a line is one pass */
+    for (p = line + strcspn(line, control); *p != '\0'; p += strcspn(p, control))
+        *p++ = '?';
 }
 
 /* Whether syslogd's socket is there, as seen at most HM_LOG_RECHECK s ago. */
