@@ -13,5 +13,6 @@ test_tools_mltload_SOURCES = test/tools/mltload.c test/tools/mltload_proto.c \
 	test/tools/mltload_proto.h test/tools/tool.h
 test_tools_mltload_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS)
 test_tools_mltload_LDADD = $(PTHREAD_LIBS)
-test_tools_smtpload_SOURCES = test/tools/smtpload.c
+test_tools_smtpload_SOURCES = test/tools/smtpload.c test/tools/smtpload_proto.c \
+	test/tools/smtpload_proto.h
 test_tools_smtpload_LDADD = $(PTHREAD_LIBS)
