@@ -16,14 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "address.h"
 #include "cfg.h"
 #include "entry.h"
-#include "idna.h"
 #include "policy.h"
 #include "policytest.h"
 #include "testutil.h"
