@@ -117,7 +117,7 @@ bool addr_same_text(const char *a, size_t alen, const char *b, size_t blen)
 
     if (alen != blen)
         return false;
-    if (memcmp(a, b, alen) == 0) /* the usual case, in one comparison */
+    if (alen == 0 || memcmp(a, b, alen) == 0) /* the usual case, in one comparison */
         return true;
     for (i = 0; i < alen; i++)
         if (ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i]))
