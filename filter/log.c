@@ -3,7 +3,7 @@
  *	log - one place for every log line
  * SUMMARY
  *	log_open(), log_set_stderr(), log_set_level(), log_level_enabled(),
- *	log_level_name(), log_msg(), log_line()
+ *	log_level_name(), log_msg(), log_line(), log_join()
  * DESCRIPTION
  *	Lines go to syslog with facility mail and, when asked, to stderr
  *	prefixed with the program name; not to a stderr that is systemd's
@@ -134,26 +134,35 @@ const char *log_level_name(enum log_level level)
     return log_names[level];
 }
 
+char *log_join(const char *const *part, size_t n)
+{
+    size_t total = 1, i;
+    char *out, *p;
+
+    for (i = 0; i < n; i++)
+        total += strlen(part[i]);
+    if ((out = p = malloc(total)) == NULL)
+        return NULL;
+    *p = '\0'; /* N may be 0 */
+    for (i = 0; i < n; i++)
+        p = stpcpy(p, part[i]);
+    return out;
+}
+
 /* log_stderr - "IDENT: LEVEL: ID" SEP "LINE\n" to stderr in one write(2). */
 static void log_stderr(enum log_level level, const char *id, const char *sep,
                        const char *line)
 {
-    const char *part[] = {log_ident, ": ", log_names[level], ": ", id, sep, line};
-    size_t n[sizeof part / sizeof *part], i, len = 1, off = 0;
+    const char *part[] = {log_ident, ": ", log_names[level], ": ", id, sep, line, "\n"};
+    size_t len, off;
     ssize_t w;
     char *buf;
 
-    for (i = 0; i < sizeof part / sizeof *part; i++)
-        len += n[i] = strlen(part[i]);
-    if ((buf = malloc(len)) == NULL) {
+    if ((buf = log_join(part, sizeof part / sizeof *part)) == NULL) {
         fprintf(stderr, "%s: %s: %s%s%s\n", log_ident, log_names[level], id, sep, line);
         return;
     }
-    for (i = 0; i < sizeof part / sizeof *part; i++) {
-        memcpy(buf + off, part[i], n[i]);
-        off += n[i];
-    }
-    buf[off++] = '\n';
+    len = strlen(buf);
     for (off = 0; off < len;) {
         if ((w = write(STDERR_FILENO, buf + off, len - off)) > 0)
             off += (size_t)w;

@@ -45,24 +45,6 @@ const char *milter_queue_id(SMFICTX *ctx)
 /* The most pieces a log line has. */
 #define MILTER_PARTS 24
 
-/* milter_join - the N strings of PART one after the other, malloc'd. */
-static char *milter_join(const char *const *part, size_t n)
-{
-    size_t len[MILTER_PARTS], total = 1, i;
-    char *out, *p;
-
-    for (i = 0; i < n; i++)
-        total += len[i] = strlen(part[i]);
-    if ((out = p = malloc(total)) == NULL)
-        return NULL;
-    for (i = 0; i < n; i++) {
-        memcpy(p, part[i], len[i]);
-        p += len[i];
-    }
-    *p = '\0';
-    return out;
-}
-
 /*
  * One verdict's log line, without the queue id: malloc'd, or NULL when out
  * of memory. It names the client as Postfix does, "client=NAME[ADDR] ",
@@ -113,7 +95,7 @@ static char *milter_line(SMFICTX *ctx, const struct check_msg *m, const char *wh
     /* decided by an entry kept through an outage (cache.stale_ttl) */
     if (m->lookup == HM_LOOKUP_FOUND && m->detail != NULL)
         part[n++] = " cache=stale";
-    return milter_join(part, n);
+    return log_join(part, n);
 }
 
 static enum log_level milter_level(const struct policy_verdict *v)

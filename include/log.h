@@ -10,6 +10,7 @@
 #define HM_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level { HM_LOG_ERROR, HM_LOG_WARNING, HM_LOG_INFO, HM_LOG_DEBUG };
 
@@ -41,6 +42,13 @@ const char *log_level_name(enum log_level level);
  * "out of memory". ID (a queue id from the MTA) is made harmless too.
  */
 void log_line(enum log_level level, const char *id, char *line);
+
+/*
+ * log_join - the N strings of PART one after the other, as one string a
+ * line is put together from without printf: malloc'd (the caller frees
+ * it), or NULL when out of memory.
+ */
+char *log_join(const char *const *part, size_t n);
 
 /* log_msg - format and emit one line at LEVEL. */
 void log_msg(enum log_level level, const char *fmt, ...)

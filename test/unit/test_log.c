@@ -115,6 +115,22 @@ static void test_harmless(void **state)
     expect("t: error: Q3: out of memory\n");
 }
 
+static void test_join(void **state)
+{
+    const char *part[] = {"client=", "", "mx[192.0.2.1]", " login=", "janed"};
+    char *s;
+
+    (void)state;
+    s = log_join(part, 5);
+    assert_non_null(s);
+    assert_string_equal(s, "client=mx[192.0.2.1] login=janed");
+    free(s);
+    s = log_join(part, 0);
+    assert_non_null(s);
+    assert_string_equal(s, "");
+    free(s);
+}
+
 static void test_level(void **state)
 {
     (void)state;
@@ -185,6 +201,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_harmless),
+        cmocka_unit_test(test_join),
         cmocka_unit_test(test_level),
         cmocka_unit_test(test_threads),
     };
