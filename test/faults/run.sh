@@ -482,12 +482,18 @@ is "$(val pool tempfail)" "$POOL_N" \
     "pool exhausted, slapd hung: all $POOL_N messages at once tempfailed"
 # Which of the queued lookups time out waiting for a connection, and which
 # get one just before and then time out on slapd, depends on the
-# scheduler: each tempfail names one of the two causes (the second one
-# also for a lookup that found slapd left alone for its second after a
-# timeout), and the time bound below is what shows that no lookup waited
-# without limit.
-is "$(grep -c 'tempfail reason=directory-error stage=mail error=.*\(all 2 directory connections stayed busy for 1 s\|no answer within 1 s\)\( (not tried again yet: once a second)\)\{0,1\}$' "$W/pool.log")" \
+# scheduler: each tempfail names one of three causes. The pool stayed
+# busy; or slapd did not answer this lookup (also when it found slapd
+# left alone for its second after a timeout); or the connection it got
+# had been closed after a timeout, and slapd still owed the answer to
+# the connection opened since. The time bound below is what shows that
+# no lookup waited without limit.
+POOL_CAUSE='tempfail reason=directory-error stage=mail error=.*(all 2 directory connections stayed busy for 1 s|no answer within 1 s|a connection to it has had no answer for [0-9]+ ms)( \(not tried again yet: once a second\))?$'
+is "$(grep -Ec "$POOL_CAUSE" "$W/pool.log")" \
     "$POOL_N" "pool exhausted, slapd hung: each tempfail names its cause (the pool stayed busy, or slapd did not answer)"
+grep 'tempfail' "$W/pool.log" | grep -Ev "$POOL_CAUSE" | while IFS= read -r _line; do
+    diag "a tempfail without a named cause: $_line"
+done
 ok_if "pool exhausted, slapd hung: each message answered within ldap.timeout + 2 s (slowest $(val pool max_ms) ms, p50 $(val pool p50_ms) ms)" \
     awk -v m="$(val pool max_ms)" -v l="$POOL_LIMIT_MS" 'BEGIN { exit !(m != "" && m <= l) }'
 
