@@ -201,18 +201,6 @@ static bool db_raw_values(LDAP *ld, LDAPMessage *msg, const char *attr, const ch
     return same;
 }
 
-/* Whether ATTR is one of ldap.login_attribute (one of them must hold the login). */
-static bool db_login_attribute(const char *attr)
-{
-    const struct cfg_list *logins = &db.cfg->ldap.login_attribute;
-    size_t k;
-
-    for (k = 0; k < logins->n; k++)
-        if (strcasecmp(attr, logins->v[k]) == 0)
-            return true;
-    return false;
-}
-
 static enum db_outcome db_raw(LDAP *ld, const char *login)
 {
     const struct cfg *cfg = db.cfg;
@@ -246,8 +234,10 @@ static enum db_outcome db_raw(LDAP *ld, const char *login)
     dn = ldap_get_dn(ld, msg);
     kept = dn ? strdup(dn) : NULL; /* the product keeps a copy of the DN */
     ldap_memfree(dn);
+    /* Every value copied; one of a login attribute must be the login. */
     for (i = 0; db.attrs[i] != NULL; i++)
-        if (db_raw_values(ld, msg, db.attrs[i], login) && db_login_attribute(db.attrs[i]))
+        if (db_raw_values(ld, msg, db.attrs[i], login) &&
+            cfg_list_has(&cfg->ldap.login_attribute, db.attrs[i]))
             same = true;
     ldap_msgfree(res);
     same = same && kept != NULL;

@@ -425,90 +425,134 @@ static void ml_supervise(unsigned conns, double duration, double interval, doubl
     }
 }
 
-int main(int argc, char **argv)
+/* What the command line sets besides ml. */
+struct ml_args {
+    const char *sock, *workload;
+    unsigned long conns, duration, interval, eight;
+    bool check;
+};
+
+/* One option C with its argument ARG, into ml or A; usage on an unknown one. */
+static void ml_option(int c, const char *arg, struct ml_args *a)
 {
-    const char *sock = NULL, *workload = NULL;
-    unsigned long conns = 1, duration = 0, interval = 0, i, eight = ULONG_MAX;
-    struct ml_worker *ws;
-    struct sigaction sa = {.sa_handler = SIG_IGN};
-    sigset_t set;
-    bool check = false;
-    double t0, end = 0;
+    switch (c) {
+    case '8':
+        a->eight = ml_number(arg, 0, 1 << 30);
+        break;
+    case 'b':
+        ml.body_len = ml_number(arg, 0, 1 << 30);
+        break;
+    case 'C':
+        a->check = true;
+        break;
+    case 'S':
+        ml.stagger = true;
+        break;
+    case 'c':
+        a->conns = ml_number(arg, 1, 4096);
+        break;
+    case 'd':
+        a->duration = ml_number(arg, 1, 86400 * 365);
+        break;
+    case 'i':
+        a->interval = ml_number(arg, 1, 86400);
+        break;
+    case 'n':
+        ml.messages = ml_number(arg, 1, UINT64_MAX >> 2);
+        break;
+    case 'p':
+        ml.pause_ms = ml_number(arg, 0, 10000);
+        break;
+    case 's':
+        a->sock = arg;
+        break;
+    case 't':
+        ml.timeout = ml_number(arg, 1, 86400);
+        break;
+    case 'v':
+        ml.verbose = true;
+        break;
+    case 'w':
+        a->workload = arg;
+        break;
+    default:
+        ml_usage();
+    }
+}
+
+/* The command line into ml and A; usage (exit 2) if it is wrong. */
+static void ml_options(int argc, char **argv, struct ml_args *a)
+{
     int c;
 
+    *a = (struct ml_args){.conns = 1, .eight = ULONG_MAX};
     ml.body_len = 1088;
-    while ((c = getopt(argc, argv, "8:CSb:c:d:hi:n:p:s:t:vw:")) != -1) {
-        switch (c) {
-        case '8':
-            eight = ml_number(optarg, 0, 1 << 30);
-            break;
-        case 'b':
-            ml.body_len = ml_number(optarg, 0, 1 << 30);
-            break;
-        case 'C':
-            check = true;
-            break;
-        case 'S':
-            ml.stagger = true;
-            break;
-        case 'c':
-            conns = ml_number(optarg, 1, 4096);
-            break;
-        case 'd':
-            duration = ml_number(optarg, 1, 86400 * 365);
-            break;
-        case 'i':
-            interval = ml_number(optarg, 1, 86400);
-            break;
-        case 'n':
-            ml.messages = ml_number(optarg, 1, UINT64_MAX >> 2);
-            break;
-        case 'p':
-            ml.pause_ms = ml_number(optarg, 0, 10000);
-            break;
-        case 's':
-            sock = optarg;
-            break;
-        case 't':
-            ml.timeout = ml_number(optarg, 1, 86400);
-            break;
-        case 'v':
-            ml.verbose = true;
-            break;
-        case 'w':
-            workload = optarg;
-            break;
-        default:
-            ml_usage();
-        }
-    }
-    if (sock == NULL || optind != argc || (eight != ULONG_MAX && eight + 2 > ml.body_len))
+    while ((c = getopt(argc, argv, "8:CSb:c:d:hi:n:p:s:t:vw:")) != -1)
+        ml_option(c, optarg, a);
+    if (a->sock == NULL || optind != argc ||
+        (a->eight != ULONG_MAX && a->eight + 2 > ml.body_len))
         ml_usage();
-    if (ml.messages == 0 && duration == 0)
+    if (ml.messages == 0 && a->duration == 0)
         ml.messages = 1000;
-    ml_socket(sock);
-    ml_load(workload);
-    ml_body(eight);
+}
+
+/* SIGPIPE ignored; INT and TERM blocked in every thread, for ml_supervise. */
+static void ml_signals(void)
+{
+    struct sigaction sa = {.sa_handler = SIG_IGN};
+    sigset_t set;
+
     sigaction(SIGPIPE, &sa, NULL);
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    ws = ml_alloc(NULL, conns * sizeof(*ws));
-    memset(ws, 0, conns * sizeof(*ws));
-    t0 = ml_now();
+}
+
+/* A thread for each of the CONNS workers WS; exit 1 if one cannot start. */
+static void ml_start(struct ml_worker *ws, unsigned long conns)
+{
+    unsigned long i;
+
     for (i = 0; i < conns; i++) {
         ws[i].id = i;
         ws[i].fd = -1;
         if ((errno = pthread_create(&ws[i].thread, NULL, ml_worker_main, &ws[i])) != 0) {
             fprintf(stderr, "mltload: pthread_create: %m\n");
-            return 1;
+            exit(1);
         }
     }
-    ml_supervise(conns, duration, interval, t0);
+}
+
+/* Join the CONNS workers WS; returns when the last of them ended. */
+static double ml_join(struct ml_worker *ws, unsigned long conns)
+{
+    unsigned long i;
+    double end = 0;
+
     for (i = 0; i < conns; i++) {
         pthread_join(ws[i].thread, NULL);
         end = ws[i].ended > end ? ws[i].ended : end;
     }
-    return ml_summary(ws, conns, end - t0, check);
+    return end;
+}
+
+int main(int argc, char **argv)
+{
+    struct ml_args a;
+    struct ml_worker *ws;
+    double t0, end;
+
+    ml_options(argc, argv, &a);
+    ml_socket(a.sock);
+    ml_load(a.workload);
+    ml_body(a.eight);
+    ml_signals();
+    ws = ml_alloc(NULL, a.conns * sizeof(*ws));
+    memset(ws, 0, a.conns * sizeof(*ws));
+    t0 = ml_now();
+    ml_start(ws, a.conns);
+    ml_supervise(a.conns, a.duration, a.interval, t0);
+    end = ml_join(ws, a.conns);
+    return ml_summary(ws, a.conns, end - t0, a.check);
 }

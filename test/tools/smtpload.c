@@ -1,44 +1,48 @@
-/* smtpload - an SMTP AUTH load generator for the Postfix benchmark
+/*
+ * NAME
+ *	smtpload - an SMTP AUTH load generator for the Postfix benchmark
+ * SUMMARY
+ *	smtpload -p PORT -u USERS [-H ADDR] [-c CONNS] [-n MESSAGES]
+ *		[-k PER_SESSION] [-o OFFSET] [-r RCPT] [-s BODY_BYTES]
+ *		[-F SENDER] [-t TIMEOUT] [-w QUEUE_DIR]... [-W DRAIN_TIMEOUT]
+ *		[-v]
+ * DESCRIPTION
+ *	CONNS threads each keep one SMTP connection to ADDR:PORT (default
+ *	127.0.0.1), say EHLO, authenticate with AUTH PLAIN as the next user
+ *	of USERS (lines "login TAB password TAB sender"; users are handed
+ *	out in turn, starting at line OFFSET) and then send messages, one
+ *	transaction after the other (no pipelining), each with MAIL FROM the
+ *	session's own sender (or SENDER with -F, to check that a forged
+ *	sender is refused). After PER_SESSION messages (0: never) a
+ *	connection says QUIT and starts a new session as the next user.
+ *	MESSAGES in all are sent.
  *
- *   smtpload -p PORT -u USERS [-H ADDR] [-c CONNS] [-n MESSAGES] [-k PER_SESSION]
- *            [-o OFFSET] [-r RCPT] [-s BODY_BYTES] [-F SENDER] [-t TIMEOUT]
- *            [-w QUEUE_DIR]... [-W DRAIN_TIMEOUT] [-v]
+ *	Latency of a message: from writing MAIL FROM to reading the reply to
+ *	the final dot. When every message has had its final reply, smtpload
+ *	waits until no file is left under any QUEUE_DIR (e.g. Postfix's
+ *	incoming and active queues), so that the rate counts the time until
+ *	the queue has drained, not only until the client got 250.
  *
- * CONNS threads each keep one SMTP connection to ADDR:PORT (default
- * 127.0.0.1), say EHLO, authenticate with AUTH PLAIN as the next user of
- * USERS (lines "login TAB password TAB sender"; users are handed out in
- * turn, starting at line OFFSET) and then send messages, one transaction
- * after the other (no pipelining), each with MAIL FROM the session's own
- * sender (or SENDER with -F, to check that a forged sender is refused).
- * After PER_SESSION messages (0: never) a connection says QUIT and starts
- * a new session as the next user. MESSAGES in all are sent.
+ *	Prints one line of KEY=VALUE on stdout:
+ *	messages sent, replies by class (2xx 4xx 5xx: the final reply of
+ *	each message, i.e. the first that was not 2xx/3xx, or the one after
+ *	the dot), errors (broken connections, timeouts), sessions,
+ *	auth_failures, send_s, drain_s, total_s, rate (accepted messages /
+ *	total_s), client_rate (accepted / send_s), p50_ms, p99_ms, max_ms
+ *	(latency of the accepted messages).
+ *	With -v, the first reply line of each class other than 2xx, and of
+ *	the first failed AUTH, goes to stderr.
  *
- * Latency of a message: from writing MAIL FROM to reading the reply to the
- * final dot. When every message has had its final reply, smtpload waits
- * until no file is left under any QUEUE_DIR (e.g. Postfix's incoming and
- * active queues), so that the rate counts the time until the queue has
- * drained, not only until the client got 250.
+ *	Defaults: CONNS 8, MESSAGES 1000, PER_SESSION 0, OFFSET 0, RCPT
+ *	sink@example.org, BODY_BYTES 1024, TIMEOUT 30 (seconds to wait for
+ *	any one reply, or to connect), DRAIN_TIMEOUT 120 seconds. A thread
+ *	whose sessions fail 5 times in a row (no connection, no greeting,
+ *	AUTH refused) stops and counts one error.
+ *	Exit status: 0 when every message had a final reply and the queue
+ *	drained, 1 otherwise, 2 on a usage error.
  *
- * Prints one line of KEY=VALUE on stdout:
- *   messages sent, replies by class (2xx 4xx 5xx: the final reply of each
- *   message, i.e. the first that was not 2xx/3xx, or the one after the
- *   dot), errors (broken connections, timeouts), sessions, auth_failures,
- *   send_s, drain_s, total_s, rate (accepted messages / total_s),
- *   client_rate (accepted / send_s), p50_ms, p99_ms, max_ms (latency of the
- *   accepted messages).
- * With -v, the first reply line of each class other than 2xx, and of the
- * first failed AUTH, goes to stderr.
- *
- * Defaults: CONNS 8, MESSAGES 1000, PER_SESSION 0, OFFSET 0, RCPT
- * sink@example.org, BODY_BYTES 1024, TIMEOUT 30 (seconds to wait for any
- * one reply, or to connect), DRAIN_TIMEOUT 120 seconds. A thread whose
- * sessions fail 5 times in a row (no connection, no greeting, AUTH
- * refused) stops and counts one error.
- * Exit status: 0 when every message had a final reply and the queue
- * drained, 1 otherwise, 2 on a usage error.
- *
- * This file: the options, the users, the queue and the report; the SMTP
- * sessions, one thread per connection, are in smtpload_proto.c.
+ *	This file: the options, the users, the queue and the report; the
+ *	SMTP sessions, one thread per connection, are in smtpload_proto.c.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -280,13 +284,72 @@ static void usage(void)
     exit(2);
 }
 
-int main(int argc, char **argv)
+/* What the command line sets besides opt. */
+struct args {
+    const char *host;
+    const char *users;
+    long port;
+};
+
+/* One option CH with its argument ARG, into opt or A; usage on an unknown one. */
+static void one_option(int ch, const char *arg, struct args *a)
 {
-    const char *host = "127.0.0.1", *users = NULL;
-    pthread_t tid[MAX_CONNS];
-    double t0, t_sent, t_drained, *v;
-    long port = 0, left = 0, nv = 0, i;
-    int ch, started = 0, drained = 1;
+    switch (ch) {
+    case 'c':
+        opt.conns = (int)number(arg, "-c", 1, MAX_CONNS);
+        break;
+    case 'F':
+        opt.forge = arg;
+        break;
+    case 'H':
+        a->host = arg;
+        break;
+    case 'k':
+        opt.per_session = number(arg, "-k", 0, 1000000000);
+        break;
+    case 'n':
+        opt.messages = number(arg, "-n", 1, 100000000);
+        break;
+    case 'o':
+        opt.offset = number(arg, "-o", 0, 1000000000);
+        break;
+    case 'p':
+        a->port = number(arg, "-p", 1, 65535);
+        break;
+    case 'r':
+        opt.rcpt = arg;
+        break;
+    case 's':
+        opt.body_bytes = number(arg, "-s", 0, 10000000);
+        break;
+    case 't':
+        opt.timeout_ms = (int)number(arg, "-t", 1, 3600) * 1000;
+        break;
+    case 'u':
+        a->users = arg;
+        break;
+    case 'v':
+        opt.verbose = 1;
+        break;
+    case 'w':
+        if (opt.n_queue_dirs == MAX_QUEUE_DIRS)
+            die("at most %d queue directories", MAX_QUEUE_DIRS);
+        opt.queue_dirs[opt.n_queue_dirs++] = arg;
+        break;
+    case 'W':
+        opt.drain_timeout = (double)number(arg, "-W", 1, 3600);
+        break;
+    default:
+        usage();
+    }
+}
+
+/* The command line into opt (the users not yet loaded); returns the USERS file.
+ * Exits 2 on a usage error. */
+static const char *parse_options(int argc, char **argv)
+{
+    struct args a = {"127.0.0.1", NULL, 0};
+    int ch;
 
     opt.conns = 8;
     opt.messages = 1000;
@@ -294,71 +357,26 @@ int main(int argc, char **argv)
     opt.body_bytes = 1024;
     opt.timeout_ms = 30000;
     opt.drain_timeout = 120;
-    while ((ch = getopt(argc, argv, "c:F:H:k:n:o:p:r:s:t:u:vw:W:")) != -1) {
-        switch (ch) {
-        case 'c':
-            opt.conns = (int)number(optarg, "-c", 1, MAX_CONNS);
-            break;
-        case 'F':
-            opt.forge = optarg;
-            break;
-        case 'H':
-            host = optarg;
-            break;
-        case 'k':
-            opt.per_session = number(optarg, "-k", 0, 1000000000);
-            break;
-        case 'n':
-            opt.messages = number(optarg, "-n", 1, 100000000);
-            break;
-        case 'o':
-            opt.offset = number(optarg, "-o", 0, 1000000000);
-            break;
-        case 'p':
-            port = number(optarg, "-p", 1, 65535);
-            break;
-        case 'r':
-            opt.rcpt = optarg;
-            break;
-        case 's':
-            opt.body_bytes = number(optarg, "-s", 0, 10000000);
-            break;
-        case 't':
-            opt.timeout_ms = (int)number(optarg, "-t", 1, 3600) * 1000;
-            break;
-        case 'u':
-            users = optarg;
-            break;
-        case 'v':
-            opt.verbose = 1;
-            break;
-        case 'w':
-            if (opt.n_queue_dirs == MAX_QUEUE_DIRS)
-                die("at most %d queue directories", MAX_QUEUE_DIRS);
-            opt.queue_dirs[opt.n_queue_dirs++] = optarg;
-            break;
-        case 'W':
-            opt.drain_timeout = (double)number(optarg, "-W", 1, 3600);
-            break;
-        default:
-            usage();
-        }
-    }
-    if (optind != argc || port == 0 || users == NULL)
+    while ((ch = getopt(argc, argv, "c:F:H:k:n:o:p:r:s:t:u:vw:W:")) != -1)
+        one_option(ch, optarg, &a);
+    if (optind != argc || a.port == 0 || a.users == NULL)
         usage();
     if (!safe_address(opt.rcpt) || (opt.forge && !safe_address(opt.forge)))
         die("bad address in -r or -F");
     opt.addr.sin_family = AF_INET;
-    opt.addr.sin_port = htons((unsigned short)port);
-    if (inet_pton(AF_INET, host, &opt.addr.sin_addr) != 1)
-        die("-H: '%s' is not an IPv4 address", host);
-    load_users(users);
-    latency = xmalloc((size_t)opt.messages * sizeof *latency);
-    for (i = 0; i < opt.messages; i++)
-        latency[i] = -1;
-    signal(SIGPIPE, SIG_IGN);
+    opt.addr.sin_port = htons((unsigned short)a.port);
+    if (inet_pton(AF_INET, a.host, &opt.addr.sin_addr) != 1)
+        die("-H: '%s' is not an IPv4 address", a.host);
+    return a.users;
+}
 
-    t0 = now();
+/* Start the CONNS threads (as many as can be started) and wait for them. */
+static void run_connections(void)
+{
+    pthread_t tid[MAX_CONNS];
+    long i;
+    int started = 0;
+
     for (i = 0; i < opt.conns; i++) {
         if (pthread_create(&tid[i], NULL, worker, NULL) != 0) {
             fprintf(stderr, "smtpload: cannot start thread %ld\n", i + 1);
@@ -368,47 +386,74 @@ int main(int argc, char **argv)
     }
     for (i = 0; i < started; i++)
         pthread_join(tid[i], NULL);
-    t_sent = now();
-    if (opt.n_queue_dirs > 0) {
-        for (;;) {
-            left = queued();
-            if (left == 0)
-                break;
-            if (left < 0) {
-                fprintf(stderr, "smtpload: cannot read a queue directory\n");
-                drained = 0;
-                break;
-            }
-            if (now() - t_sent > opt.drain_timeout) {
-                fprintf(stderr, "smtpload: %ld files still queued after %.0f s\n", left,
-                        opt.drain_timeout);
-                drained = 0;
-                break;
-            }
-            nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
+}
+
+/* Wait until no file is left under any QUEUE_DIR, at most DRAIN_TIMEOUT
+ * seconds after T_SENT; 1 when the queue drained (or there is none). */
+static int drain_queue(double t_sent)
+{
+    long left;
+
+    if (opt.n_queue_dirs == 0)
+        return 1;
+    for (;;) {
+        left = queued();
+        if (left == 0)
+            return 1;
+        if (left < 0) {
+            fprintf(stderr, "smtpload: cannot read a queue directory\n");
+            return 0;
         }
+        if (now() - t_sent > opt.drain_timeout) {
+            fprintf(stderr, "smtpload: %ld files still queued after %.0f s\n", left,
+                    opt.drain_timeout);
+            return 0;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
     }
-    t_drained = now();
+}
+
+/* The KEY=VALUE line on stdout; returns the exit status. */
+static int report(double t0, double t_sent, double t_drained, int drained)
+{
+    double send_s = t_sent - t0, total_s = t_drained - t0, *v;
+    long finished = replies[2] + replies[3] + replies[4] + replies[5], nv = 0, i;
 
     v = xmalloc((size_t)opt.messages * sizeof *v);
     for (i = 0; i < opt.messages; i++)
         if (latency[i] >= 0)
             v[nv++] = latency[i];
     qsort(v, (size_t)nv, sizeof *v, cmp_double);
-    {
-        double send_s = t_sent - t0, total_s = t_drained - t0;
-        long finished = replies[2] + replies[3] + replies[4] + replies[5];
-        printf("messages=%ld 2xx=%ld 4xx=%ld 5xx=%ld errors=%ld sessions=%ld "
-               "auth_failures=%ld "
-               "send_s=%.3f drain_s=%.3f total_s=%.3f rate=%.1f client_rate=%.1f "
-               "p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
-               finished, replies[2], replies[4], replies[5], errors, sessions,
-               auth_failures, send_s, t_drained - t_sent, total_s,
-               total_s > 0 ? (double)replies[2] / total_s : 0,
-               send_s > 0 ? (double)replies[2] / send_s : 0,
-               percentile(v, nv, 0.50) * 1e3, percentile(v, nv, 0.99) * 1e3,
-               nv > 0 ? v[nv - 1] * 1e3 : 0);
-        free(v);
-        return finished == opt.messages && drained && errors == 0 ? 0 : 1;
-    }
+    printf("messages=%ld 2xx=%ld 4xx=%ld 5xx=%ld errors=%ld sessions=%ld "
+           "auth_failures=%ld "
+           "send_s=%.3f drain_s=%.3f total_s=%.3f rate=%.1f client_rate=%.1f "
+           "p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
+           finished, replies[2], replies[4], replies[5], errors, sessions, auth_failures,
+           send_s, t_drained - t_sent, total_s,
+           total_s > 0 ? (double)replies[2] / total_s : 0,
+           send_s > 0 ? (double)replies[2] / send_s : 0, percentile(v, nv, 0.50) * 1e3,
+           percentile(v, nv, 0.99) * 1e3, nv > 0 ? v[nv - 1] * 1e3 : 0);
+    free(v);
+    return finished == opt.messages && drained && errors == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *users = parse_options(argc, argv);
+    double t0, t_sent, t_drained;
+    long i;
+    int drained;
+
+    load_users(users);
+    latency = xmalloc((size_t)opt.messages * sizeof *latency);
+    for (i = 0; i < opt.messages; i++)
+        latency[i] = -1;
+    signal(SIGPIPE, SIG_IGN);
+
+    t0 = now();
+    run_connections();
+    t_sent = now();
+    drained = drain_queue(t_sent);
+    t_drained = now();
+    return report(t0, t_sent, t_drained, drained);
 }
