@@ -1,8 +1,8 @@
 /*
  * tool.h - what the load generators and benchmark programs share
  *
- * Header-only, so that each program (test/tools, test/bench) stays one
- * source file plus this header. Pure; safe from any thread.
+ * Header-only, so that a program (test/tools, test/bench) needs no
+ * library of its own to link. Pure; safe from any thread.
  */
 #ifndef HM_TOOL_H
 #define HM_TOOL_H
