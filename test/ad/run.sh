@@ -99,15 +99,15 @@ samba-tool user create mailfilter "$BINDPW" -H "$SAM" -s "$DC/etc/smb.conf" \
 
 # The DC: one process, a child of this shell, ending by itself if the test
 # is killed. It makes its TLS key and certificate (CA in ca.pem) at start.
-samba -i -M single -s "$DC/etc/smb.conf" --maximum-runtime=300 </dev/null > "$W/samba.log" 2>&1 3>&- &
+samba -i -M single -s "$DC/etc/smb.conf" --maximum-runtime=900 </dev/null > "$W/samba.log" 2>&1 3>&- &
 SAMBA_PID=$!
 dc_answers() {
     [ -s "$CA" ] && LDAPTLS_CACERT=$CA ldapsearch -x -LLL -H "ldaps://$DCHOST" -b "" -s base \
         namingContexts >/dev/null 2>&1
 }
 # shellcheck disable=SC2016 # eval expands it, each time
-wait_for 300 eval 'dc_answers || ! alive "$SAMBA_PID"'
-dc_answers || setup_failed "the Samba DC did not answer over LDAPS within 30 s" "$W/samba.log"
+wait_for 900 eval 'dc_answers || ! alive "$SAMBA_PID"'
+dc_answers || setup_failed "the Samba DC did not answer over LDAPS within 90 s" "$W/samba.log"
 
 # --- the configurations ----------------------------------------------------------------
 printf '%s\n' "$BINDPW" > "$W/secret"

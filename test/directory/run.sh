@@ -26,10 +26,13 @@ chmod 600 "$SLAPD_DIR/secret" "$SLAPD_DIR/wrong"
 LDAP="ldap.uri=[ \"$SLAPD_LDAP_URL\" ]"     # TCP rather than the unix socket
 LDAPS="ldap.uri=[ \"$SLAPD_LDAPS_URL\" ]"
 
-# q CONF LOGIN ADDRESS: run -q; sets OUT (stdout), RC, LINE1, LINE2, LINE3
+# q CONF LOGIN ADDRESS: run -q; sets OUT (stdout), RC, LINE1, LINE2, LINE3,
+# Q_MS (how long -q took, in ms)
 q() {
+    _q0=$(date +%s%N)
     OUT=$("$HM" -c "$SLAPD_DIR/$1.conf" -q "$2" "$3" 2>"$SLAPD_DIR/stderr")
     RC=$?
+    Q_MS=$((($(date +%s%N) - _q0) / 1000000))
     LINE1=$(printf '%s\n' "$OUT" | sed -n 1p)
     LINE2=$(printf '%s\n' "$OUT" | sed -n 2p)
     LINE3=$(printf '%s\n' "$OUT" | sed -n 3p)
@@ -441,7 +444,7 @@ if [ -x "$LOOKUP" ]; then
     sleep 1.2
     slapd_stop
     ask janed
-    like "$ANSWER" "^found uid=janed,ou=people,dc=example,dc=com \(stale: found [12] s ago; the directory: .*Can't contact LDAP server" \
+    like "$ANSWER" "^found uid=janed,ou=people,dc=example,dc=com \(stale: found [1-3] s ago; the directory: .*Can't contact LDAP server" \
         "stale_ttl: past the ttl, slapd down: the entry kept still decides, said so"
     ask nobody
     like "$ANSWER" "^error " "stale_ttl: never a \"no such login\" answer"
@@ -597,14 +600,11 @@ fi
 # the timeout (2 s) + 1 s, the timeout named
 hung() {
     slapd_hang
-    t0=$(date +%s%N)
     q "$1" janed janed@example.com
-    t1=$(date +%s%N)
     slapd_resume
-    ms=$(( (t1 - t0) / 1000000 ))
     is "$LINE1$RC" "$TEMPFAIL" "$2: 451"
     like "$LINE2" "no answer within 2 s" "$2: the timeout is named"
-    ok_if "$2: answered within timeout + 1 s (took ${ms} ms)" [ "$ms" -lt 3000 ]
+    ok_if "$2: answered within timeout + 1 s (took ${Q_MS} ms)" [ "$Q_MS" -lt 3000 ]
 }
 hm_conf hang "$LDAP"
 hung hang "slapd hung"

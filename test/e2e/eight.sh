@@ -260,9 +260,14 @@ settle
 HOP_SEEN=$(hop_connects)
 message milter-8bit "$PF_PORT" 8bit --from carol@example.org --to someone@domino.example.com
 refused "milter, 8-bit to domino" "$RELAYED"
-QID=$(grep -F "]: $RELAYED_TEXT; from=<carol@example.org> to=<someone@domino.example.com> " "$PF_LOG" |
-    sed -n 's/.*postfix\/cleanup\[[0-9]*\]: \([0-9A-F]*\): milter-reject: END-OF-MESSAGE from .*/\1/p' | head -1)
-ok_if "milter, 8-bit to domino: the relay logs the milter's reject at end of DATA" [ -n "$QID" ]
+# cleanup's line reaches the log through postlogd, a moment after swaks ends
+relay_reject_qid() {
+    QID=$(grep -F "]: $RELAYED_TEXT; from=<carol@example.org> to=<someone@domino.example.com> " "$PF_LOG" |
+        sed -n 's/.*postfix\/cleanup\[[0-9]*\]: \([0-9A-F]*\): milter-reject: END-OF-MESSAGE from .*/\1/p' | head -1)
+    [ -n "$QID" ]
+}
+ok_if "milter, 8-bit to domino: the relay logs the milter's reject at end of DATA" \
+    wait_for 50 relay_reject_qid
 like "$(grep -F "${QID:-no-queue-id}: " "$MILTER_LOG" | grep -F ' reject ')" \
     ": ${QID:-no-queue-id}: client=[^ ]+\[127\.0\.0\.1\] login=\(none\) sender=carol@example\.org reject reason=7bit-only-domain stage=body domain=domino\.example\.com\$" \
     "milter, 8-bit to domino: the milter logs the reject with Postfix's queue id, the stage and the domain"

@@ -397,7 +397,7 @@ is "$(reply_to "$OUT" "MAIL FROM")" "<** 451 4.7.1 Service unavailable - try aga
 is "$SWAKS_RC" 23 "postfix, socket named outside the chroot: swaks exits 23"
 printf '%s\n' "$SUBJECT" >> "$BASE/refused"
 ok_if "postfix, socket named outside the chroot: smtpd logged 'connect to Milter service $MILTER_SOCKET: No such file or directory'" \
-    eval 'tail -n "+$((_lines + 1))" "$PF_LOG" | grep -qF "connect to Milter service $MILTER_SOCKET: No such file or directory"'
+    wait_for 50 eval 'tail -n "+$((_lines + 1))" "$PF_LOG" | grep -qF "connect to Milter service $MILTER_SOCKET: No such file or directory"'
 # An authenticating client hears it at AUTH already.
 send postfix-outside-auth janed --from janed@example.com --to bob@example.org
 is "$(reply_to "$OUT" AUTH)" "<** 454 4.3.0 Try again later" \

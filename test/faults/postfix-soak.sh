@@ -208,6 +208,9 @@ ok_if "the daemon is the process that was started (pid $HM_PID)" \
 URI_RE="ldap://127\\.0\\.0\\.1:$SLAPD_PORT"
 OUTAGE_RE=": warning: [^ ]+: client=[^ ]+ login=[^ ]+ (sender|From)=[^ ]+ tempfail reason=directory-error stage=[a-z]+ error=$URI_RE: "
 OUTAGE_RE="$OUTAGE_RE|: warning: directory $URI_RE stopped answering: $URI_RE: "
+# a lookup that waited ldap.timeout for one of the pool's connections,
+# all held by lookups waiting on a slapd stopping or starting
+OUTAGE_RE="$OUTAGE_RE|: warning: [^ ]+: client=[^ ]+ login=[^ ]+ (sender|From)=[^ ]+ tempfail reason=directory-error stage=[a-z]+ error=all [0-9]+ directory connections stayed busy for [0-9]+ s\$"
 REFUSED_RE=": warning: [^ ]+: client=[^ ]+ login=[^ ]+ (sender|From)=[^ ]+ reject reason=(not-owned|not-homed|no-entry) stage=(mail|header)\$"
 grep -E '^homed-milter: (error|warning|crit|fatal)' "$W/soak.log" |
     grep -Ev "$OUTAGE_RE|$REFUSED_RE" > "$W/soak.bad"

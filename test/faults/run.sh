@@ -354,11 +354,16 @@ stream_end
 stream_check stop "slapd stopped"
 ok_if "slapd stopped: the outage was felt (owned senders tempfailed: $(val stop expect_accept_got_tempfail))" \
     [ "$(val stop expect_accept_got_tempfail)" -gt 0 ]
-# Directory events once per change, not per lookup (homed-milter(8), LOGGING)
-is "$(tail -n +"$((EVENTS + 1))" "$W/main.log" | grep -c 'directory .* stopped answering')" 1 \
-    "slapd stopped: 'stopped answering' logged once for the whole outage"
-is "$(tail -n +"$((EVENTS + 1))" "$W/main.log" | grep -c 'directory .* answers again')" 1 \
-    "slapd stopped: 'answers again' logged once when it came back"
+# Directory events once per change, not per lookup (homed-milter(8), LOGGING).
+# A connect answered just as slapd stopped may bring the URI up once more
+# before the next failure takes it down: that is a change of state too,
+# so the events must alternate, start with the stop, end with the return,
+# and be at most two pairs (a line per lookup would be hundreds).
+_events=$(tail -n +"$((EVENTS + 1))" "$W/main.log" |
+    sed -n 's/.*directory .* stopped answering.*/down/p; s/.*directory .* answers again.*/up/p' |
+    tr '\n' ' ')
+like "$_events" '^down up (down up )?$' \
+    "slapd stopped: 'stopped answering' and 'answers again' once per change of state ($_events)"
 clean_stream main "slapd stopped"
 
 # --- 1b. slapd stopped under a stream: the connection attempts counted -------------
@@ -554,8 +559,13 @@ stream_check hup "reloads under load"
 no_tempfail main hup "reloads under load"
 clean_stream main "reloads under load"
 
-sleep 0.2 # libmilter closes the last connections of a stream a moment later
-FDS1=$(fds main)
+# libmilter closes the last connections of a stream a moment later: wait
+# (5 s at most) for the count to come down; a leaked fd never does
+fds_back() {
+    FDS1=$(fds main)
+    [ "${FDS1% *}" -le "${FDS0% *}" ] && [ "${FDS1#* }" -le 8 ]
+}
+wait_for 50 fds_back || diag "the daemon's fds did not come back down within 5 s"
 ok_if "main daemon: no fd leaked over the faults (other fds: ${FDS0% *} after the first clean stream, ${FDS1% *} now; LDAP connections now ${FDS1#* } <= 8)" \
     [ "${FDS1% *}" -le "${FDS0% *}" ] && [ "${FDS1#* }" -le 8 ]
 
